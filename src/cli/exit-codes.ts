@@ -1,0 +1,35 @@
+/** Documented exit codes of `baton` (README "Exit codes"). Scripts depend on them: never renumber. */
+export const ExitCode = {
+  ok: 0,
+  /** A command finished but not everything is as asked (e.g. status with an unreachable datacenter). */
+  partial: 1,
+  /** Bad flags, bad config files, invalid definitions: nothing was sent. */
+  invalidInput: 2,
+  /** A confirm environment was not confirmed (answer was not yes, or no TTY and no --yes). Nothing was sent. */
+  notConfirmed: 3,
+  /** Marathon refused the change (400/422 validation, 409 locked, 401/403). */
+  rejected: 4,
+  /** The new version failed (crash loop, unhealthy) and was rolled back; or failed with --no-rollback. */
+  failedRolledBack: 5,
+  /** The deadline passed before the new version was healthy (rolled back unless --no-rollback). */
+  timeout: 6,
+  /** A rollback was needed and did not restore a healthy previous version: act now. */
+  rollbackFailed: 7,
+  /** Marathon (or the registry) could not be reached. */
+  unreachable: 8,
+  /** Interrupted by Ctrl-C while waiting; the deployment continues in Marathon. */
+  interrupted: 130,
+  // Registry promotion (baton promote): distinct codes so CI can tell the cases apart.
+  /** The source tag does not exist in the registry. */
+  sourceTagMissing: 10,
+  /** The destination tag already points at another digest (release tags are immutable without --force). */
+  tagHeldByOtherDigest: 11,
+  /** The registry refused our credentials. */
+  registryAuthRefused: 12,
+  /** The registry could not be reached. */
+  registryUnreachable: 13,
+  /** Something Baton did not expect: a bug or an odd server answer. */
+  internal: 70,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

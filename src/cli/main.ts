@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander';
+import { CliError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
+import { commands } from './commands/index.js';
+
+const program = new Command();
+program
+  .name('baton')
+  .description('Deploy tagged Docker images to Marathon, per environment and datacenter, and see what runs where.')
+  .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+for (const register of commands) register(program);
+
+program.addHelpText(
+  'after',
+  `
+Exit codes:
+  0 ok · 1 partial · 2 invalid input · 3 not confirmed · 4 rejected by Marathon · 5 failed, rolled back
+  6 timeout · 7 rollback failed · 8 unreachable · 10-13 registry (see README) · 70 internal · 130 interrupted`,
+);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportFatal(error, process.argv.includes('--json'));
+}
+
+function reportFatal(error: unknown, json: boolean): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+      return ExitCode.ok;
+    }
+    // commander already printed its message to stderr
+    return ExitCode.invalidInput;
+  }
+  if (error instanceof CliError) {
+    if (json) process.stdout.write(`${JSON.stringify(error.toJSON(), null, 2)}\n`);
+    process.stderr.write(`baton: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (json) process.stdout.write(`${JSON.stringify({ error: 'internal', message: String(error) })}\n`);
+  process.stderr.write(`baton: internal error: ${message}\n`);
+  return ExitCode.internal;
+}

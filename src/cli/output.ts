@@ -1,0 +1,59 @@
+/** Terminal conventions shared by every command: NO_COLOR, TTY detection, live line vs plain lines. */
+
+export interface Terminal {
+  readonly isTty: boolean;
+  readonly color: boolean;
+  /** Writes a line to stderr (human output goes to stderr when --json owns stdout). */
+  info(line: string): void;
+  /** Progress: rewrites one live line on a TTY, prints a plain line otherwise (only when it changed). */
+  progress(line: string): void;
+  /** Ends the live line, if any, so the next output starts on a fresh line. */
+  endProgress(): void;
+}
+
+export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY);
+}
+
+const codes = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1, dim: 2 } as const;
+export type Style = keyof typeof codes;
+
+export function paint(enabled: boolean, style: Style, text: string): string {
+  return enabled ? `\u001b[${codes[style]}m${text}\u001b[0m` : text;
+}
+
+export function createTerminal(options: { stream?: NodeJS.WriteStream; json?: boolean } = {}): Terminal {
+  const stream = options.stream ?? process.stderr;
+  const isTty = Boolean(stream.isTTY) && process.env.CI !== 'true';
+  let live = false;
+  let lastPlain = '';
+  return {
+    isTty,
+    color: colorEnabled(stream),
+    info(line) {
+      if (live) {
+        stream.write('\r\u001b[2K');
+        live = false;
+      }
+      stream.write(`${line}\n`);
+    },
+    progress(line) {
+      if (isTty) {
+        const width = stream.columns ?? 120;
+        stream.write(`\r\u001b[2K${line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line}`);
+        live = true;
+      } else if (line !== lastPlain) {
+        stream.write(`${line}\n`);
+        lastPlain = line;
+      }
+    },
+    endProgress() {
+      if (live) {
+        stream.write('\n');
+        live = false;
+      }
+    },
+  };
+}
