@@ -17,6 +17,8 @@ export const ExitCode = {
   rollbackFailed: 7,
   /** Marathon (or the registry) could not be reached. */
   unreachable: 8,
+  /** Someone else's change replaced ours while we waited (a forced deploy, a cancel): not a success. */
+  superseded: 9,
   /** Interrupted by Ctrl-C while waiting; the deployment continues in Marathon. */
   interrupted: 130,
   // Registry promotion (baton promote): distinct codes so CI can tell the cases apart.

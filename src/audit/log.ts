@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** What became of one attempt on one datacenter. */
+export type AuditOutcome =
+  | 'succeeded'
+  | 'unchanged'
+  | 'dry-run'
+  | 'refused'
+  | 'invalid'
+  | 'rejected'
+  | 'failed'
+  | 'failed-rolled-back'
+  | 'timeout'
+  | 'timeout-rolled-back'
+  | 'rollback-failed'
+  | 'superseded'
+  | 'interrupted'
+  | 'skipped'
+  | 'unreachable';
+
+export interface AuditRecord {
+  time: string;
+  /** Who: a person's login, or the CI identity that ran the job. */
+  user: string;
+  ci?: { system: string; job?: string; build?: string; url?: string };
+  command: string;
+  app: string;
+  env: string;
+  dc?: string;
+  appId?: string;
+  fromVersion?: string | null;
+  toVersion?: string;
+  image?: string;
+  deploymentId?: string;
+  /** Marathon's version timestamp of the definition the attempt created. */
+  marathonVersion?: string;
+  outcome: AuditOutcome;
+  message?: string;
+  durationMs?: number;
+  rollback?: { deploymentId?: string; outcome: string };
+}
+
+export const auditRecordSchema = z
+  .object({
+    time: z.string(),
+    user: z.string(),
+    command: z.string(),
+    app: z.string(),
+    env: z.string(),
+    dc: z.string().optional(),
+    outcome: z.string(),
+  })
+  .passthrough();
+
+export function auditLogPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BATON_AUDIT_LOG || path.join(os.homedir(), '.baton', 'audit.jsonl');
+}
+
+/** The identity to record: an explicit BATON_USER, else the CI system's user/job, else the login name. */
+export function auditIdentity(env: NodeJS.ProcessEnv = process.env): Pick<AuditRecord, 'user' | 'ci'> {
+  const ciSystems: { system: string; when: string; user?: string; job?: string; build?: string; url?: string }[] = [
+    { system: 'jenkins', when: 'JENKINS_URL', user: 'BUILD_USER_ID', job: 'JOB_NAME', build: 'BUILD_NUMBER', url: 'BUILD_URL' },
+    { system: 'gitlab', when: 'GITLAB_CI', user: 'GITLAB_USER_LOGIN', job: 'CI_JOB_NAME', build: 'CI_JOB_ID', url: 'CI_JOB_URL' },
+    { system: 'github', when: 'GITHUB_ACTIONS', user: 'GITHUB_ACTOR', job: 'GITHUB_WORKFLOW', build: 'GITHUB_RUN_ID' },
+  ];
+  let login = 'unknown';
+  try {
+    login = os.userInfo().username;
+  } catch {
+    login = env.USER ?? env.LOGNAME ?? 'unknown';
+  }
+  for (const ci of ciSystems) {
+    if (!env[ci.when]) continue;
+    const pick = (key?: string) => (key ? env[key] || undefined : undefined);
+    const job = pick(ci.job);
+    return {
+      user: env.BATON_USER || pick(ci.user) || `${ci.system}${job ? `:${job}` : ''}`,
+      ci: { system: ci.system, job, build: pick(ci.build), url: pick(ci.url) },
+    };
+  }
+  return { user: env.BATON_USER || login };
+}
+
+/**
+ * Appends one record as one line with a single write(2) on an O_APPEND descriptor, then fsyncs. Concurrent writers
+ * therefore never interleave, and if an earlier crash left a torn last line, this record still starts on a line of its own.
+ */
+export function appendAuditRecord(record: AuditRecord, file: string = auditLogPath()): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const fd = fs.openSync(file, 'a+', 0o600);
+  try {
+    const size = fs.fstatSync(fd).size;
+    let prefix = '';
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      fs.readSync(fd, last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) prefix = '\n';
+    }
+    fs.writeSync(fd, `${prefix}${JSON.stringify(record)}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads every intact record; a torn line (from a crash mid-write) or a foreign line is skipped. */
+export function readAuditRecords(file: string = auditLogPath()): AuditRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const records: AuditRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const parsed = auditRecordSchema.safeParse(JSON.parse(line));
+      if (parsed.success) records.push(parsed.data as unknown as AuditRecord);
+    } catch {
+      // torn or foreign line
+    }
+  }
+  return records;
+}

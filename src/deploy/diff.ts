@@ -1,0 +1,121 @@
+import { READ_ONLY_APP_FIELDS, type JsonObject } from '../marathon/types.js';
+import { paint } from '../cli/output.js';
+
+export interface DiffEntry {
+  /** Dotted path, e.g. container.docker.image, env.LOG_LEVEL, healthChecks[0].path */
+  path: string;
+  kind: 'added' | 'removed' | 'changed';
+  before?: unknown;
+  after?: unknown;
+}
+
+/** Objects whose every key is the user's (nothing Marathon defaults in), so a key missing from the file is a removal. */
+const MAP_FIELDS = new Set(['env', 'labels']);
+const SECRET_NAME = /pass|secret|token|key|credential|private|auth|pwd/i;
+export const MASK = '******';
+
+export function stripReadOnly(app: JsonObject): JsonObject {
+  const copy: JsonObject = { ...app };
+  for (const field of READ_ONLY_APP_FIELDS) delete copy[field];
+  return copy;
+}
+
+/**
+ * What a PUT of `desired` would change on the live app. Marathon fills defaults into what it returns, so a field the file
+ * does not mention is not a change, except inside env and labels, whose keys are all the user's.
+ */
+export function diffDefinitions(live: JsonObject | null, desired: JsonObject): DiffEntry[] {
+  const entries: DiffEntry[] = [];
+  if (!live) {
+    walkAdded(desired, '', entries);
+    return entries;
+  }
+  compare(stripReadOnly(live), { ...desired, id: live.id === normalizeId(desired.id) ? live.id : desired.id }, '', entries, false);
+  return entries;
+}
+
+function normalizeId(id: unknown): unknown {
+  return typeof id === 'string' && !id.startsWith('/') ? `/${id}` : id;
+}
+
+function compare(live: unknown, desired: unknown, path: string, out: DiffEntry[], fullKeys: boolean): void {
+  if (isObject(live) && isObject(desired)) {
+    for (const [key, value] of Object.entries(desired)) {
+      const child = join(path, key);
+      if (!(key in live)) {
+        if (value !== null && !isEmpty(value)) out.push({ path: child, kind: 'added', after: value });
+        continue;
+      }
+      compare(live[key], value, child, out, MAP_FIELDS.has(key) && path === '');
+    }
+    if (fullKeys) {
+      for (const key of Object.keys(live)) {
+        if (!(key in desired)) out.push({ path: join(path, key), kind: 'removed', before: live[key] });
+      }
+    }
+    return;
+  }
+  if (Array.isArray(live) && Array.isArray(desired) && live.length === desired.length) {
+    desired.forEach((item, index) => compare(live[index], item, `${path}[${index}]`, out, false));
+    return;
+  }
+  if (!deepEqual(live, desired)) out.push({ path, kind: 'changed', before: live, after: desired });
+}
+
+function walkAdded(desired: JsonObject, path: string, out: DiffEntry[]): void {
+  for (const [key, value] of Object.entries(desired)) out.push({ path: join(path, key), kind: 'added', after: value });
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isEmpty(value: unknown): boolean {
+  return (Array.isArray(value) && value.length === 0) || (isObject(value) && Object.keys(value).length === 0);
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+  if (isObject(a) && isObject(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((k) => k in b && deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** Secret-looking env values (by name) and secret references never reach the screen. */
+export function maskEntry(entry: DiffEntry): DiffEntry {
+  const envMatch = /^env\.(.+)$/.exec(entry.path);
+  if (envMatch && SECRET_NAME.test(envMatch[1] ?? '')) {
+    return { ...entry, before: entry.before === undefined ? undefined : MASK, after: entry.after === undefined ? undefined : MASK };
+  }
+  if (entry.path === 'env') {
+    return { ...entry, before: maskEnv(entry.before), after: maskEnv(entry.after) };
+  }
+  return entry;
+}
+
+export function maskEnv(env: unknown): unknown {
+  if (!isObject(env)) return env;
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, SECRET_NAME.test(k) && typeof v === 'string' ? MASK : v]));
+}
+
+export function formatDiff(entries: DiffEntry[], color = false): string[] {
+  if (entries.length === 0) return ['  (no changes)'];
+  return entries.map(maskEntry).map((entry) => {
+    const show = (value: unknown) => (value === undefined ? '' : JSON.stringify(value));
+    if (entry.kind === 'added') return paint(color, 'green', `  + ${entry.path}: ${show(entry.after)}`);
+    if (entry.kind === 'removed') return paint(color, 'red', `  - ${entry.path}: ${show(entry.before)}`);
+    const secretUnchangedLook = entry.before === MASK && entry.after === MASK;
+    return paint(
+      color,
+      'yellow',
+      `  ~ ${entry.path}: ${secretUnchangedLook ? '(secret value changed)' : `${show(entry.before)} → ${show(entry.after)}`}`,
+    );
+  });
+}

@@ -1,0 +1,122 @@
+import type { AppInfo, Deployment } from '../marathon/types.js';
+
+export interface RolloutProgress {
+  target: number;
+  running: number;
+  healthy: number;
+  staged: number;
+  unhealthy: number;
+  /** Tasks already running the new version. */
+  updated: number;
+  hasHealthChecks: boolean;
+  /** e.g. "step 1/2: StartApplication" while the deployment runs. */
+  step?: string;
+}
+
+export interface RolloutObservation {
+  deploymentId: string;
+  /**
+   * The Marathon versions every task must end up on: the one our change returned, and for a revert also the version it restores
+   * (Marathon keeps an app's own version when a deployment is cancelled).
+   */
+  targetVersions: readonly string[];
+  /** null when the app does not exist (a reverted creation, or someone deleted it). */
+  app: AppInfo | null;
+  /** Running deployments that affect this app, from /v2/deployments. */
+  deployments: Deployment[];
+  /** TASK_FAILED / TASK_ERROR seen in the event stream for tasks of the target version. */
+  failedTaskIds: ReadonlySet<string>;
+  /** lastTaskFailure as it was before we started: an old failure is not evidence against this change. */
+  knownFailure?: { taskId?: string; timestamp?: string } | null;
+  /** How many failed tasks of the new version mean "crash loop" (Marathon itself would retry forever). */
+  failureThreshold: number;
+}
+
+export type RolloutAssessment =
+  | { state: 'in-progress'; progress: RolloutProgress }
+  | { state: 'succeeded'; progress: RolloutProgress }
+  | { state: 'failed'; reason: string; progress: RolloutProgress }
+  | { state: 'superseded'; reason: string; progress: RolloutProgress };
+
+/**
+ * Decides whether a deployment is finished. Marathon's word alone is not enough: its deployment ends when it was cancelled
+ * or superseded too, and it never ends for a version that crashes. Done means: our deployment is gone, our definition is still
+ * the current one, nothing is staging, every task runs it, the count is right, and (with health checks) all are healthy.
+ */
+export function assessRollout(observation: RolloutObservation): RolloutAssessment {
+  const { app, deploymentId } = observation;
+  const targets = new Set(observation.targetVersions);
+  const ours = observation.deployments.find((d) => d.id === deploymentId);
+  const progress = progressOf(app, targets, ours);
+  if (!app) {
+    if (ours) return { state: 'in-progress', progress };
+    return { state: 'superseded', reason: 'the app no longer exists in Marathon', progress };
+  }
+
+  const failures = new Set(observation.failedTaskIds);
+  const lastFailure = app.lastTaskFailure;
+  const known = observation.knownFailure;
+  const isOld = Boolean(known && lastFailure && known.taskId === lastFailure.taskId && known.timestamp === lastFailure.timestamp);
+  const failedOnTarget = Boolean(lastFailure?.version && targets.has(lastFailure.version) && !isOld);
+  if (lastFailure && failedOnTarget && lastFailure.taskId) failures.add(lastFailure.taskId);
+  if (failures.size >= observation.failureThreshold) {
+    const what = failedOnTarget && lastFailure?.message ? `: ${lastFailure.message}` : '';
+    return {
+      state: 'failed',
+      reason: `${failures.size} task(s) of the new version failed (${lastFailure?.state ?? 'TASK_FAILED'}${what})`,
+      progress,
+    };
+  }
+
+  if (ours) return { state: 'in-progress', progress };
+
+  const configVersion = app.versionInfo?.lastConfigChangeAt ?? app.version;
+  if (!targets.has(configVersion ?? '') && !targets.has(app.version ?? '')) {
+    return {
+      state: 'superseded',
+      reason: `another change replaced ours: the app is now at Marathon version ${app.version ?? 'unknown'}`,
+      progress,
+    };
+  }
+  if (observation.deployments.length > 0) return { state: 'in-progress', progress };
+
+  const instances = app.instances ?? 0;
+  const tasks = app.tasks ?? [];
+  const acceptable = new Set([...targets, app.version]);
+  const converged =
+    (app.tasksStaged ?? 0) === 0 &&
+    (app.tasksRunning ?? 0) === instances &&
+    tasks.length === instances &&
+    tasks.every((t) => t.version !== undefined && acceptable.has(t.version)) &&
+    (!progress.hasHealthChecks || (app.tasksHealthy ?? 0) === instances);
+  return converged ? { state: 'succeeded', progress } : { state: 'in-progress', progress };
+}
+
+function progressOf(app: AppInfo | null, targets: ReadonlySet<string>, deployment: Deployment | undefined): RolloutProgress {
+  const tasks = app?.tasks ?? [];
+  const step =
+    deployment && deployment.totalSteps > 0
+      ? `step ${deployment.currentStep}/${deployment.totalSteps}${
+          deployment.currentActions.length ? `: ${[...new Set(deployment.currentActions.map((a) => a.action))].join(', ')}` : ''
+        }`
+      : undefined;
+  return {
+    target: app?.instances ?? 0,
+    running: app?.tasksRunning ?? 0,
+    healthy: app?.tasksHealthy ?? 0,
+    staged: app?.tasksStaged ?? 0,
+    unhealthy: app?.tasksUnhealthy ?? 0,
+    updated: tasks.filter((t) => t.version !== undefined && targets.has(t.version) && t.state === 'TASK_RUNNING').length,
+    hasHealthChecks: Array.isArray(app?.healthChecks) && (app?.healthChecks?.length ?? 0) > 0,
+    step,
+  };
+}
+
+export function describeProgress(progress: RolloutProgress): string {
+  const health = progress.hasHealthChecks ? `${progress.healthy}/${progress.target} healthy, ` : '';
+  const staged = progress.staged ? `, ${progress.staged} staging` : '';
+  const unhealthy = progress.unhealthy ? `, ${progress.unhealthy} unhealthy` : '';
+  return `${health}${progress.running}/${progress.target} running, ${progress.updated} on new version${staged}${unhealthy}${
+    progress.step ? ` (${progress.step})` : ''
+  }`;
+}
