@@ -1,0 +1,40 @@
+import { escape } from 'influx';
+
+export interface UsageQueryOptions { taskIdTag: string; windowSeconds: number }
+
+/** The order of the statements in the single request; results come back in the same order. */
+export const USAGE_STATEMENTS = ['cpu', 'memory', 'freshness'] as const;
+
+/**
+ * InfluxQL for every task's usage over the window, grouped by the task-id tag, in one batch:
+ * CPU cores (mean of the per-container non-negative derivative of the cumulative nanoseconds),
+ * peak memory working set, and the time of the newest CPU sample (the subquery's outer rows carry time 0).
+ * The tag name is a user setting: it is only ever emitted through `escape.quoted`.
+ */
+export function buildUsageQueries(options: UsageQueryOptions): string[] {
+  const problem = taskIdTagProblem(options.taskIdTag) ?? windowProblem(options.windowSeconds);
+  if (problem) throw new RangeError(problem);
+  const tag = escape.quoted(options.taskIdTag);
+  const recent = `time > now() - ${options.windowSeconds}s AND ${tag} != ''`;
+  return [
+    `SELECT MEAN("cores") AS "cores" FROM (SELECT NON_NEGATIVE_DERIVATIVE("value", 1s) / 1000000000 AS "cores" ` +
+      `FROM "cpu_usage_total" WHERE ${recent} GROUP BY ${tag}, "container_name") GROUP BY ${tag}`,
+    `SELECT MAX("value") AS "memory" FROM "memory_working_set" WHERE ${recent} GROUP BY ${tag}`,
+    `SELECT LAST("value") AS "last" FROM "cpu_usage_total" WHERE ${recent} GROUP BY ${tag}`,
+  ];
+}
+
+/** Why a task-id tag name cannot be used, or null. InfluxQL identifiers cannot hold control characters (newlines). */
+export function taskIdTagProblem(taskIdTag: string): string | null {
+  if (taskIdTag.length === 0) return 'taskIdTag must not be empty';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(taskIdTag)) return 'taskIdTag must not contain control characters (newlines, tabs)';
+  return null;
+}
+
+function windowProblem(windowSeconds: number): string | null {
+  if (!Number.isInteger(windowSeconds) || windowSeconds < 1) {
+    return `windowSeconds must be a whole number of seconds >= 1, got ${windowSeconds}`;
+  }
+  return null;
+}

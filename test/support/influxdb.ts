@@ -1,0 +1,236 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/** A throwaway InfluxDB 1.x (Debian's `influxd`) on loopback ports, with all its files in a temp dir. */
+export interface InfluxDbServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** Creates `db` when needed, then writes line protocol (nanosecond timestamps) in chunks the server accepts. */
+  writePoints(lines: string, db: string): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 5_000;
+const LINES_PER_WRITE = 20_000;
+
+export async function startInfluxDb(): Promise<InfluxDbServer> {
+  await ensureInfluxdInstalled();
+  // A free port can be taken by someone else between probing and binding: retry with fresh ports.
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await launch();
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+async function launch(): Promise<InfluxDbServer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'baton-influxdb-'));
+  const [httpPort, rpcPort] = [await freePort(), await freePort()];
+  const configPath = path.join(dir, 'influxdb.conf');
+  await writeFile(configPath, influxConfig(dir, httpPort, rpcPort));
+
+  const child = spawn('influxd', ['run', '-config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keepTail = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keepTail);
+  child.stderr?.on('data', keepTail);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${httpPort}`;
+
+  try {
+    await waitUntilReady(url, child, () => output);
+  } catch (error) {
+    await stopChild(child, exited);
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  const databases = new Set<string>();
+  return {
+    url,
+    port: httpPort,
+    async stop() {
+      await stopChild(child, exited);
+      await rm(dir, { recursive: true, force: true });
+    },
+    async writePoints(lines: string, db: string) {
+      if (!databases.has(db)) {
+        await influxPost(`${url}/query`, new URLSearchParams({ q: `CREATE DATABASE ${quoteIdentifier(db)}` }).toString(), 'application/x-www-form-urlencoded');
+        databases.add(db);
+      }
+      const all = lines.split('\n').filter((line) => line.length > 0);
+      for (let start = 0; start < all.length; start += LINES_PER_WRITE) {
+        const body = all.slice(start, start + LINES_PER_WRITE).join('\n');
+        await influxPost(`${url}/write?${new URLSearchParams({ db })}`, body, 'text/plain');
+      }
+    },
+  };
+}
+
+function influxConfig(dir: string, httpPort: number, rpcPort: number): string {
+  // [ifql] would otherwise bind 8082 on all interfaces; reporting would phone home.
+  return `reporting-enabled = false
+bind-address = "127.0.0.1:${rpcPort}"
+[meta]
+  dir = "${path.join(dir, 'meta')}"
+[data]
+  dir = "${path.join(dir, 'data')}"
+  wal-dir = "${path.join(dir, 'wal')}"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:${httpPort}"
+  log-enabled = false
+[ifql]
+  enabled = false
+[monitor]
+  store-enabled = false
+[logging]
+  level = "warn"
+`;
+}
+
+async function waitUntilReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`influxd exited before it was ready (code ${child.exitCode}, signal ${child.signalCode}):\n${output()}`);
+    }
+    try {
+      const response = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
+      if (response.status === 204) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`influxd did not answer ${url}/ping within ${READY_TIMEOUT_MS} ms:\n${output()}`);
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  process.kill(child.pid, 'SIGTERM');
+  const stopped = await Promise.race([exited.then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
+  if (!stopped) {
+    process.kill(child.pid, 'SIGKILL');
+    await exited;
+  }
+}
+
+async function influxPost(url: string, body: string, contentType: string): Promise<void> {
+  const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': contentType } });
+  const text = await response.text();
+  if (!response.ok || text.includes('"error"')) {
+    throw new Error(`InfluxDB ${url.split('?')[0]} answered ${response.status}: ${text.slice(0, 500)}`);
+  }
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let installation: Promise<void> | undefined;
+
+/** Installs Debian's `influxdb` package when `influxd` is missing (needs root; `apt-get update` only when the first try fails). */
+export function ensureInfluxdInstalled(): Promise<void> {
+  installation ??= installIfMissing();
+  return installation;
+}
+
+async function installIfMissing(): Promise<void> {
+  if (hasInfluxd()) return;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error('influxd is missing and these tests are not running as root: install it with `apt-get install -y influxdb`');
+  }
+  // Parallel test workers may both get here: wait for dpkg's lock instead of failing on it.
+  const install = ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'influxdb'];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!(await run('apt-get', install, env)) || !hasInfluxd()) {
+    await run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update'], env);
+    if (!(await run('apt-get', install, env)) || !hasInfluxd()) {
+      throw new Error('could not install influxd with `apt-get install -y influxdb`');
+    }
+  }
+}
+
+function hasInfluxd(): boolean {
+  return spawnSync('sh', ['-c', 'command -v influxd'], { stdio: 'ignore' }).status === 0;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: 'ignore' });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
+}
+
+export interface CadvisorSeries {
+  taskId: string;
+  containerName: string;
+  machine: string;
+  /** Constant CPU rate of the container, in cores. */
+  cpuCoresUsed: number;
+  memoryBytes: number;
+  /** Epoch ms of the first and last sample (inclusive). */
+  from: number;
+  to: number;
+  stepSeconds: number;
+  /** Tag key that carries the task id (cAdvisor writes Docker labels as tags: MESOS_TASK_ID by default). */
+  taskIdTag?: string;
+}
+
+/**
+ * Line protocol shaped like cAdvisor's InfluxDB driver: `cpu_usage_total` (cumulative CPU nanoseconds) and
+ * `memory_working_set` (bytes), one integer field `value`, tags machine, container_name and the task id label.
+ */
+export function cadvisorLines(series: CadvisorSeries): string {
+  const tags = [
+    `container_name=${lineProtocolTag(series.containerName)}`,
+    `machine=${lineProtocolTag(series.machine)}`,
+    `${lineProtocolTag(series.taskIdTag ?? 'MESOS_TASK_ID')}=${lineProtocolTag(series.taskId)}`,
+  ].join(',');
+  const lines: string[] = [];
+  const stepMs = series.stepSeconds * 1000;
+  for (let at = series.from; at <= series.to; at += stepMs) {
+    const cpuNanoseconds = Math.round(series.cpuCoresUsed * ((at - series.from) / 1000) * 1e9);
+    const timestamp = `${Math.round(at)}000000`;
+    lines.push(`cpu_usage_total,${tags} value=${cpuNanoseconds}i ${timestamp}`);
+    lines.push(`memory_working_set,${tags} value=${Math.round(series.memoryBytes)}i ${timestamp}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Escapes a tag key or value for line protocol; rejects what line protocol cannot carry. */
+export function lineProtocolTag(value: string): string {
+  // InfluxDB 1.x keeps other backslashes literally, but one before a separator (or at the end) would escape it.
+  if (value.length === 0 || value.includes('\n') || /\\([,= ]|$)/.test(value)) {
+    throw new Error(`line protocol cannot carry the tag ${JSON.stringify(value)} (empty, a newline, or a backslash before , = space or the end)`);
+  }
+  return value.replace(/[,= ]/g, (c) => `\\${c}`);
+}
