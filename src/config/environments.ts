@@ -1,32 +1,118 @@
 import { z } from 'zod';
+import { childPointer, explainZodIssue, fromZodIssues, type Issue } from './issue.js';
+import { findUnknownFields, suggestKey } from './unknown-fields.js';
+
+// <config-dir>/environments.json: which environments exist, whether they need confirmation, and the Marathon
+// of each datacenter. Credentials are never in this file: it names the environment variables that hold them.
 
 export interface DatacenterConfig {
   name: string;
   marathon: string;
+  /** Name of the environment variable holding "user:password" for HTTP Basic auth. */
   credentialsEnv?: string;
+  /** Name of the environment variable holding a DC/OS token (sent as "Authorization: token=<token>"). */
   tokenEnv?: string;
 }
 
 export interface EnvironmentConfig {
   name: string;
+  /** Deploys ask for confirmation (or --yes) and refuse mutable tags. */
   confirm: boolean;
+  /** Tags that move (e.g. "latest"): refused in confirm environments. */
   mutableTags: string[];
+  /** In file order: the order deploys go through them. */
   datacenters: DatacenterConfig[];
 }
 
-export const datacenterSchema = z.object({
-  marathon: z.string(),
-  credentialsEnv: z.string().optional(),
-  tokenEnv: z.string().optional(),
+export const defaultMutableTags = ['latest'];
+
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const nameRule = 'letters, digits, ".", "_" and "-", starting with a letter or digit';
+const envVarName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'is not an environment variable name: expected letters, digits and "_", e.g. "BATON_MARATHON_PROD_AA"' });
+
+/** A Marathon base URL. Its text is never echoed in messages: it could hold a password. */
+const marathonUrl = z.string({ error: 'expected the Marathon URL as a string, e.g. "http://marathon.example.com:8080"' }).check((ctx) => {
+  let url: URL;
+  try {
+    url = new URL(ctx.value);
+  } catch {
+    ctx.issues.push({ code: 'custom', input: undefined, message: 'is not a URL: expected e.g. "http://marathon.example.com:8080"' });
+    return;
+  }
+  if (url.username !== '' || url.password !== '') {
+    ctx.issues.push({
+      code: 'custom',
+      input: undefined,
+      message:
+        'contains credentials (user:password@): secrets never go into config files; remove them from the URL and ' +
+        'name the environment variable that holds "user:password" in credentialsEnv (or a DC/OS token in tokenEnv)',
+    });
+  } else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.issues.push({ code: 'custom', input: undefined, message: `uses ${url.protocol.replace(/:$/, '')}: expected an http:// or https:// URL` });
+  } else if (url.search !== '' || url.hash !== '') {
+    ctx.issues.push({ code: 'custom', input: undefined, message: 'has a query or fragment: expected the Marathon base URL only' });
+  }
 });
 
-export const environmentsFileSchema = z.object({
-  environments: z.record(
-    z.string(),
-    z.object({
-      confirm: z.boolean(),
-      mutableTags: z.array(z.string()).default(['latest']),
-      datacenters: z.record(z.string(), datacenterSchema),
-    }),
-  ),
+const datacenterSchema = z.looseObject({
+  marathon: marathonUrl,
+  credentialsEnv: envVarName.optional(),
+  tokenEnv: envVarName.optional(),
 });
+
+const environmentSchema = z.looseObject({
+  confirm: z.boolean({ error: (issue) => (issue.input === undefined ? 'is required: expected true (deploys ask for confirmation) or false' : 'expected true or false') }),
+  mutableTags: z.array(z.string().min(1)).optional(),
+  datacenters: z.record(z.string(), datacenterSchema),
+});
+
+export const environmentsFileSchema = z.looseObject({
+  $schema: z.string().optional(),
+  environments: z.record(z.string(), environmentSchema),
+});
+
+export type EnvironmentsParseResult = { ok: true; environments: Map<string, EnvironmentConfig> } | { ok: false; issues: Issue[] };
+
+/** Checks a parsed environments.json and returns the environments in file order, or every problem found. */
+export function parseEnvironments(value: unknown): EnvironmentsParseResult {
+  const parsed = environmentsFileSchema.safeParse(value, { error: explainZodIssue });
+  const issues: Issue[] = parsed.success ? [] : fromZodIssues(parsed.error.issues);
+  for (const field of findUnknownFields(environmentsFileSchema, value)) {
+    const suggestion = suggestKey(field.key, field.knownKeys);
+    issues.push({
+      path: field.pointer,
+      message: `is not a known field${suggestion ? `: did you mean ${suggestion}?` : `: expected one of ${field.knownKeys.filter((k) => k !== '$schema').join(', ')}`}`,
+    });
+  }
+  if (!parsed.success) return { ok: false, issues };
+
+  const environments = new Map<string, EnvironmentConfig>();
+  const entries = Object.entries(parsed.data.environments);
+  if (entries.length === 0) issues.push({ path: '/environments', message: 'is empty: expected at least one environment, e.g. {"qa": {...}}' });
+  for (const [name, environment] of entries) {
+    const pointer = childPointer('/environments', name);
+    if (!namePattern.test(name)) issues.push({ path: pointer, message: `"${name}" is not a valid environment name: expected ${nameRule}` });
+    const datacenters: DatacenterConfig[] = [];
+    const dcEntries = Object.entries(environment.datacenters);
+    if (dcEntries.length === 0) issues.push({ path: `${pointer}/datacenters`, message: 'is empty: expected at least one datacenter, e.g. {"AA": {"marathon": "http://..."}}' });
+    for (const [dcName, dc] of dcEntries) {
+      const dcPointer = childPointer(pointer, 'datacenters', dcName);
+      if (!namePattern.test(dcName) || dcName === 'all') {
+        issues.push({ path: dcPointer, message: `"${dcName}" is not a valid datacenter name: expected ${nameRule} (and not "all")` });
+      }
+      if (dc.credentialsEnv !== undefined && dc.tokenEnv !== undefined) {
+        issues.push({ path: dcPointer, message: 'sets both credentialsEnv and tokenEnv: expected one of them (HTTP Basic or a DC/OS token)' });
+      }
+      datacenters.push({
+        name: dcName,
+        marathon: dc.marathon.replace(/\/+$/, ''),
+        ...(dc.credentialsEnv !== undefined ? { credentialsEnv: dc.credentialsEnv } : {}),
+        ...(dc.tokenEnv !== undefined ? { tokenEnv: dc.tokenEnv } : {}),
+      });
+    }
+    environments.set(name, { name, confirm: environment.confirm, mutableTags: environment.mutableTags ?? [...defaultMutableTags], datacenters });
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, environments };
+}
