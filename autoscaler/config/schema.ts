@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+const httpUrl = z
+  .string({ error: 'expected a URL' })
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'expected a URL (http:// or https://)');
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable');
+const positiveSeconds = z.number({ error: 'expected a number of seconds' }).positive('expected a number of seconds > 0');
+
+/** The daemon's config file. Everything but the two URLs has a default. */
+export const autoscalerConfigSchema = z.strictObject({
+  marathon: z.strictObject({
+    url: httpUrl,
+    /** Names an environment variable holding "user:password" (HTTP Basic). */
+    credentialsEnv: envName.optional(),
+    /** Names an environment variable holding a DC/OS token. */
+    tokenEnv: envName.optional(),
+    timeoutSeconds: positiveSeconds.default(10),
+  }),
+  influx: z.strictObject({
+    url: httpUrl,
+    database: z.string().min(1, 'expected a database name').default('cadvisor'),
+    username: z.string().min(1).optional(),
+    passwordEnv: envName.optional(),
+  }),
+  listen: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int('expected an integer port').min(0).max(65535).default(9090),
+    })
+    .default({ host: '127.0.0.1', port: 9090 }),
+  apiTokenEnv: envName.default('BATON_AUTOSCALER_TOKEN'),
+  /** Refuse every write (POST/DELETE /apps); the only way to run without an API token. */
+  readOnly: z.boolean().default(false),
+  stateFile: z.string().min(1).default('/var/lib/baton/autoscaler.json'),
+  intervalSeconds: z.number().min(0.1, 'expected at least 0.1 seconds').max(3600).default(15),
+  dryRun: z.boolean().default(false),
+  metrics: z
+    .strictObject({
+      // eslint-disable-next-line no-control-regex
+      taskIdTag: z.string().min(1).regex(/^[^\u0000-\u001f\u007f]+$/, 'expected a tag name without control characters').default('MESOS_TASK_ID'),
+      windowSeconds: z.number().int('expected whole seconds').min(1).default(300),
+      /** A task whose newest sample is older than this has missing data (cAdvisor buffers writes for 60 s). */
+      freshnessSeconds: positiveSeconds.default(180),
+    })
+    .default({ taskIdTag: 'MESOS_TASK_ID', windowSeconds: 300, freshnessSeconds: 180 }),
+  defaults: z
+    .strictObject({
+      tolerance: z.number().min(0).max(1).default(0.1),
+      scaleDownStabilizationSeconds: z.number().min(0).default(300),
+      warmupSeconds: z.number().min(0).default(60),
+      scaleUpMaxStep: z.number().int().min(1).optional(),
+    })
+    .default({ tolerance: 0.1, scaleDownStabilizationSeconds: 300, warmupSeconds: 60 }),
+  health: z
+    .strictObject({
+      /** /healthz answers 503 when the last successful cycle is older than this (default: 3 intervals, at least 5 s). */
+      maxCycleAgeSeconds: positiveSeconds.optional(),
+    })
+    .default({}),
+  /** Decisions kept per app for GET /decisions (repeats of the same decision are folded into one entry). */
+  decisionHistory: z.number().int().min(1).max(1000).default(20),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type AutoscalerConfig = z.infer<typeof autoscalerConfigSchema>;

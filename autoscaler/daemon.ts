@@ -1,0 +1,114 @@
+import type http from 'node:http';
+import { MarathonClient, type MarathonAuth } from '../src/marathon/client.js';
+import { createApiServer, listen } from './api/server.js';
+import { secretValues, type LoadedConfig } from './config/load.js';
+import { Controller } from './controller/controller.js';
+import type { Clock } from './cycle/run-cycle.js';
+import { DecisionLog } from './decisions/log.js';
+import { InfluxMetricsSource, type InfluxSettings } from './metrics/index.js';
+import { scheduleProblems } from './registry/schedules.js';
+import type { PolicyDefaults } from './registry/registration.js';
+import { RegistrationStore } from './registry/store.js';
+import { createJsonLogger, type Logger } from './telemetry/logger.js';
+import { AutoscalerMetrics } from './telemetry/prometheus.js';
+
+export interface RunningDaemon {
+  url: string;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+/** Wires the adapters (Marathon, InfluxDB, state file, HTTP, wall clock) around the cycle and starts it. */
+export async function startDaemon(loaded: LoadedConfig, write: (line: string) => void): Promise<RunningDaemon> {
+  const { config, secrets } = loaded;
+  const logger = createJsonLogger({ write, level: config.logLevel, secrets: secretValues(secrets) });
+  const clock: Clock = { now: () => Date.now() };
+
+  const auth: MarathonAuth = {};
+  if (secrets.marathonBasic) auth.basic = secrets.marathonBasic;
+  if (secrets.marathonToken) auth.token = secrets.marathonToken;
+  const marathon = new MarathonClient({
+    url: config.marathon.url,
+    auth,
+    timeoutMs: config.marathon.timeoutSeconds * 1000,
+    // One quick retry at most: a cycle must not stall; the next cycle is the real retry.
+    readRetries: 1,
+    retryBaseDelayMs: 100,
+  });
+  const influxSettings: InfluxSettings = { url: config.influx.url, database: config.influx.database };
+  if (config.influx.username) influxSettings.username = config.influx.username;
+  if (secrets.influxPassword) influxSettings.password = secrets.influxPassword;
+  const metricsSource = new InfluxMetricsSource(influxSettings);
+
+  const store = await RegistrationStore.open(config.stateFile);
+  const defaults: PolicyDefaults = {
+    tolerance: config.defaults.tolerance,
+    scaleDownStabilizationSeconds: config.defaults.scaleDownStabilizationSeconds,
+    warmupSeconds: config.defaults.warmupSeconds,
+  };
+  if (config.defaults.scaleUpMaxStep !== undefined) defaults.scaleUpMaxStep = config.defaults.scaleUpMaxStep;
+
+  const decisions = new DecisionLog(config.decisionHistory);
+  const metrics = new AutoscalerMetrics();
+  const controller = new Controller(
+    { marathon, metrics: metricsSource, clock, logger },
+    {
+      intervalSeconds: config.intervalSeconds,
+      maxCycleAgeSeconds: config.health.maxCycleAgeSeconds ?? Math.max(3 * config.intervalSeconds, 5),
+      settings: {
+        dryRun: config.dryRun,
+        usageQuery: { taskIdTag: config.metrics.taskIdTag, windowSeconds: config.metrics.windowSeconds },
+        freshnessSeconds: config.metrics.freshnessSeconds,
+        defaults,
+      },
+      registrations: () => store.list(),
+      decisions,
+      metrics,
+    },
+  );
+
+  const apiAuth: { token?: string; readOnly: boolean } = { readOnly: config.readOnly };
+  if (secrets.apiToken) apiAuth.token = secrets.apiToken;
+  const server = createApiServer({
+    store,
+    status: controller,
+    decisions,
+    metrics,
+    defaults,
+    checkRegistration: (registration) => scheduleProblems(registration.schedules),
+    auth: apiAuth,
+    logger,
+  });
+  const address = await listen(server, config.listen.host, config.listen.port);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info('listening', {
+    url,
+    marathon: marathon.baseUrl,
+    influx: config.influx.url,
+    database: config.influx.database,
+    intervalSeconds: config.intervalSeconds,
+    dryRun: config.dryRun,
+    readOnly: config.readOnly,
+    stateFile: config.stateFile,
+    registrations: store.list().length,
+  });
+  controller.start();
+
+  return {
+    url,
+    logger,
+    stop: async () => {
+      await controller.stop();
+      await closeServer(server);
+      logger.info('stopped');
+    },
+  };
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

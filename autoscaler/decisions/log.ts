@@ -1,0 +1,56 @@
+import type { DecisionRecord } from '../cycle/run-cycle.js';
+
+/** A decision as kept for GET /decisions: a run of identical decisions is one entry (the newest inputs, a count). */
+export interface LoggedDecision extends DecisionRecord {
+  firstAt: number;
+  repeated: number;
+}
+
+/** Recent decisions per app, bounded: `perApp` entries each, so memory stays flat with thousands of apps. */
+export class DecisionLog {
+  private readonly byApp = new Map<string, LoggedDecision[]>();
+
+  constructor(private readonly perApp: number) {}
+
+  add(record: DecisionRecord): void {
+    const entries = this.byApp.get(record.appId) ?? [];
+    this.byApp.set(record.appId, entries);
+    const latest = entries[entries.length - 1];
+    if (latest && sameDecision(latest, record)) {
+      entries[entries.length - 1] = { ...record, firstAt: latest.firstAt, repeated: latest.repeated + 1 };
+      return;
+    }
+    entries.push({ ...record, firstAt: record.at, repeated: 1 });
+    if (entries.length > this.perApp) entries.splice(0, entries.length - this.perApp);
+  }
+
+  /** Newest first. */
+  list(options: { appId?: string; limit: number }): LoggedDecision[] {
+    const sources = options.appId ? [this.byApp.get(options.appId) ?? []] : [...this.byApp.values()];
+    const all = sources.flat();
+    all.sort((a, b) => b.at - a.at || a.appId.localeCompare(b.appId));
+    return all.slice(0, options.limit);
+  }
+
+  latest(appId: string): LoggedDecision | undefined {
+    const entries = this.byApp.get(appId);
+    return entries?.[entries.length - 1];
+  }
+
+  /** Drops apps that are no longer managed. */
+  retain(appIds: Set<string>): void {
+    for (const id of this.byApp.keys()) if (!appIds.has(id)) this.byApp.delete(id);
+  }
+}
+
+function sameDecision(a: DecisionRecord, b: DecisionRecord): boolean {
+  return (
+    a.action === b.action &&
+    a.current === b.current &&
+    a.desired === b.desired &&
+    a.outcome === b.outcome &&
+    a.adopted === undefined &&
+    b.adopted === undefined &&
+    a.rules.join(',') === b.rules.join(',')
+  );
+}

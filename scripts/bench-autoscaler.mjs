@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+// Benchmark of baton-autoscaler (npm run bench:autoscaler): a real InfluxDB seeded with cAdvisor-shaped data for
+// 1,000 apps x 5 tasks over the metrics window, the Marathon emulator with the same apps, and the daemon as a child
+// process. Counting proxies in front of both servers give the requests per cycle; /proc gives the daemon's CPU and RSS.
+//
+// Options (environment): BENCH_APPS (1000), BENCH_TASKS (5), BENCH_CYCLES (20), BENCH_INTERVAL_SECONDS (2).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const APPS = Number(process.env.BENCH_APPS ?? 1000);
+const TASKS = Number(process.env.BENCH_TASKS ?? 5);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 20);
+const INTERVAL_SECONDS = Number(process.env.BENCH_INTERVAL_SECONDS ?? 2);
+const WINDOW_SECONDS = 300;
+const STEP_SECONDS = 10;
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim() || 100);
+
+const say = (message) => process.stderr.write(`[bench] ${message}\n`);
+
+async function main() {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'baton-bench-autoscaler-'));
+  const cleanups = [() => rm(work, { recursive: true, force: true })];
+  try {
+    say('compiling the daemon, the emulator and the test helpers');
+    const build = path.join(work, 'build');
+    // The whole project (test helpers included) compiled once to a temp dir; the daemon itself runs from bin/ (dist/).
+    spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', build, '--noEmit', 'false', '--sourceMap', 'false'], {
+      cwd: repoRoot,
+      stdio: 'ignore',
+    });
+    spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'ignore' });
+    for (const file of ['test/support/influxdb.js', 'test/support/autoscaler.js', 'src/emulator/index.js']) {
+      if (!existsSync(path.join(build, file))) throw new Error(`compilation did not produce ${file}`);
+    }
+    const load = (file) => import(pathToFileURL(path.join(build, file)).href);
+    const { startInfluxDb, cadvisorLines } = await load('test/support/influxdb.js');
+    const { startSwitchableProxy, startDaemon, waitFor } = await load('test/support/autoscaler.js');
+    const { startEmulator } = await load('src/emulator/index.js');
+
+    say(`starting the emulator with ${APPS} apps x ${TASKS} tasks`);
+    const apps = [];
+    for (let i = 0; i < APPS; i++) {
+      const id = `/bench/team-${String(i % 20).padStart(2, '0')}/app-${String(i).padStart(4, '0')}`;
+      const labelled = i % 2 === 1;
+      apps.push({
+        id,
+        instances: TASKS,
+        cpus: 1,
+        mem: 256,
+        cmd: 'sleep 1000',
+        ...(labelled ? { labels: { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '20', AUTOSCALE_TARGET_CPU: '0.5', AUTOSCALE_TARGET_MEMORY: '0.8' } } : {}),
+      });
+    }
+    const emulator = await startEmulator({ apps, timings: { stagingMs: 10, healthyMs: 10, killMs: 10, crashMs: 50, backoffMs: 50 } });
+    cleanups.push(() => emulator.close());
+    const listed = await waitFor(
+      'every task running',
+      async () => {
+        const body = await (await fetch(`${emulator.url}/v2/apps?embed=apps.tasks`)).json();
+        const running = body.apps.reduce((n, a) => n + (a.tasks ?? []).filter((t) => t.state === 'TASK_RUNNING').length, 0);
+        return running === APPS * TASKS ? body.apps : undefined;
+      },
+      120_000,
+      500,
+    );
+
+    say('starting InfluxDB and seeding cAdvisor-shaped data');
+    const influx = await startInfluxDb();
+    cleanups.push(() => influx.stop());
+    const now = Date.now();
+    const seedStarted = Date.now();
+    let points = 0;
+    let batch = [];
+    for (const [index, app] of listed.entries()) {
+      // Most apps sit at their target; every tenth is busy (scales out), every tenth idle (a scale-in candidate).
+      const cores = index % 10 === 0 ? 0.9 : index % 10 === 5 ? 0.1 : 0.5;
+      for (const [taskIndex, task] of app.tasks.entries()) {
+        batch.push(
+          cadvisorLines({
+            taskId: task.id,
+            containerName: `mesos-${index}-${taskIndex}`,
+            machine: `agent-${taskIndex % 50}`,
+            cpuCoresUsed: cores * (0.9 + 0.2 * ((taskIndex * 7) % 5) / 4),
+            memoryBytes: 150 * 1024 * 1024,
+            from: now - WINDOW_SECONDS * 1000,
+            to: now,
+            stepSeconds: STEP_SECONDS,
+          }),
+        );
+        points += 2 * (WINDOW_SECONDS / STEP_SECONDS + 1);
+      }
+      if (batch.length >= 500) {
+        await influx.writePoints(batch.join(''), 'cadvisor');
+        batch = [];
+      }
+    }
+    if (batch.length) await influx.writePoints(batch.join(''), 'cadvisor');
+    say(`seeded ${points} points in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
+
+    const marathonProxy = await startSwitchableProxy(emulator.url);
+    const influxProxy = await startSwitchableProxy(influx.url);
+    cleanups.push(() => marathonProxy.close(), () => influxProxy.close());
+
+    // Half the apps registered over REST (as the state file the daemon loads), half by labels.
+    const stateFile = path.join(work, 'state.json');
+    const registrations = apps
+      .filter((_, i) => i % 2 === 0)
+      .map((a) => ({ appId: a.id, minInstances: 1, maxInstances: 20, targetCpu: 0.5, dryRun: false, schedules: [] }));
+    await writeFile(stateFile, JSON.stringify({ version: 1, registrations }));
+
+    const config = {
+      marathon: { url: marathonProxy.url, timeoutSeconds: 10 },
+      influx: { url: influxProxy.url, database: 'cadvisor' },
+      listen: { host: '127.0.0.1', port: 0 },
+      stateFile,
+      intervalSeconds: INTERVAL_SECONDS,
+      metrics: { taskIdTag: 'MESOS_TASK_ID', windowSeconds: WINDOW_SECONDS, freshnessSeconds: WINDOW_SECONDS },
+      defaults: { tolerance: 0.1, scaleDownStabilizationSeconds: 300, warmupSeconds: 0 },
+    };
+    say(`starting baton-autoscaler (interval ${INTERVAL_SECONDS} s), measuring ${CYCLES} cycles after one warm-up cycle`);
+    const daemon = await startDaemon(config, { dir: work, name: 'bench', bin: path.join(repoRoot, 'bin/baton-autoscaler') });
+    cleanups.push(() => daemon.stop());
+    const pid = daemon.child.pid;
+    const cycleLines = () => daemon.logs().filter((l) => l.msg === 'cycle');
+
+    await waitFor('the warm-up cycle', () => cycleLines().length >= 1, 60_000, 20);
+    const cpuBefore = await cpuTicks(pid);
+    const requestsBefore = counts(marathonProxy, influxProxy);
+    await waitFor(`${CYCLES} cycles`, () => cycleLines().length >= CYCLES + 1, (CYCLES + 5) * INTERVAL_SECONDS * 1000 + 60_000, 20);
+    const cpuAfter = await cpuTicks(pid);
+    const requestsAfter = counts(marathonProxy, influxProxy);
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+
+    const measured = cycleLines().slice(1, CYCLES + 1);
+    const durations = measured.map((l) => l.durationMs).sort((a, b) => a - b);
+    const firstCycle = cycleLines()[0];
+    const overlaps = daemon.logs().filter((l) => l.msg === 'tick skipped: the previous cycle is still running').length;
+    const result = {
+      apps: APPS,
+      tasks: APPS * TASKS,
+      managedApps: firstCycle.apps,
+      cycles: measured.length,
+      marathonListRequestsPerCycle: (requestsAfter.marathonList - requestsBefore.marathonList) / measured.length,
+      marathonScaleRequests: requestsAfter.marathonPut - requestsBefore.marathonPut,
+      influxRequestsPerCycle: (requestsAfter.influx - requestsBefore.influx) / measured.length,
+      cycleWallMs: { p50: percentile(durations, 0.5), p95: percentile(durations, 0.95), max: durations[durations.length - 1] },
+      firstCycle: { durationMs: firstCycle.durationMs, scaled: firstCycle.scaled },
+      cpuMsPerCycle: Math.round(((cpuAfter - cpuBefore) / CLOCK_TICKS) * 1000 / measured.length),
+      rssMb: Math.round(rssKb / 1024),
+      peakRssMb: Math.round(peakKb / 1024),
+      overlappingTicksSkipped: overlaps,
+      machine: { cpus: os.cpus().length, node: process.version },
+    };
+    printReport(result);
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  }
+}
+
+function counts(marathonProxy, influxProxy) {
+  return {
+    marathonList: marathonProxy.requests.filter((r) => r.method === 'GET' && r.path === '/v2/apps').length,
+    marathonPut: marathonProxy.requests.filter((r) => r.method === 'PUT').length,
+    influx: influxProxy.requests.filter((r) => r.path === '/query').length,
+  };
+}
+
+async function cpuTicks(pid) {
+  // /proc/<pid>/stat: fields 14 and 15 are utime and stime in clock ticks (the command name may hold spaces).
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+}
+
+function printReport(r) {
+  const verdict = (ok) => (ok ? 'ok' : 'MISSED');
+  const lines = [
+    `baton-autoscaler benchmark: ${r.apps} apps x ${r.tasks / r.apps} tasks (${r.managedApps} managed), ${r.cycles} cycles, ${r.machine.cpus} CPUs, Node ${r.machine.node}`,
+    `  Marathon list requests per cycle  ${r.marathonListRequestsPerCycle}   (target 1)  ${verdict(r.marathonListRequestsPerCycle === 1)}`,
+    `  InfluxDB requests per cycle       ${r.influxRequestsPerCycle}   (target 1)  ${verdict(r.influxRequestsPerCycle === 1)}`,
+    `  cycle wall time p50 / p95 / max   ${r.cycleWallMs.p50} / ${r.cycleWallMs.p95} / ${r.cycleWallMs.max} ms   (target p50 < 1500 ms)  ${verdict(r.cycleWallMs.p50 < 1500)}`,
+    `  own CPU time per cycle            ${r.cpuMsPerCycle} ms   (target < 150 ms)  ${verdict(r.cpuMsPerCycle < 150)}`,
+    `  RSS now / peak                    ${r.rssMb} / ${r.peakRssMb} MB   (target < 150 MB)  ${verdict(r.peakRssMb < 150)}`,
+    `  first cycle                       ${r.firstCycle.durationMs} ms, ${r.firstCycle.scaled} apps scaled; later scale requests: ${r.marathonScaleRequests}`,
+    `  overlapping ticks skipped         ${r.overlappingTicksSkipped}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(JSON.stringify(r) + '\n');
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench-autoscaler failed: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,288 @@
+// Table-driven tests of the daemon's pure parts: config validation, label parsing, registrations, the decision log,
+// and the persisted registration store (a real temp dir).
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { parseConfig } from '../autoscaler/config/load.js';
+import type { DecisionRecord } from '../autoscaler/cycle/run-cycle.js';
+import { toAppView } from '../autoscaler/cycle/app-view.js';
+import { DecisionLog } from '../autoscaler/decisions/log.js';
+import { registrationFromLabels } from '../autoscaler/registry/labels.js';
+import { isValidAppId, registrationSchema, toPolicy } from '../autoscaler/registry/registration.js';
+import { RegistrationStore, StateFileError } from '../autoscaler/registry/store.js';
+import { createJsonLogger } from '../autoscaler/telemetry/logger.js';
+import { makeTempDir } from './support/autoscaler.js';
+
+const minimal = { marathon: { url: 'http://marathon:8080' }, influx: { url: 'http://influxdb:8086' } };
+const tokenEnv = { BATON_AUTOSCALER_TOKEN: 'a-token' };
+
+describe('config', () => {
+  test('defaults everything but the URLs', () => {
+    const { config, secrets } = parseConfig(minimal, tokenEnv);
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(config.intervalSeconds).toBe(15);
+    expect(config.dryRun).toBe(false);
+    expect(config.stateFile).toBe('/var/lib/baton/autoscaler.json');
+    expect(config.influx.database).toBe('cadvisor');
+    expect(config.metrics).toMatchObject({ taskIdTag: 'MESOS_TASK_ID', windowSeconds: 300 });
+    expect(config.defaults).toEqual({ tolerance: 0.1, scaleDownStabilizationSeconds: 300, warmupSeconds: 60 });
+    expect(secrets.apiToken).toBe('a-token');
+  });
+
+  test.each([
+    [{}, /marathon: is required; influx: is required/],
+    [{ ...minimal, influx: { url: 'influxdb:8086' } }, /influx\.url: expected a URL/],
+    [{ ...minimal, marathon: { url: 'ftp://x' } }, /marathon\.url: expected a URL/],
+    [{ ...minimal, intervalSeconds: 0 }, /intervalSeconds: expected at least 0\.1 seconds/],
+    [{ ...minimal, listen: { port: 70000 } }, /listen\.port:/],
+    [{ ...minimal, influx: { url: 'http://i', pasword: 'x' } }, /influx: unknown key\(s\) "pasword"/],
+    [{ ...minimal, metrics: { taskIdTag: 'A\nB' } }, /metrics\.taskIdTag: expected a tag name without control characters/],
+    [{ ...minimal, defaults: { tolerance: 2 } }, /defaults\.tolerance:/],
+    [{ ...minimal, marathon: { url: 'http://m', credentialsEnv: 'not a name' } }, /marathon\.credentialsEnv: expected the name of an environment variable/],
+  ])('rejects %j naming the key', (raw, message) => {
+    expect(() => parseConfig(raw, tokenEnv, 'autoscaler.json')).toThrow(message);
+  });
+
+  test('refuses writes without a token unless read-only', () => {
+    expect(() => parseConfig(minimal, {})).toThrow(/apiTokenEnv: environment variable BATON_AUTOSCALER_TOKEN is not set/);
+    expect(parseConfig({ ...minimal, readOnly: true }, {}).secrets.apiToken).toBeUndefined();
+  });
+
+  test('resolves secrets from the environment and names a missing one', () => {
+    const raw = { ...minimal, marathon: { url: 'http://m', credentialsEnv: 'MC' }, influx: { url: 'http://i', passwordEnv: 'IP' } };
+    expect(() => parseConfig(raw, { ...tokenEnv, MC: 'u:p' })).toThrow(/influx\.passwordEnv: environment variable IP is not set/);
+    expect(() => parseConfig(raw, { ...tokenEnv, MC: 'nocolon', IP: 'x' })).toThrow(/must hold "user:password"/);
+    expect(parseConfig(raw, { ...tokenEnv, MC: 'u:p', IP: 'pw' }).secrets).toMatchObject({ marathonBasic: 'u:p', influxPassword: 'pw' });
+  });
+});
+
+describe('app ids', () => {
+  test.each([
+    ['/shop/web', true],
+    ['/a', true],
+    ['/shop/web-1.v2', true],
+    ['shop/web', false],
+    ['/', false],
+    ['/shop/web/', false],
+    ['/Shop', false],
+    ['/shop/../etc', false],
+    ['/shop/web"; DROP DATABASE cadvisor', false],
+    ["/x' OR '1'='1", false],
+    ['/shop/web\nINJECT', false],
+    ['/shop web', false],
+    ['/-bad', false],
+    [`/${'a'.repeat(300)}`, false],
+  ])('%j valid: %s', (id, valid) => {
+    expect(isValidAppId(id)).toBe(valid);
+  });
+});
+
+describe('registrations', () => {
+  const base = { appId: '/shop/web', minInstances: 2, maxInstances: 20, targetCpu: 0.6 };
+
+  test.each([
+    [{ ...base, targetCpu: undefined }, 'targetCpu', /set targetCpu or targetMemory/],
+    [{ ...base, maxInstances: 1 }, 'maxInstances', /must be >= minInstances \(2\)/],
+    [{ ...base, minInstances: -1 }, 'minInstances', /expected an integer >= 0/],
+    [{ ...base, minInstances: 1.5 }, 'minInstances', /expected an integer/],
+    [{ ...base, targetMemory: 1.5 }, 'targetMemory', /expected a fraction <= 1/],
+    [{ ...base, appId: 'shop/web' }, 'appId', /absolute Marathon app id/],
+    [{ ...base, extra: 1 }, '', /extra/],
+    [{ ...base, schedules: [{ cron: '0 8 * * 1', durationMinutes: 60, minInstances: 30 }] }, 'schedules.0.minInstances', /<= maxInstances/],
+    [{ ...base, schedules: [{ cron: '0 8 * * 1', durationMinutes: 60, minInstances: 3, timezone: 'Mars/Olympus' }] }, 'schedules.0.timezone', /IANA time zone/],
+  ])('rejects %j at %s', (body, where, message) => {
+    const result = registrationSchema.safeParse(body);
+    expect(result.success).toBe(false);
+    const issue = result.error!.issues.find((i) => i.path.join('.') === where);
+    expect(issue, JSON.stringify(result.error!.issues)).toBeDefined();
+    expect(issue!.message).toMatch(message);
+  });
+
+  test('fills unset knobs from the config defaults', () => {
+    const registration = registrationSchema.parse({ ...base, tolerance: 0.2 });
+    const policy = toPolicy(registration, { tolerance: 0.1, scaleDownStabilizationSeconds: 300, warmupSeconds: 60 }, 'rest');
+    expect(policy).toEqual({
+      appId: '/shop/web',
+      minInstances: 2,
+      maxInstances: 20,
+      targetCpu: 0.6,
+      tolerance: 0.2,
+      scaleDownStabilizationSeconds: 300,
+      warmupSeconds: 60,
+      dryRun: false,
+      schedules: [],
+      source: 'rest',
+    });
+  });
+});
+
+describe('labels', () => {
+  test.each([
+    [{}, { kind: 'none' }],
+    [{ team: 'shop' }, { kind: 'none' }],
+    [
+      { AUTOSCALE_MIN: '2', AUTOSCALE_MAX: '10', AUTOSCALE_TARGET_CPU: '0.6' },
+      { kind: 'registered', registration: { appId: '/shop/web', minInstances: 2, maxInstances: 10, targetCpu: 0.6, dryRun: false, schedules: [] } },
+    ],
+    [
+      {
+        AUTOSCALE_MIN: '1',
+        AUTOSCALE_MAX: '4',
+        AUTOSCALE_TARGET_MEMORY: '.8',
+        AUTOSCALE_DRY_RUN: 'true',
+        AUTOSCALE_SCHEDULES: '[{"cron":"0 8 * * 1","durationMinutes":240,"minInstances":3,"timezone":"Asia/Shanghai"}]',
+      },
+      {
+        kind: 'registered',
+        registration: {
+          appId: '/shop/web',
+          minInstances: 1,
+          maxInstances: 4,
+          targetMemory: 0.8,
+          dryRun: true,
+          schedules: [{ cron: '0 8 * * 1', durationMinutes: 240, minInstances: 3, timezone: 'Asia/Shanghai' }],
+        },
+      },
+    ],
+    [{ AUTOSCALE_MIN: 'two', AUTOSCALE_MAX: '10', AUTOSCALE_TARGET_CPU: '0.6' }, { kind: 'invalid', errors: ['AUTOSCALE_MIN: expected a number, got "two"'] }],
+    [{ AUTOSCALE_MIN: '2', AUTOSCALE_TARGET_CPU: '0.6' }, { kind: 'invalid', errors: ['AUTOSCALE_MAX: is required'] }],
+    [{ AUTOSCALE_MIN: '5', AUTOSCALE_MAX: '3', AUTOSCALE_TARGET_CPU: '0.6' }, { kind: 'invalid', errors: ['AUTOSCALE_MAX: must be >= minInstances (5)'] }],
+    [{ AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '3' }, { kind: 'invalid', errors: ['AUTOSCALE_TARGET_CPU: set targetCpu or targetMemory (or both)'] }],
+    [
+      { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '3', AUTOSCALE_TARGET_CPU: '0.5', AUTOSCALE_MAXX: '9' },
+      { kind: 'invalid', errors: [expect.stringMatching(/^AUTOSCALE_MAXX: unknown label/)] },
+    ],
+    [
+      { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '3', AUTOSCALE_TARGET_CPU: '0.5', AUTOSCALE_DRY_RUN: 'yes' },
+      { kind: 'invalid', errors: ['AUTOSCALE_DRY_RUN: expected "true" or "false", got "yes"'] },
+    ],
+  ])('%j → %j', (labels, expected) => {
+    expect(registrationFromLabels('/shop/web', labels as Record<string, string>)).toEqual(expected);
+  });
+});
+
+describe('app view', () => {
+  test('maps Marathon tasks, health and deployments', () => {
+    const view = toAppView({
+      id: '/shop/web',
+      instances: 2,
+      cpus: 0.5,
+      mem: 256,
+      healthChecks: [{ protocol: 'HTTP' }],
+      deployments: [{ id: 'd1' }],
+      tasks: [
+        { id: 't1', appId: '/shop/web', state: 'TASK_RUNNING', startedAt: '2026-01-01T00:00:00.000Z', healthCheckResults: [{ alive: true }] },
+        { id: 't2', appId: '/shop/web', state: 'TASK_STAGING', startedAt: null },
+      ],
+    });
+    expect(view).toEqual({
+      id: '/shop/web',
+      instances: 2,
+      cpus: 0.5,
+      mem: 256,
+      hasHealthChecks: true,
+      deploymentInProgress: true,
+      tasks: [
+        { id: 't1', state: 'TASK_RUNNING', healthy: true, startedAt: Date.parse('2026-01-01T00:00:00.000Z') },
+        { id: 't2', state: 'TASK_STAGING', healthy: false, startedAt: null },
+      ],
+    });
+    expect(toAppView({ id: '/a', tasks: [{ id: 't', appId: '/a', state: 'TASK_RUNNING' }] }).tasks[0]!.healthy).toBeNull();
+  });
+});
+
+describe('decision log', () => {
+  const record = (at: number, overrides: Partial<DecisionRecord> = {}): DecisionRecord => ({
+    appId: '/a',
+    at,
+    current: 2,
+    desired: 2,
+    recommendation: 2,
+    action: 'none',
+    reason: `within tolerance at ${at}`,
+    rules: ['tolerance'],
+    inputs: { targets: { cpu: 0.5 }, ratios: { cpu: 1 }, bounds: { min: 1, max: 5, scheduleFloor: null }, tasks: [] },
+    dryRun: false,
+    source: 'rest',
+    outcome: 'unchanged',
+    ...overrides,
+  });
+
+  test('folds repeats, keeps the newest inputs, bounds each app, lists newest first', () => {
+    const log = new DecisionLog(3);
+    log.add(record(1));
+    log.add(record(2));
+    log.add(record(3));
+    expect(log.list({ limit: 10 })).toEqual([expect.objectContaining({ at: 3, firstAt: 1, repeated: 3, reason: 'within tolerance at 3' })]);
+    log.add(record(4, { action: 'scale-up', desired: 4, outcome: 'applied' }));
+    log.add(record(5, { current: 4, desired: 4 }));
+    log.add(record(6, { current: 4, desired: 6, action: 'scale-up', outcome: 'applied' }));
+    log.add(record(7, { appId: '/b' }));
+    expect(log.list({ appId: '/a', limit: 10 }).map((d) => d.at)).toEqual([6, 5, 4]);
+    expect(log.list({ limit: 2 }).map((d) => [d.appId, d.at])).toEqual([['/b', 7], ['/a', 6]]);
+    log.retain(new Set(['/b']));
+    expect(log.list({ limit: 10 }).map((d) => d.appId)).toEqual(['/b']);
+  });
+});
+
+describe('logger', () => {
+  test('one JSON object a line, secrets scrubbed', () => {
+    const lines: string[] = [];
+    const logger = createJsonLogger({ write: (l) => lines.push(l), secrets: ['hunter2-secret'], clock: () => 0 });
+    logger.info('hello', { url: 'http://user:hunter2-secret@x', error: new Error('bad hunter2-secret') });
+    logger.debug('not shown');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.endsWith('\n')).toBe(true);
+    expect(JSON.parse(lines[0]!)).toEqual({
+      time: '1970-01-01T00:00:00.000Z',
+      level: 'info',
+      msg: 'hello',
+      url: 'http://user:***@x',
+      error: { name: 'Error', message: 'bad ***' },
+    });
+  });
+});
+
+describe('registration store', () => {
+  const dirs: { remove(): Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await d.remove();
+  });
+
+  test('persists atomically and reloads; refuses a corrupt file', async () => {
+    const temp = await makeTempDir();
+    dirs.push(temp);
+    const file = path.join(temp.dir, 'nested', 'state.json');
+    const store = await RegistrationStore.open(file);
+    expect(store.list()).toEqual([]);
+    const registration = registrationSchema.parse({ appId: '/shop/web', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
+    expect(await store.put(registration)).toBe(true);
+    expect(await store.put({ ...registration, maxInstances: 4 })).toBe(false);
+    await store.put(registrationSchema.parse({ appId: '/shop/api', minInstances: 1, maxInstances: 3, targetMemory: 0.5 }));
+    expect(await store.remove('/shop/api')).toBe(true);
+    expect(await store.remove('/shop/api')).toBe(false);
+
+    const reloaded = await RegistrationStore.open(file);
+    expect(reloaded.list()).toEqual([{ ...registration, maxInstances: 4 }]);
+    expect(JSON.parse(await readFile(file, 'utf8')).version).toBe(1);
+    expect(await readdir(path.dirname(file))).toEqual(['state.json']); // no temp files left behind
+
+    await writeFile(file, '{"version":1,"registrations":[{"appId":"/x"}]}');
+    await expect(RegistrationStore.open(file)).rejects.toThrow(/registrations\.0\.minInstances: is required/);
+    await writeFile(file, '{not json');
+    await expect(RegistrationStore.open(file)).rejects.toBeInstanceOf(StateFileError);
+  });
+});
+
+describe('schedule labels', () => {
+  test('an unparsable cron in AUTOSCALE_SCHEDULES is reported under the label', () => {
+    const result = registrationFromLabels('/shop/web', {
+      AUTOSCALE_MIN: '1',
+      AUTOSCALE_MAX: '3',
+      AUTOSCALE_TARGET_CPU: '0.5',
+      AUTOSCALE_SCHEDULES: '[{"cron":"every monday","durationMinutes":60,"minInstances":2}]',
+    });
+    expect(result.kind).toBe('invalid');
+    expect(result.kind === 'invalid' && result.errors[0]).toMatch(/^AUTOSCALE_SCHEDULES\.0: invalid cron expression "every monday"/);
+  });
+});
