@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { register as promote } from './promote.js';
 
 /** Each command module registers itself on the program. One file per command in this folder. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [promote];
