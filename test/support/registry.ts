@@ -42,18 +42,21 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-/** Installs a Debian package when its command is missing (the project's machines start without it). */
+/**
+ * Installs a Debian package when its command is missing (the project's machines start without it). Test workers run
+ * in parallel: one lock file serializes the installs, and the command is looked up again once the lock is held.
+ */
 export async function ensureCommand(command: string, debianPackage: string): Promise<void> {
   if (await hasCommand(command)) return;
-  const apt = ['-y', '-q', '-o', 'DPkg::Lock::Timeout=300', 'install', debianPackage];
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  try {
-    await run('apt-get', apt, { env, maxBuffer: 64 * 1024 * 1024 });
-  } catch {
-    // A fresh machine may have no package lists yet.
-    await run('apt-get', ['-q', '-o', 'DPkg::Lock::Timeout=300', 'update'], { env, maxBuffer: 64 * 1024 * 1024 });
-    await run('apt-get', apt, { env, maxBuffer: 64 * 1024 * 1024 });
-  }
+  const install = `apt-get -y -q install ${debianPackage}`;
+  // A fresh machine may have no package lists yet: update once and try again.
+  const script = `command -v ${command} >/dev/null || ${install} || (apt-get -q update && ${install})`;
+  const lock = path.join(os.tmpdir(), 'baton-apt-install.lock');
+  await run('flock', [lock, 'sh', '-c', script], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 600_000,
+  });
   if (!(await hasCommand(command))) throw new Error(`installed ${debianPackage} but "${command}" is still not on PATH`);
 }
 
