@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { buildUsageQueries, MetricsError, usageFromResults } from '../autoscaler/metrics/index.js';
 
 describe('buildUsageQueries()', () => {
-  it('asks for CPU cores, peak memory and freshness per task in three statements', () => {
+  it('asks for CPU cores and peak memory per container and freshness per task in three statements', () => {
     expect(buildUsageQueries({ taskIdTag: 'MESOS_TASK_ID', windowSeconds: 300 })).toEqual([
       `SELECT MEAN("cores") AS "cores" FROM (SELECT NON_NEGATIVE_DERIVATIVE("value", 1s) / 1000000000 AS "cores" ` +
         `FROM "cpu_usage_total" WHERE time > now() - 300s AND "MESOS_TASK_ID" != '' GROUP BY "MESOS_TASK_ID", "container_name") ` +
-        `GROUP BY "MESOS_TASK_ID"`,
-      `SELECT MAX("value") AS "memory" FROM "memory_working_set" WHERE time > now() - 300s AND "MESOS_TASK_ID" != '' GROUP BY "MESOS_TASK_ID"`,
+        `GROUP BY "MESOS_TASK_ID", "container_name"`,
+      `SELECT MAX("value") AS "memory" FROM "memory_working_set" WHERE time > now() - 300s AND "MESOS_TASK_ID" != '' ` +
+        `GROUP BY "MESOS_TASK_ID", "container_name"`,
       `SELECT LAST("value") AS "last" FROM "cpu_usage_total" WHERE time > now() - 300s AND "MESOS_TASK_ID" != '' GROUP BY "MESOS_TASK_ID"`,
     ]);
   });
@@ -56,6 +57,23 @@ describe('usageFromResults()', () => {
       'web.2': { cpuCores: 0.02, lastSampleAt: 1_700_000_001_000 },
       'web.3': { memoryBytes: 1e8 },
     });
+  });
+
+  it('sums the containers of one task', () => {
+    const inContainer = (container: string, column: string, value: number) => ({
+      name: 'cpu_usage_total',
+      tags: { MESOS_TASK_ID: 'pod.1', container_name: container },
+      columns: ['time', column],
+      values: [[0, value]],
+    });
+    const raw = {
+      results: [
+        { statement_id: 0, series: [inContainer('a', 'cores', 0.3), inContainer('b', 'cores', 0.2)] },
+        { statement_id: 1, series: [inContainer('a', 'memory', 100), inContainer('b', 'memory', 50)] },
+        { statement_id: 2, series: [series('pod.1', ['time', 'last'], [1_700_000_000_000, 1])] },
+      ],
+    };
+    expect(usageFromResults(raw, 'MESOS_TASK_ID')).toEqual({ 'pod.1': { cpuCores: 0.5, memoryBytes: 150, lastSampleAt: 1_700_000_000_000 } });
   });
 
   it('leaves out series without the task tag and values that are not numbers', () => {

@@ -9,6 +9,7 @@ import { cadvisorLines, lineProtocolTag, startInfluxDb, type InfluxDbServer } fr
 const DB = 'cadvisor';
 const MIB = 1024 * 1024;
 const WINDOW = { taskIdTag: 'MESOS_TASK_ID', windowSeconds: 300 };
+const POD_TASK = 'shop_pod.instance-1';
 
 interface SeededTask {
   taskId: string;
@@ -97,6 +98,13 @@ beforeAll(async () => {
       ...(task.taskIdTag ? { taskIdTag: task.taskIdTag } : {}),
     }),
   );
+  // One task, two containers (a Mesos pod): its usage is theirs summed.
+  for (const [container, cores, memory] of [['pod-a', 0.3, 60 * MIB], ['pod-b', 0.2, 40 * MIB]] as const) {
+    lines.push(cadvisorLines({
+      taskId: POD_TASK, containerName: container, machine: 'agent-0', cpuCoresUsed: cores, memoryBytes: memory,
+      from: seededAt - 280_000, to: seededAt - 10_000 - (container === 'pod-b' ? 10_000 : 0), stepSeconds: 10,
+    }));
+  }
   // cAdvisor's own container and the host's cgroups carry no task label.
   const untagged = [0, 1, 2].map((i) => `cpu_usage_total,container_name=cadvisor,machine=agent-0 value=${i * 1e9}i ${seededAt - (30 - i * 10) * 1000}000000`);
   await influx.writePoints(lines.join('') + untagged.join('\n'), DB);
@@ -120,13 +128,18 @@ describe('InfluxMetricsSource against a real InfluxDB', () => {
     expect(decodeURIComponent(proxy.state.bodies.at(-1) ?? '').split(';')).toHaveLength(3);
 
     const defaultTagged = Object.values(tasks).filter((task) => !task.taskIdTag);
-    expect(Object.keys(usage).sort()).toEqual(defaultTagged.map((task) => task.taskId).sort());
+    expect(Object.keys(usage).sort()).toEqual([...defaultTagged.map((task) => task.taskId), POD_TASK].sort());
     for (const task of defaultTagged) {
       const found = usage[task.taskId] as TaskUsage;
       expect(found.cpuCores, task.taskId).toBeCloseTo(task.cores, 4);
       expect(found.memoryBytes, task.taskId).toBe(task.memoryBytes);
       expect(found.lastSampleAt, task.taskId).toBe(seededAt - task.toAgo * 1000);
     }
+  });
+
+  it('sums the containers of a task, and takes its newest sample', async () => {
+    const usage = await new InfluxMetricsSource({ url: influx.url, database: DB }).fetchUsage(WINDOW);
+    expect(usage[POD_TASK]).toEqual({ cpuCores: expect.closeTo(0.5, 4), memoryBytes: 100 * MIB, lastSampleAt: seededAt - 10_000 });
   });
 
   it('escapes a hostile task-id tag name: no injection, the database is intact', async () => {

@@ -48,9 +48,19 @@ export function usageFromResults(results: unknown, taskIdTag: string): Record<st
   const usage: Record<string, TaskUsage> = Object.create(null);
   const entry = (taskId: string): TaskUsage => (usage[taskId] ??= {});
 
-  for (const [taskId, cores] of firstValues(byStatement.get(0), taskIdTag, 'cores')) entry(taskId).cpuCores = cores;
-  for (const [taskId, bytes] of firstValues(byStatement.get(1), taskIdTag, 'memory')) entry(taskId).memoryBytes = bytes;
-  for (const [taskId, at] of firstValues(byStatement.get(2), taskIdTag, 'time')) entry(taskId).lastSampleAt = at;
+  // CPU and memory come per container: a task uses the sum of its containers.
+  for (const [taskId, cores] of firstValues(byStatement.get(0), taskIdTag, 'cores')) {
+    const task = entry(taskId);
+    task.cpuCores = (task.cpuCores ?? 0) + cores;
+  }
+  for (const [taskId, bytes] of firstValues(byStatement.get(1), taskIdTag, 'memory')) {
+    const task = entry(taskId);
+    task.memoryBytes = (task.memoryBytes ?? 0) + bytes;
+  }
+  for (const [taskId, at] of firstValues(byStatement.get(2), taskIdTag, 'time')) {
+    const task = entry(taskId);
+    task.lastSampleAt = Math.max(task.lastSampleAt ?? at, at);
+  }
   // A plain object for callers (JSON, equality); built without a prototype so a task id like "__proto__" stays data.
   return { ...usage };
 }
