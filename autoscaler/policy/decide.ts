@@ -3,11 +3,9 @@ import { classifyTasks, type ClassifiedTask, type MetricName } from './tasks.js'
 import { metricReplicas, type MetricOutcome } from './replicas.js';
 import { stabilize } from './stabilization.js';
 import { limitAndBound } from './limits.js';
-import { plural } from './format.js';
+import { METRIC_LABEL, plural } from './format.js';
 
 export { activeScheduleFloor, scheduleWindowProblem } from './schedule.js';
-
-const METRIC_LABEL: Record<MetricName, string> = { cpu: 'CPU', memory: 'memory' };
 
 /**
  * One app's scaling decision, with Kubernetes HPA semantics: per metric

@@ -11,3 +11,5 @@ export function formatRatio(ratio: number): string {
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
+
+export const METRIC_LABEL = { cpu: 'CPU', memory: 'memory' } as const;

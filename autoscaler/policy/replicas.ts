@@ -1,5 +1,5 @@
 import type { ClassifiedTask, MetricName } from './tasks.js';
-import { formatPercent, formatRatio, plural } from './format.js';
+import { formatPercent, formatRatio, METRIC_LABEL as LABEL, plural } from './format.js';
 
 export interface MetricOutcome {
   metric: MetricName;
@@ -12,7 +12,6 @@ export interface MetricOutcome {
   explanation: string;
 }
 
-const LABEL: Record<MetricName, string> = { cpu: 'CPU', memory: 'memory' };
 /** ceil() of a product that is an integer up to floating-point noise (0.6/0.3×2) must not add an instance. */
 const EPSILON = 1e-9;
 
