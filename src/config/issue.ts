@@ -6,6 +6,19 @@ export interface Issue {
   message: string;
 }
 
+/** A problem in one config file. `path` is a JSON pointer, or "" when the problem is the file as a whole. */
+export interface ConfigIssue extends Issue {
+  file: string;
+  line?: number;
+  column?: number;
+}
+
+/** "file:line:column: message" for syntax errors, "file: /json/path: message" otherwise. */
+export function formatConfigIssue(issue: ConfigIssue): string {
+  const where = issue.line !== undefined ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
+  return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
+}
+
 export type PathSegment = string | number;
 
 /** RFC 6901 JSON pointer for a path; the root is "/" (as Marathon reports it) rather than the empty string. */

@@ -2,39 +2,31 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { validateAppDefinition } from './app-definition.js';
 import { parseEnvironments, type EnvironmentConfig } from './environments.js';
-import type { Issue } from './issue.js';
+import { formatConfigIssue, type ConfigIssue, type Issue } from './issue.js';
 import { parseJsonText } from './json-text.js';
 import { applyMergePatch } from './merge-patch.js';
 
+export { formatConfigIssue, type ConfigIssue } from './issue.js';
+
 // The file-system shell around the pure parts: read files, hand their text and objects to the parsers and the
 // validator, and turn every problem into a ConfigError that names the file (and the line or JSON path).
-
-/** A problem in one config file. `path` is a JSON pointer, or "" when the problem is the file as a whole. */
-export interface ConfigIssue extends Issue {
-  file: string;
-  line?: number;
-  column?: number;
-}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   readonly file: string;
   readonly pointer?: string;
   readonly issues: ConfigIssue[];
+  /** Warnings found alongside the errors (e.g. "did you mean instances?"), which often explain them. */
+  readonly warnings: ConfigIssue[];
 
-  constructor(issues: ConfigIssue[]) {
+  constructor(issues: ConfigIssue[], warnings: ConfigIssue[] = []) {
     const first = issues[0]!;
     super(issues.length === 1 ? formatConfigIssue(first) : `${issues.length} problems:\n${issues.map((issue) => `  ${formatConfigIssue(issue)}`).join('\n')}`);
     this.file = first.file;
     if (first.path !== '') this.pointer = first.path;
     this.issues = issues;
+    this.warnings = warnings;
   }
-}
-
-/** "file:line:column: message" for syntax errors, "file: /json/path: message" otherwise. */
-export function formatConfigIssue(issue: ConfigIssue): string {
-  const where = issue.line !== undefined ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
-  return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
 }
 
 export const environmentsFileName = 'environments.json';
@@ -135,7 +127,7 @@ export function resolveAppDefinition(documents: ConfigDocument[]): LoadedAppDefi
   const merged = documents.reduce<unknown>((target, document) => applyMergePatch(target, document.value), {});
   const { errors, warnings } = validateAppDefinition(merged, { readOnlyFields: 'error' });
   const attribute = (issue: Issue): ConfigIssue => ({ ...issue, file: fileDefining(documents, issue.path) ?? lastFile });
-  if (errors.length > 0) throw new ConfigError(errors.map(attribute));
+  if (errors.length > 0) throw new ConfigError(errors.map(attribute), warnings.map(attribute));
   return { definition: merged as LoadedAppDefinition['definition'], files, warnings: warnings.map(attribute) };
 }
 
