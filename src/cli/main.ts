@@ -8,6 +8,7 @@ program
   .name('baton')
   .description('Deploy tagged Docker images to Marathon, per environment and datacenter, and see what runs where.')
   .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+  .enablePositionalOptions()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

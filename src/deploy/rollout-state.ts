@@ -112,11 +112,12 @@ function progressOf(app: AppInfo | null, targets: ReadonlySet<string>, deploymen
   };
 }
 
-export function describeProgress(progress: RolloutProgress): string {
+/** One line for people; `targetName` is what the tasks are moving to ("new version", or "previous version" in a rollback). */
+export function describeProgress(progress: RolloutProgress, targetName = 'new version'): string {
   const health = progress.hasHealthChecks ? `${progress.healthy}/${progress.target} healthy, ` : '';
   const staged = progress.staged ? `, ${progress.staged} staging` : '';
   const unhealthy = progress.unhealthy ? `, ${progress.unhealthy} unhealthy` : '';
-  return `${health}${progress.running}/${progress.target} running, ${progress.updated} on new version${staged}${unhealthy}${
+  return `${health}${progress.running}/${progress.target} running, ${progress.updated} on ${targetName}${staged}${unhealthy}${
     progress.step ? ` (${progress.step})` : ''
   }`;
 }

@@ -1,0 +1,40 @@
+import { Command, Option } from 'commander';
+import type { DeployFlags } from '../deploy-run.js';
+
+export function register(program: Command): void {
+  program
+    .command('deploy')
+    .description('Deploy a tagged image of an app to an environment, wait until it runs healthy, roll back if it does not')
+    .argument('<app>', 'app folder in the config dir (deploy-configs/<app>/<env>-deploy.json)')
+    .requiredOption('-e, --env <env>', 'environment from environments.json (e.g. qa, yz, prod)')
+    .requiredOption('-v, --version <tag>', 'the image tag to deploy (replaces the tag in the file)')
+    .option('--dc <dc>', 'one datacenter, or "all" (default: all, in the order listed)')
+    .option('-y, --yes', 'confirm a confirm-environment (prod) without asking; required without a TTY')
+    .option('--timeout <seconds>', 'give up and roll back after this long (default: derived from the app health checks)')
+    .option('--force', 'override a deployment that locks the app (Marathon force=true: cancels it and may mix old and new tasks)')
+    .option('--no-rollback', 'on failure or timeout, leave the failed deployment as it is')
+    .option('--restart', 'roll the tasks even when the version is already deployed (forces a fresh pull)')
+    .option('--dry-run', 'show what would change and stop; sends nothing that changes Marathon')
+    .option('--json', 'print one JSON document with the per-datacenter result on stdout')
+    .addOption(new Option('--config-dir <dir>', 'deploy-configs directory').env('BATON_CONFIG_DIR').default(undefined, './deploy-configs'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  baton deploy shop-web --env qa --version 1.4.2
+  baton deploy shop-web --env prod --version 1.4.2 --yes          # CI: confirms prod without a prompt
+  baton deploy shop-web --env prod --version 1.4.2 --dc AA        # one datacenter
+  baton deploy shop-web --env yz --version 1.4.2 --dry-run        # show the diff only
+  baton deploy shop-web --env qa --version 1.4.2 --restart        # same version, rolling restart
+
+Exit codes: 0 every datacenter healthy on the new version (or already at it) · 2 invalid input · 3 not confirmed
+  4 rejected by Marathon (409 locked, 400/422, auth) · 5 failed and rolled back · 6 timeout (rolled back)
+  7 rollback failed · 8 Marathon unreachable · 9 superseded by another change · 130 interrupted (Ctrl-C)`,
+    )
+    .action(async (app: string, flags: DeployFlags) => {
+      // Loaded on use so that `baton --help` does not pay for zod, axios and the config schemas.
+      const { runDeploy } = await import('../deploy-run.js');
+      process.exitCode = await runDeploy(app, flags);
+    });
+}
+

@@ -1,0 +1,42 @@
+import { Command, Option } from 'commander';
+
+export function register(program: Command): void {
+  program
+    .command('diff')
+    .description('Show what deploying a version would change in each datacenter; changes nothing')
+    .argument('<app>', 'app folder in the config dir')
+    .requiredOption('-e, --env <env>', 'environment from environments.json')
+    .requiredOption('-v, --version <tag>', 'the image tag that would be deployed')
+    .option('--dc <dc>', 'one datacenter, or "all" (default)')
+    .option('--json', 'print the changes as JSON on stdout')
+    .addOption(new Option('--config-dir <dir>', 'deploy-configs directory').env('BATON_CONFIG_DIR'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  baton diff shop-web --env prod --version 1.4.2
+  baton diff shop-web --env qa --version 1.4.2 --dc AA --json
+
+Secret-looking env values (names with PASSWORD, SECRET, TOKEN, KEY, ...) are masked.
+Exit codes: 0 shown · 2 invalid input · 4 Marathon refused · 8 Marathon unreachable`,
+    )
+    .action(async (app: string, flags: { env: string; version: string; dc?: string; json?: boolean; configDir?: string }) => {
+      const [{ maskEntry }, { createTerminal }, { lineWriter, prepareDeploy }] = await Promise.all([
+        import('../../deploy/diff.js'),
+        import('../output.js'),
+        import('../deploy-run.js'),
+      ]);
+      const terminal = createTerminal({ stream: process.stderr });
+      // diff is read-only, so a confirm environment needs no confirmation here.
+      const prepared = await prepareDeploy(app, { ...flags, yes: true }, lineWriter(flags.json), terminal);
+      if (flags.json) {
+        const datacenters = prepared.datacenters.map((p) => ({
+          datacenter: p.dc.name,
+          marathon: p.client.baseUrl,
+          exists: p.live !== null,
+          changes: p.diff.map(maskEntry),
+        }));
+        process.stdout.write(`${JSON.stringify({ app, env: flags.env, version: flags.version, datacenters }, null, 2)}\n`);
+      }
+    });
+}

@@ -1,0 +1,492 @@
+import { appendAuditRecord, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from '../audit/log.js';
+import { ConfigError, loadAppDefinition, loadEnvironments, resolveConfigDir } from '../config/load.js';
+import type { DatacenterConfig, EnvironmentConfig } from '../config/environments.js';
+import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../deploy/diff.js';
+import { TAG_PATTERN } from '../deploy/image.js';
+import { imageOf, renderDefinition, versionOf } from '../deploy/render.js';
+import { followRollout, type RolloutReport } from '../deploy/rollout.js';
+import { describeProgress } from '../deploy/rollout-state.js';
+import { defaultTimeoutSeconds } from '../deploy/timeout.js';
+import type { MarathonClient } from '../marathon/client.js';
+import { MarathonError } from '../marathon/errors.js';
+import type { AppDefinition, AppInfo, DeploymentResult } from '../marathon/types.js';
+import { confirmByTyping, stdinIsInteractive } from './confirm.js';
+import { CliError } from './errors.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { marathonFor } from './marathon.js';
+import { createTerminal, paint, type Terminal } from './output.js';
+
+export interface DeployFlags {
+  env: string;
+  version: string;
+  dc?: string;
+  yes?: boolean;
+  timeout?: string;
+  force?: boolean;
+  rollback: boolean;
+  dryRun?: boolean;
+  restart?: boolean;
+  json?: boolean;
+  configDir?: string;
+}
+
+/** One datacenter as prepared before anything is changed: the live app and what a PUT would change. */
+export interface PreparedDatacenter {
+  dc: DatacenterConfig;
+  client: MarathonClient;
+  live: AppInfo | null;
+  diff: DiffEntry[];
+}
+
+export interface PreparedDeploy {
+  app: string;
+  env: EnvironmentConfig;
+  version: string;
+  definition: AppDefinition;
+  warnings: string[];
+  datacenters: PreparedDatacenter[];
+}
+
+export type DatacenterOutcome = AuditOutcome;
+
+export interface DatacenterResult {
+  datacenter: string;
+  marathon: string;
+  appId: string;
+  outcome: DatacenterOutcome;
+  message?: string;
+  fromVersion: string | null;
+  toVersion: string;
+  image: string;
+  deploymentId?: string;
+  marathonVersion?: string;
+  changes: DiffEntry[];
+  durations: { totalMs: number; waitMs?: number; rollbackMs?: number };
+  rollback?: RolloutReport['rollback'];
+  marathonError?: Record<string, unknown>;
+}
+
+export async function runDeploy(app: string, flags: DeployFlags): Promise<number> {
+  const terminal = createTerminal({ stream: process.stderr });
+  const say = lineWriter(flags.json);
+  const startedAt = Date.now();
+  const identity = auditIdentity();
+  const audit = (record: Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' | 'app' | 'env'>) =>
+    appendAuditRecord({ time: new Date().toISOString(), ...identity, command: 'deploy', app, env: flags.env, ...record }, auditLogPath());
+
+  const timeoutSeconds = parseTimeout(flags.timeout);
+  if (!TAG_PATTERN.test(flags.version)) {
+    throw new CliError(
+      `--version "${flags.version}" is not a valid image tag: expected letters, digits, "_", "." or "-" (at most 128, not starting with "." or "-")`,
+      ExitCode.invalidInput,
+      'invalid-flag',
+      { flag: '--version' },
+    );
+  }
+
+  let prepared: PreparedDeploy;
+  try {
+    prepared = await prepareDeploy(app, flags, say, terminal);
+  } catch (error) {
+    if (error instanceof CliError && error.code === 'not-confirmed') {
+      audit({ outcome: 'refused', toVersion: flags.version, message: error.message });
+    }
+    throw error;
+  }
+  const { env, definition } = prepared;
+
+  if (flags.dryRun) {
+    for (const p of prepared.datacenters) {
+      audit({ dc: p.dc.name, appId: definition.id, fromVersion: liveVersion(p.live), toVersion: flags.version, image: imageOf(definition), outcome: 'dry-run' });
+    }
+    const results = prepared.datacenters.map((p) => baseResult(p, prepared, 'dry-run', startedAt));
+    finish(results, flags, say, terminal);
+    return ExitCode.ok;
+  }
+
+  if (env.confirm && !flags.yes) {
+    const names = prepared.datacenters.map((p) => p.dc.name).join(', ');
+    const ok = await confirmByTyping(
+      `Deploy ${app} ${flags.version} to ${env.name} (${names})?`,
+      `yes ${env.name}`,
+    );
+    if (!ok) {
+      audit({ appId: definition.id, toVersion: flags.version, outcome: 'refused', message: 'not confirmed at the prompt' });
+      throw new CliError(`not confirmed: nothing was sent to ${env.name}`, ExitCode.notConfirmed, 'not-confirmed');
+    }
+  }
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(ExitCode.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  const results: DatacenterResult[] = [];
+  let exitCode: ExitCodeValue = ExitCode.ok;
+  try {
+    for (const [index, target] of prepared.datacenters.entries()) {
+      const result = await deployToDatacenter(target, prepared, flags, timeoutSeconds, terminal, say, controller.signal);
+      results.push(result);
+      audit({
+        dc: result.datacenter,
+        appId: result.appId,
+        fromVersion: result.fromVersion,
+        toVersion: result.toVersion,
+        image: result.image,
+        deploymentId: result.deploymentId,
+        marathonVersion: result.marathonVersion,
+        outcome: result.outcome,
+        message: result.message,
+        durationMs: result.durations.totalMs,
+        rollback: result.rollback ? { deploymentId: result.rollback.deploymentId, outcome: result.rollback.outcome } : undefined,
+      });
+      exitCode = exitCodeFor(result.outcome);
+      if (exitCode !== ExitCode.ok) {
+        for (const skipped of prepared.datacenters.slice(index + 1)) {
+          results.push({ ...baseResult(skipped, prepared, 'skipped', Date.now()), message: `not touched: ${result.datacenter} ${result.outcome}` });
+          audit({ dc: skipped.dc.name, appId: definition.id, toVersion: flags.version, outcome: 'skipped' });
+        }
+        break;
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  finish(results, flags, say, terminal);
+  return exitCode;
+}
+
+/** Loads, validates and renders, checks confirmation rules, and reads each datacenter's live app: no change is made here. */
+export async function prepareDeploy(
+  app: string,
+  flags: Pick<DeployFlags, 'env' | 'version' | 'dc' | 'yes' | 'configDir' | 'json' | 'dryRun'>,
+  say: (line: string) => void,
+  terminal: Terminal,
+): Promise<PreparedDeploy> {
+  const configDir = resolveConfigDir(flags.configDir);
+  const { environments, loaded } = await loadConfig(configDir, app, flags.env);
+  const env = environments.get(flags.env);
+  if (!env) {
+    throw new CliError(
+      `--env ${flags.env}: no such environment in ${configDir}/environments.json (known: ${[...environments.keys()].join(', ')})`,
+      ExitCode.invalidInput,
+      'unknown-environment',
+    );
+  }
+  const warnings = loaded.warnings.map((w) => `${w.path}: ${w.message}`);
+  for (const w of warnings) say(paint(terminal.color, 'yellow', `warning: ${app}/${flags.env}: ${w}`));
+
+  if (env.confirm && env.mutableTags.includes(flags.version)) {
+    throw new CliError(
+      `--version ${flags.version} is a mutable tag and ${env.name} requires confirmed, immutable versions: deploy a release tag (e.g. 1.4.2)`,
+      ExitCode.invalidInput,
+      'mutable-tag',
+      { flag: '--version', environment: env.name },
+    );
+  }
+  const datacenters = selectDatacenters(env, flags.dc);
+  // Refuse before any request: a confirm environment without a way to confirm must not even be read.
+  if (env.confirm && !flags.yes && !flags.dryRun && !stdinIsInteractive()) {
+    throw new CliError(
+      `${env.name} needs confirmation: no terminal to ask on, and --yes was not given. Nothing was sent to Marathon.`,
+      ExitCode.notConfirmed,
+      'not-confirmed',
+      { environment: env.name },
+    );
+  }
+
+  let definition: AppDefinition;
+  try {
+    definition = renderDefinition(loaded.definition, { version: flags.version });
+  } catch (error) {
+    throw new CliError(`${loaded.files.at(-1) ?? app}: ${(error as Error).message}`, ExitCode.invalidInput, 'invalid-config');
+  }
+
+  const prepared: PreparedDatacenter[] = [];
+  for (const dc of datacenters) {
+    const client = marathonFor(dc);
+    let live: AppInfo | null;
+    try {
+      live = await client.findApp(definition.id);
+    } catch (error) {
+      throw marathonCliError(error, dc);
+    }
+    const diff = diffDefinitions(live, definition);
+    say(paint(terminal.color, 'bold', `${dc.name} (${client.baseUrl}) ${definition.id}: ${live ? `${liveVersion(live) ?? 'unknown'} → ${flags.version}` : `new app at ${flags.version}`}`));
+    for (const line of formatDiff(diff, terminal.color)) say(line);
+    prepared.push({ dc, client, live, diff });
+  }
+  return { app, env, version: flags.version, definition, warnings, datacenters: prepared };
+}
+
+async function loadConfig(configDir: string, app: string, env: string) {
+  try {
+    const environments = await loadEnvironments(configDir);
+    if (!environments.has(env)) return { environments, loaded: { definition: { id: app }, files: [], warnings: [] } };
+    const loaded = await loadAppDefinition(configDir, app, env);
+    return { environments, loaded };
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new CliError(error.message, ExitCode.invalidInput, 'invalid-config', { file: error.file, path: error.pointer, issues: error.issues });
+    }
+    throw error;
+  }
+}
+
+export function selectDatacenters(env: EnvironmentConfig, dcFlag: string | undefined): DatacenterConfig[] {
+  if (!dcFlag || dcFlag === 'all') return env.datacenters;
+  const dc = env.datacenters.find((d) => d.name === dcFlag);
+  if (!dc) {
+    throw new CliError(
+      `--dc ${dcFlag}: ${env.name} has no such datacenter (expected one of: ${env.datacenters.map((d) => d.name).join(', ')}, or all)`,
+      ExitCode.invalidInput,
+      'unknown-datacenter',
+      { flag: '--dc' },
+    );
+  }
+  return [dc];
+}
+
+async function deployToDatacenter(
+  target: PreparedDatacenter,
+  prepared: PreparedDeploy,
+  flags: DeployFlags,
+  timeoutSeconds: number | undefined,
+  terminal: Terminal,
+  say: (line: string) => void,
+  signal: AbortSignal,
+): Promise<DatacenterResult> {
+  const began = Date.now();
+  const { client, dc } = target;
+  const { definition } = prepared;
+  const result = baseResult(target, prepared, 'succeeded', began);
+  const label = `${dc.name}:`;
+
+  // Read again right before changing anything: the prepare phase may be minutes old (a prompt).
+  let live: AppInfo | null;
+  try {
+    live = await client.findApp(definition.id);
+  } catch (error) {
+    return failWith(result, marathonCliError(error, dc), began);
+  }
+  result.fromVersion = liveVersion(live);
+  const changes = diffDefinitions(live, definition);
+  const running = live?.deployments ?? [];
+
+  let started: DeploymentResult;
+  let resumed = false;
+  if (live && changes.length === 0 && running.length > 0 && live.version) {
+    // Our exact definition is already being rolled out (an earlier run was interrupted): follow it instead of a 409.
+    started = { deploymentId: running[0]!.id, version: live.version };
+    resumed = true;
+    say(`${label} ${definition.id} is already deploying ${prepared.version} (deployment ${started.deploymentId}); following it`);
+  } else if (live && changes.length === 0 && !flags.restart) {
+    const healthy = isHealthyAt(live);
+    return {
+      ...result,
+      outcome: healthy ? 'unchanged' : 'failed',
+      message: healthy
+        ? `already at ${prepared.version}: nothing restarted`
+        : `already at ${prepared.version} but not healthy (${live.tasksHealthy ?? 0}/${live.instances ?? 0} healthy); use --restart to roll the tasks`,
+      durations: { totalMs: Date.now() - began },
+    };
+  } else {
+    try {
+      started =
+        live && changes.length === 0
+          ? await client.restartApp(definition.id, { force: flags.force })
+          : await client.putApp(definition, { partialUpdate: false, force: flags.force });
+    } catch (error) {
+      return failWith(result, await describeRejection(error, client, dc), began);
+    }
+    say(`${label} deployment ${started.deploymentId} started (Marathon version ${started.version})`);
+  }
+  result.deploymentId = started.deploymentId;
+  result.marathonVersion = started.version;
+
+  const timeoutMs = (timeoutSeconds ?? defaultTimeoutSeconds(definition)) * 1000;
+  const report = await followRollout({
+    client,
+    appId: definition.id,
+    started,
+    previousVersion: resumed ? null : (live?.version ?? null),
+    knownFailure: live?.lastTaskFailure ?? null,
+    timeoutMs,
+    rollback: flags.rollback,
+    signal,
+    onProgress: (assessment, phase) =>
+      terminal.progress(
+        phase === 'rollback'
+          ? `${label} rolling back: ${describeProgress(assessment.progress, 'previous version')}`
+          : `${label} ${describeProgress(assessment.progress)}`,
+      ),
+    onNotice: (message) => terminal.info(`${label} ${message}`),
+  });
+  terminal.endProgress();
+  result.outcome = report.outcome;
+  result.rollback = report.rollback;
+  result.durations = { totalMs: Date.now() - began, waitMs: report.waitMs, rollbackMs: report.rollback?.durationMs };
+  result.message = outcomeMessage(report, prepared.version, result.fromVersion, dc);
+  if (report.outcome === 'interrupted') {
+    const deleteUrl = `${client.baseUrl}/v2/deployments/${started.deploymentId}`;
+    say(`${label} interrupted: stopped watching. Deployment ${started.deploymentId} goes on in Marathon.`);
+    say(`  resume watching:  baton deploy ${prepared.app} --env ${prepared.env.name} --dc ${dc.name} --version ${prepared.version}${prepared.env.confirm ? ' --yes' : ''}`);
+    say(`  roll it back:     curl -X DELETE ${deleteUrl}   (Marathon reverts to the previous version)`);
+  }
+  return result;
+}
+
+function outcomeMessage(report: RolloutReport, version: string, from: string | null, dc: DatacenterConfig): string {
+  const back = report.rollback;
+  const rolled = back
+    ? back.outcome === 'succeeded'
+      ? `rolled back to ${from ?? 'the previous state'} (healthy again)`
+      : `ROLLBACK ${back.outcome.toUpperCase()}: ${back.reason ?? ''} — the app in ${dc.name} needs attention now`
+    : undefined;
+  switch (report.outcome) {
+    case 'succeeded':
+      return `${version} runs healthy`;
+    case 'superseded':
+      return `superseded: ${report.reason}`;
+    case 'interrupted':
+      return `interrupted while waiting; deployment ${report.deploymentId} continues`;
+    case 'failed':
+      return `${version} failed: ${report.reason}; left as it is (--no-rollback)`;
+    case 'timeout':
+      return `${version} ${report.reason}; left as it is (--no-rollback)`;
+    default:
+      return `${version} ${report.outcome.startsWith('timeout') ? report.reason : `failed: ${report.reason}`}; ${rolled ?? ''}`.trim();
+  }
+}
+
+async function describeRejection(error: unknown, client: MarathonClient, dc: DatacenterConfig): Promise<CliError> {
+  if (error instanceof MarathonError && error.kind === 'locked') {
+    const running = await client.listDeployments().catch(() => []);
+    const blocking = error.deploymentIds.map((id) => {
+      const d = running.find((r) => r.id === id);
+      const doing = d
+        ? `${[...new Set(d.currentActions.map((a) => `${a.action} ${a.app ?? ''}`.trim()))].join(', ') || 'running'} (step ${d.currentStep}/${d.totalSteps}, affects ${d.affectedApps.join(', ')})`
+        : 'finished meanwhile';
+      return `  - ${id}: ${doing}`;
+    });
+    return new CliError(
+      [
+        `${dc.name}: Marathon refused: the app is locked by ${error.deploymentIds.length} running deployment(s):`,
+        ...blocking,
+        'Wait for it to finish and run the same command again, cancel it (curl -X DELETE <marathon>/v2/deployments/<id>),',
+        'or re-run with --force to override it (Marathon cancels it; old and new tasks may end up mixed).',
+      ].join('\n'),
+      ExitCode.rejected,
+      'locked',
+      { datacenter: dc.name, marathon: error.toJSON() },
+    );
+  }
+  return marathonCliError(error, dc);
+}
+
+export function marathonCliError(error: unknown, dc: DatacenterConfig): CliError {
+  if (!(error instanceof MarathonError)) return error instanceof CliError ? error : new CliError(String(error), ExitCode.internal, 'internal');
+  const details = error.details.map((d) => `  - ${d.path}: ${d.errors.join('; ')}`);
+  const code = error.kind === 'unreachable' ? ExitCode.unreachable : error.kind === 'protocol' ? ExitCode.internal : ExitCode.rejected;
+  const what =
+    error.kind === 'unreachable'
+      ? 'unreachable'
+      : `Marathon ${error.kind === 'unauthorized' || error.kind === 'forbidden' ? 'refused the credentials' : 'rejected the request'} (${error.status ?? '?'})`;
+  return new CliError([`${dc.name}: ${what}: ${error.message}`, ...details].join('\n'), code, error.kind, {
+    datacenter: dc.name,
+    marathon: error.toJSON(),
+  });
+}
+
+function failWith(result: DatacenterResult, error: CliError, began: number): DatacenterResult {
+  const outcome: DatacenterOutcome = error.exitCode === ExitCode.unreachable ? 'unreachable' : 'rejected';
+  return { ...result, outcome, message: error.message, marathonError: error.detail, durations: { totalMs: Date.now() - began } };
+}
+
+function baseResult(p: PreparedDatacenter, prepared: PreparedDeploy, outcome: DatacenterOutcome, began: number): DatacenterResult {
+  return {
+    datacenter: p.dc.name,
+    marathon: p.client.baseUrl,
+    appId: prepared.definition.id,
+    outcome,
+    fromVersion: liveVersion(p.live),
+    toVersion: prepared.version,
+    image: imageOf(prepared.definition) ?? '',
+    changes: p.diff.map(maskEntry),
+    durations: { totalMs: Date.now() - began },
+  };
+}
+
+function isHealthyAt(app: AppInfo): boolean {
+  const instances = app.instances ?? 0;
+  const hasHealthChecks = Array.isArray(app.healthChecks) && app.healthChecks.length > 0;
+  return (
+    (app.deployments ?? []).length === 0 &&
+    (app.tasksRunning ?? 0) === instances &&
+    (!hasHealthChecks || (app.tasksHealthy ?? 0) === instances)
+  );
+}
+
+function liveVersion(live: AppInfo | null): string | null {
+  return live ? (versionOf(live) ?? null) : null;
+}
+
+export function exitCodeFor(outcome: DatacenterOutcome): ExitCodeValue {
+  switch (outcome) {
+    case 'succeeded':
+    case 'unchanged':
+    case 'dry-run':
+      return ExitCode.ok;
+    case 'rejected':
+      return ExitCode.rejected;
+    case 'unreachable':
+      return ExitCode.unreachable;
+    case 'timeout':
+    case 'timeout-rolled-back':
+      return ExitCode.timeout;
+    case 'rollback-failed':
+      return ExitCode.rollbackFailed;
+    case 'superseded':
+      return ExitCode.superseded;
+    case 'interrupted':
+      return ExitCode.interrupted;
+    default:
+      return ExitCode.failedRolledBack;
+  }
+}
+
+function finish(results: DatacenterResult[], flags: DeployFlags, say: (line: string) => void, terminal: Terminal): void {
+  terminal.endProgress();
+  say('');
+  say('Summary:');
+  for (const r of results) {
+    const good = r.outcome === 'succeeded' || r.outcome === 'unchanged' || r.outcome === 'dry-run';
+    const style = good ? 'green' : r.outcome === 'skipped' ? 'gray' : 'red';
+    say(`  ${r.datacenter.padEnd(6)} ${paint(terminal.color, style, r.outcome.padEnd(20))} ${r.message ?? ''}`);
+  }
+  if (flags.json) {
+    const ok = results.every((r) => exitCodeFor(r.outcome) === ExitCode.ok);
+    process.stdout.write(`${JSON.stringify({ ok, app: results[0]?.appId, env: flags.env, version: flags.version, datacenters: results }, null, 2)}\n`);
+  }
+}
+
+/** Human output goes to stdout, or to stderr when --json owns stdout. */
+export function lineWriter(json: boolean | undefined): (line: string) => void {
+  const stream = json ? process.stderr : process.stdout;
+  return (line) => void stream.write(`${line}\n`);
+}
+
+function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new CliError(`--timeout "${value}": expected a positive number of seconds`, ExitCode.invalidInput, 'invalid-flag', { flag: '--timeout' });
+  }
+  return seconds;
+}

@@ -1,0 +1,270 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
+import { MarathonClient } from '../src/marathon/client.js';
+import { runBaton } from './support/cli.js';
+import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
+
+const timings = { stagingMs: 40, healthyMs: 60, crashMs: 60, killMs: 20, backoffMs: 60 };
+
+interface LoggedRequest {
+  method: string;
+  path: string;
+}
+
+async function requestsTo(emulator: RunningEmulator): Promise<LoggedRequest[]> {
+  const body = (await (await fetch(`${emulator.url}/_emulator/requests`)).json()) as LoggedRequest[] | { requests: LoggedRequest[] };
+  return Array.isArray(body) ? body : body.requests;
+}
+
+async function marathonRequests(emulator: RunningEmulator): Promise<LoggedRequest[]> {
+  return (await requestsTo(emulator)).filter((r) => !r.path.startsWith('/_emulator'));
+}
+
+function imageIn(app: Record<string, unknown>): string {
+  return (app.container as { docker: { image: string } }).docker.image;
+}
+
+describe('baton deploy against the Marathon emulator', () => {
+  let aa: RunningEmulator;
+  let bb: RunningEmulator;
+  let fixture: DeployFixture;
+
+  beforeAll(async () => {
+    aa = await startEmulator({ timings });
+    bb = await startEmulator({ timings });
+  });
+  afterAll(async () => {
+    await aa?.close();
+    await bb?.close();
+  });
+  afterEach(() => fixture?.cleanup());
+
+  function setup(options: { confirmProd?: boolean } = {}) {
+    fixture = makeDeployFixture({
+      qa: { datacenters: { AA: { url: aa.url } } },
+      prod: { confirm: options.confirmProd ?? true, datacenters: { AA: { url: aa.url }, BB: { url: bb.url } } },
+    });
+    return fixture;
+  }
+
+  it('deploys a version, waits until every task is healthy on it, and audits who did it', async () => {
+    const f = setup();
+    f.writeApp('web1', { 'base.json': webApp('/e2e/web1'), 'qa-deploy.json': { env: { LOG_LEVEL: 'debug' } } });
+    const result = await runBaton(['deploy', 'web1', '--env', 'qa', '--version', '1.0.0'], { env: f.env });
+    expect(result.stderr + result.stdout).toContain('1.0.0 runs healthy');
+    expect(result.code).toBe(0);
+
+    const app = await new MarathonClient({ url: aa.url }).getApp('/e2e/web1');
+    expect(imageIn(app)).toBe('registry.example.com/shop/web:1.0.0');
+    expect(app.tasksHealthy).toBe(2);
+    expect((app.env as Record<string, string>).LOG_LEVEL).toBe('debug');
+
+    const [line] = f.auditLines();
+    expect(line).toMatchObject({ user: 'release-bot', app: 'web1', env: 'qa', dc: 'AA', toVersion: '1.0.0', outcome: 'succeeded' });
+    expect(line?.deploymentId).toEqual(expect.any(String));
+  });
+
+  it('redeploying the same version is a no-op that sends no change', async () => {
+    const f = setup();
+    f.writeApp('web2', { 'qa-deploy.json': webApp('/e2e/web2', { instances: 1 }) });
+    expect((await runBaton(['deploy', 'web2', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
+    const before = (await marathonRequests(aa)).length;
+    const again = await runBaton(['deploy', 'web2', '--env', 'qa', '--version', '1.0.0', '--json'], { env: f.env });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('already at 1.0.0');
+    const writes = (await marathonRequests(aa)).slice(before).filter((r) => r.method !== 'GET');
+    expect(writes).toEqual([]);
+    expect(JSON.parse(again.stdout).datacenters[0]).toMatchObject({ outcome: 'unchanged', fromVersion: '1.0.0', toVersion: '1.0.0' });
+  });
+
+  it('fails fast on a crash loop, rolls back, and verifies the old version is healthy again', async () => {
+    const f = setup();
+    f.writeApp('web3', { 'qa-deploy.json': webApp('/e2e/web3') });
+    expect((await runBaton(['deploy', 'web3', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
+    const started = Date.now();
+    const result = await runBaton(['deploy', 'web3', '--env', 'qa', '--version', '2.0.0-crash', '--timeout', '60', '--json'], {
+      env: f.env,
+    });
+    expect(result.code).toBe(5);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const doc = JSON.parse(result.stdout);
+    expect(doc.datacenters[0]).toMatchObject({ outcome: 'failed-rolled-back', fromVersion: '1.0.0', toVersion: '2.0.0-crash' });
+    expect(doc.datacenters[0].rollback).toMatchObject({ outcome: 'succeeded' });
+    expect(result.stderr).toMatch(/rolled back to 1\.0\.0/);
+
+    const app = await new MarathonClient({ url: aa.url }).getApp('/e2e/web3');
+    expect(imageIn(app)).toBe('registry.example.com/shop/web:1.0.0');
+    expect(app.tasksHealthy).toBe(2);
+    expect(app.deployments).toEqual([]);
+    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'failed-rolled-back', toVersion: '2.0.0-crash' });
+  });
+
+  it('times out a version that never gets healthy and rolls it back', async () => {
+    const f = setup();
+    f.writeApp('web4', { 'qa-deploy.json': webApp('/e2e/web4', { instances: 1 }) });
+    expect((await runBaton(['deploy', 'web4', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
+    const result = await runBaton(['deploy', 'web4', '--env', 'qa', '--version', '2.0.0-unhealthy', '--timeout', '1.5'], { env: f.env });
+    expect(result.code).toBe(6);
+    expect(result.stdout).toMatch(/timeout-rolled-back/);
+    expect(result.stdout).toMatch(/not healthy within 2s|not healthy within 1\.5s/);
+    const app = await new MarathonClient({ url: aa.url }).getApp('/e2e/web4');
+    expect(imageIn(app)).toBe('registry.example.com/shop/web:1.0.0');
+  });
+
+  it('with --no-rollback leaves a failed deployment in place and says so', async () => {
+    const f = setup();
+    f.writeApp('web5', { 'qa-deploy.json': webApp('/e2e/web5', { instances: 1 }) });
+    expect((await runBaton(['deploy', 'web5', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
+    const result = await runBaton(['deploy', 'web5', '--env', 'qa', '--version', '2.0.0-crash', '--no-rollback'], { env: f.env });
+    expect(result.code).toBe(5);
+    expect(result.stdout).toContain('left as it is (--no-rollback)');
+    const app = await new MarathonClient({ url: aa.url }).getApp('/e2e/web5');
+    expect(imageIn(app)).toBe('registry.example.com/shop/web:2.0.0-crash');
+    await fetch(`${aa.url}/v2/deployments/${app.deployments?.[0]?.id}?force=true`, { method: 'DELETE' });
+  });
+
+  it('fails fast on a locked app, naming the blocking deployment and how to proceed', async () => {
+    const f = setup();
+    f.writeApp('web6', { 'qa-deploy.json': webApp('/e2e/web6', { instances: 1 }) });
+    const client = new MarathonClient({ url: aa.url });
+    const blocking = await client.putApp(
+      { ...webApp('/e2e/web6', { instances: 1 }), container: { type: 'DOCKER', docker: { image: 'x/web:0.9-stuck' } } } as never,
+      { partialUpdate: false },
+    );
+    const result = await runBaton(['deploy', 'web6', '--env', 'qa', '--version', '1.0.0'], { env: f.env });
+    expect(result.code).toBe(4);
+    expect(result.stderr + result.stdout).toContain(blocking.deploymentId);
+    expect(result.stderr + result.stdout).toMatch(/--force/);
+    await client.deleteDeployment(blocking.deploymentId, { force: true });
+  });
+
+  it('rejects an invalid config before sending anything to Marathon', async () => {
+    const f = setup();
+    f.writeApp('broken', { 'qa-deploy.json': webApp('/e2e/broken', { instances: -1 }) });
+    const before = (await marathonRequests(aa)).length;
+    const result = await runBaton(['deploy', 'broken', '--env', 'qa', '--version', '1.0.0'], { env: f.env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('qa-deploy.json');
+    expect(result.stderr).toContain('/instances');
+    expect((await marathonRequests(aa)).length).toBe(before);
+  });
+
+  it('refuses a confirm environment without a TTY and without --yes, sending nothing', async () => {
+    const f = setup();
+    f.writeApp('web7', { 'prod-deploy.json': webApp('/e2e/web7') });
+    const beforeAA = (await marathonRequests(aa)).length;
+    const beforeBB = (await marathonRequests(bb)).length;
+    const result = await runBaton(['deploy', 'web7', '--env', 'prod', '--version', '1.0.0'], { env: f.env });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/--yes/);
+    expect((await marathonRequests(aa)).length).toBe(beforeAA);
+    expect((await marathonRequests(bb)).length).toBe(beforeBB);
+    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'refused', env: 'prod' });
+  });
+
+  it('refuses the mutable tag latest for prod', async () => {
+    const f = setup();
+    f.writeApp('web8', { 'prod-deploy.json': webApp('/e2e/web8') });
+    const result = await runBaton(['deploy', 'web8', '--env', 'prod', '--version', 'latest', '--yes'], { env: f.env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/mutable tag/);
+  });
+
+  it('deploys prod datacenters in order and stops after the first failing one, leaving the rest untouched', async () => {
+    const f = setup();
+    f.writeApp('web9', { 'prod-deploy.json': webApp('/e2e/web9', { instances: 1 }) });
+    const ok = await runBaton(['deploy', 'web9', '--env', 'prod', '--version', '1.0.0', '--yes'], { env: f.env });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/AA\s+succeeded[\s\S]*BB\s+succeeded/);
+
+    const beforeBB = (await marathonRequests(bb)).length;
+    const bad = await runBaton(['deploy', 'web9', '--env', 'prod', '--version', '2.0.0-crash', '--yes', '--json'], { env: f.env });
+    expect(bad.code).toBe(5);
+    const doc = JSON.parse(bad.stdout);
+    expect(doc.datacenters.map((d: { datacenter: string; outcome: string }) => [d.datacenter, d.outcome])).toEqual([
+      ['AA', 'failed-rolled-back'],
+      ['BB', 'skipped'],
+    ]);
+    const bbWrites = (await marathonRequests(bb)).slice(beforeBB).filter((r) => r.method !== 'GET');
+    expect(bbWrites).toEqual([]);
+    expect(imageIn(await new MarathonClient({ url: bb.url }).getApp('/e2e/web9'))).toBe('registry.example.com/shop/web:1.0.0');
+  });
+
+  it('still finishes when the event stream is dropped or goes silent (polling fallback)', async () => {
+    const f = setup();
+    f.writeApp('web10', { 'qa-deploy.json': webApp('/e2e/web10', { instances: 1 }) });
+    await fetch(`${aa.url}/_emulator/events/mute`, { method: 'POST' });
+    try {
+      const run = startBaton(['deploy', 'web10', '--env', 'qa', '--version', '1.0.0'], f.env);
+      await run.waitFor(/deployment .* started/);
+      await fetch(`${aa.url}/_emulator/events/drop`, { method: 'POST' });
+      expect(await run.exited).toBe(0);
+      expect(run.output().stdout).toContain('1.0.0 runs healthy');
+    } finally {
+      await fetch(`${aa.url}/_emulator/events/unmute`, { method: 'POST' });
+    }
+  });
+
+  it('on Ctrl-C stops watching, prints the deployment and how to resume or roll back, and records it', async () => {
+    const f = setup();
+    f.writeApp('web11', { 'qa-deploy.json': webApp('/e2e/web11', { instances: 1 }) });
+    const run = startBaton(['deploy', 'web11', '--env', 'qa', '--version', '3.0.0-stuck', '--timeout', '60'], f.env);
+    await run.waitFor(/deployment (\S+) started/);
+    const deploymentId = /deployment (\S+) started/.exec(run.output().stdout)?.[1];
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    const { stdout } = run.output();
+    expect(stdout).toContain(`Deployment ${deploymentId} goes on in Marathon`);
+    expect(stdout).toContain('baton deploy web11 --env qa --dc AA --version 3.0.0-stuck');
+    expect(stdout).toContain(`/v2/deployments/${deploymentId}`);
+    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'interrupted', deploymentId });
+    await fetch(`${aa.url}/v2/deployments/${deploymentId}?force=true`, { method: 'DELETE' });
+  });
+
+  it('--dry-run shows the diff and changes nothing', async () => {
+    const f = setup();
+    f.writeApp('web12', { 'qa-deploy.json': webApp('/e2e/web12', { instances: 1, env: { DB_PASSWORD: 's3cret-value' } }) });
+    const before = (await marathonRequests(aa)).length;
+    const result = await runBaton(['deploy', 'web12', '--env', 'qa', '--version', '1.0.0', '--dry-run'], { env: f.env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('+ container:');
+    expect(result.stdout).not.toContain('s3cret-value');
+    const writes = (await marathonRequests(aa)).slice(before).filter((r) => r.method !== 'GET');
+    expect(writes).toEqual([]);
+    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'dry-run' });
+  });
+});
+
+describe('baton deploy with HTTP Basic auth', () => {
+  let secured: RunningEmulator;
+  const password = 'pa55-Very-Secret';
+  beforeAll(async () => {
+    secured = await startEmulator({ timings, credentials: { username: 'deployer', password } });
+  });
+  afterAll(async () => secured?.close());
+
+  it('authenticates from the named env var and never prints the credential', async () => {
+    const f = makeDeployFixture({ qa: { datacenters: { AA: { url: secured.url, credentialsEnv: 'MARATHON_QA_CREDS' } } } });
+    try {
+      f.writeApp('web', { 'qa-deploy.json': webApp('/auth/web', { instances: 1 }) });
+      const ok = await runBaton(['deploy', 'web', '--env', 'qa', '--version', '1.0.0', '--json'], {
+        env: { ...f.env, MARATHON_QA_CREDS: `deployer:${password}` },
+      });
+      expect(ok.code).toBe(0);
+      const bad = await runBaton(['deploy', 'web', '--env', 'qa', '--version', '1.0.1'], {
+        env: { ...f.env, MARATHON_QA_CREDS: 'deployer:wrong-Secret-42' },
+      });
+      expect(bad.code).toBe(4);
+      expect(bad.stderr).toMatch(/401|credentials/);
+      const missing = await runBaton(['deploy', 'web', '--env', 'qa', '--version', '1.0.1'], { env: f.env });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('MARATHON_QA_CREDS');
+      const everything = [ok.stdout, ok.stderr, bad.stdout, bad.stderr, JSON.stringify(f.auditLines())].join('\n');
+      expect(everything).not.toContain(password);
+      expect(everything).not.toContain('wrong-Secret-42');
+      expect(everything).not.toContain(Buffer.from(`deployer:${password}`).toString('base64'));
+    } finally {
+      f.cleanup();
+    }
+  });
+});
