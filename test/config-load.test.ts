@@ -26,7 +26,7 @@ describe('parseEnvironments', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect([...result.environments.keys()]).toEqual(['qa', 'prod']);
-    expect(result.environments.get('qa')).toEqual({
+    expect(result.environments.get('qa')).toMatchObject({
       name: 'qa',
       confirm: false,
       mutableTags: ['latest'],
