@@ -1,4 +1,15 @@
 // In-memory Marathon 1.10 emulator. Public API (others code against it): startEmulator and its option types.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from './clock.js';
+import { canonicalAppId, isJsonObject, type JsonObject } from './definition.js';
+import { EventHub } from './events.js';
+import { createRequestHandler, type RequestLogEntry } from './http.js';
+import { MarathonModel, type EmulatorTimings } from './model.js';
+
+export type { EmulatorTimings } from './model.js';
+export type { Clock } from './clock.js';
+
 export interface EmulatorOptions {
   host?: string;
   port?: number;
@@ -6,14 +17,10 @@ export interface EmulatorOptions {
   token?: string;
   timings?: Partial<EmulatorTimings>;
   apps?: Record<string, unknown>[];
-}
-
-export interface EmulatorTimings {
-  stagingMs: number;
-  healthyMs: number;
-  crashMs: number;
-  killMs: number;
-  backoffMs: number;
+  /** Interval of the SSE keep-alive comments on /v2/events (default 15000 ms). */
+  keepAliveMs?: number;
+  /** Time source of the simulation (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface RunningEmulator {
@@ -30,6 +37,68 @@ export const DEFAULT_TIMINGS: EmulatorTimings = {
   backoffMs: 300,
 };
 
-export async function startEmulator(_options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  throw new Error('Marathon emulator: not implemented yet');
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const host = options.host ?? '127.0.0.1';
+  const timings: EmulatorTimings = { ...DEFAULT_TIMINGS, ...options.timings };
+  const hub = new EventHub(options.keepAliveMs ?? 15_000);
+  const model = new MarathonModel({
+    clock: options.clock ?? systemClock,
+    timings,
+    emit: (eventType, payload) => hub.publish(eventType, payload),
+  });
+  const seedApps = () => {
+    for (const app of options.apps ?? []) {
+      if (!isJsonObject(app) || typeof app.id !== 'string') throw new Error('emulator: every seeded app needs a string "id"');
+      model.seed(canonicalAppId(app.id), app as JsonObject);
+    }
+  };
+  seedApps();
+
+  const requests: RequestLogEntry[] = [];
+  let leader = `${host}:${options.port ?? 0}`;
+  const server = http.createServer(
+    createRequestHandler({
+      model,
+      hub,
+      credentials: options.credentials,
+      token: options.token,
+      leader: () => leader,
+      requests,
+      reset: () => {
+        model.reset();
+        requests.length = 0;
+        hub.clearLog();
+        seedApps();
+      },
+    }),
+  );
+  // Event streams stay open for hours; Node's default request timeouts would cut them.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  leader = `${host}:${port}`;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        model.dispose();
+        hub.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
 }

@@ -207,6 +207,7 @@ export class MarathonClient {
     const path = `/v2/events${eventTypes.length ? `?${params.toString()}` : ''}`;
     const controller = new AbortController();
     let closedByUs = false;
+    let attached = false;
     const ended = (async (): Promise<{ reason: 'closed' | 'dropped' | 'error'; error?: Error }> => {
       try {
         const response = await this.http.request({
@@ -218,9 +219,10 @@ export class MarathonClient {
           signal: controller.signal,
         });
         if (response.status !== 200) {
-          response.data?.destroy?.();
-          return { reason: 'error', error: this.errorFor('GET', path, response.status, undefined) };
+          const body = await readSmallBody(response.data as AsyncIterable<Buffer>);
+          return { reason: 'error', error: this.errorFor('GET', path, response.status, body) };
         }
+        attached = true;
         for await (const message of parseServerSentEvents(response.data as AsyncIterable<Buffer>)) {
           if (message.data === '') continue;
           let payload: unknown;
@@ -238,7 +240,8 @@ export class MarathonClient {
         return { reason: closedByUs ? 'closed' : 'dropped' };
       } catch (error) {
         if (closedByUs) return { reason: 'closed' };
-        return { reason: 'error', error: this.toMarathonError('GET', path, error) };
+        // Once attached, a broken connection is the server (or a proxy) dropping the stream, not a failure to connect.
+        return { reason: attached ? 'dropped' : 'error', error: this.toMarathonError('GET', path, error) };
       }
     })();
     return {
@@ -324,6 +327,24 @@ export function normalizeAppId(appId: string): string {
     .split('/')
     .map((part) => encodeURIComponent(part))
     .join('/');
+}
+
+/** Reads an error answer of a streamed request (at most 64 KiB), as JSON when it parses. */
+async function readSmallBody(stream: AsyncIterable<Buffer> | undefined): Promise<unknown> {
+  if (!stream) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > 65_536) break;
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function parseWith<T>(schema: z.ZodType<T>, body: unknown, what: string): T {

@@ -1,0 +1,702 @@
+// The emulated Marathon: apps, tasks and deployments as plain records, driven by an injected clock.
+// Decisions (what to kill, launch, when a step is done) come from decisions.ts; this module applies them,
+// moves tasks through their Mesos states and emits Marathon's events.
+import { randomUUID } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { decide, type Goal, type TaskPicture } from './decisions.js';
+import {
+  behaviourOf,
+  classifyChange,
+  hasHealthChecks,
+  hostPortCount,
+  instancesOf,
+  isJsonObject,
+  killSelectionOf,
+  normalizeDefinition,
+  safePath,
+  servicePortsOf,
+  upgradeStrategyOf,
+  type Behaviour,
+  type JsonObject,
+  type StoredApp,
+  type VersionInfo,
+} from './definition.js';
+
+export interface EmulatorTimings {
+  stagingMs: number;
+  healthyMs: number;
+  crashMs: number;
+  killMs: number;
+  backoffMs: number;
+}
+
+export type MesosState = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_FAILED' | 'TASK_KILLED';
+
+export interface HealthRecord {
+  alive: boolean;
+  consecutiveFailures: number;
+  firstSuccess: string | null;
+  lastSuccess: string | null;
+  lastFailure: string | null;
+  lastFailureCause: string | null;
+}
+
+export interface TaskRecord {
+  id: string;
+  instanceId: string;
+  incarnation: number;
+  appId: string;
+  /** The app version the task was launched from. */
+  version: string;
+  /** Bumped by config changes and restarts: tasks of an older generation are replaced by a RestartApplication. */
+  generation: number;
+  behaviour: Behaviour;
+  healthChecked: boolean;
+  state: MesosState;
+  /** A kill was sent; Marathon's task_killing feature is off, so the state stays as is until TASK_KILLED. */
+  killing: boolean;
+  health: HealthRecord | null;
+  host: string;
+  slaveId: string;
+  ipAddress: string;
+  ports: number[];
+  servicePorts: number[];
+  stagedAt: number;
+  startedAt: number | null;
+  cancelTimers: (() => void)[];
+}
+
+export interface AppRecord {
+  stored: StoredApp;
+  generation: number;
+  tasks: TaskRecord[];
+  /** Every stored version of the app, oldest first. */
+  versions: StoredApp[];
+  lastTaskFailure: JsonObject | null;
+  /** Launches are held back until this time after a task failure (Marathon's launch rate limiter). */
+  delay: { since: number; until: number } | null;
+  cancelDelayTimer: (() => void) | null;
+  /** Instances whose task failed: Marathon relaunches them as the next incarnation of the same instance. */
+  rescheduled: { instanceId: string; incarnation: number }[];
+}
+
+export type ActionName = 'StartApplication' | 'ScaleApplication' | 'RestartApplication' | 'StopApplication';
+
+export interface DeploymentRecord {
+  id: string;
+  version: string;
+  appId: string;
+  steps: ActionName[];
+  /** 0-based index into steps. */
+  stepIndex: number;
+  /** The app before this deployment (null: it created the app). */
+  original: StoredApp | null;
+  /** The app after it (null: it deleted the app). */
+  target: StoredApp | null;
+}
+
+export interface Origin {
+  clientIp: string;
+  uri: string;
+}
+
+export type Outcome =
+  | { ok: true; deploymentId: string; version: string; created: boolean }
+  | { ok: false; status: number; body: JsonObject };
+
+export interface ModelOptions {
+  clock: Clock;
+  timings: EmulatorTimings;
+  emit(eventType: string, payload: JsonObject): void;
+}
+
+const AGENTS = 5;
+const SLAVE_PREFIX = 'e3c1b6a2-4d2f-4c4e-9b1a-5f0e7d6c8a90';
+
+export const LOCKED_MESSAGE =
+  "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'.";
+
+export function appNotFound(appId: string, version?: string): JsonObject {
+  return { message: `App '${appId}' does not exist${version ? ` in version ${version}` : ''}` };
+}
+
+/** Marathon's instance ids use time-based (v1) UUIDs. */
+function timeBasedUuid(): string {
+  const uuid = randomUUID();
+  return `${uuid.slice(0, 14)}1${uuid.slice(15)}`;
+}
+
+export class MarathonModel {
+  readonly apps = new Map<string, AppRecord>();
+  readonly deployments = new Map<string, DeploymentRecord>();
+  /** Tasks of deleted apps, dying under a StopApplication step. */
+  private orphans: TaskRecord[] = [];
+  private readonly timers = new Set<() => void>();
+  private lastVersionMs = 0;
+  private nextServicePort = 10000;
+  private nextAgent = 0;
+  private readonly hostPorts: number[] = Array.from({ length: AGENTS }, () => 31000);
+
+  constructor(private readonly options: ModelOptions) {}
+
+  // ---------------------------------------------------------------- reads
+
+  app(appId: string): AppRecord | undefined {
+    return this.apps.get(appId);
+  }
+
+  deploymentsFor(appId: string): DeploymentRecord[] {
+    return [...this.deployments.values()].filter((d) => d.appId === appId);
+  }
+
+  allTasks(): TaskRecord[] {
+    return [...[...this.apps.values()].flatMap((a) => a.tasks), ...this.orphans];
+  }
+
+  /** Apps with launches held back by the failure backoff, and how many instances wait. */
+  queue(): { app: AppRecord; count: number; since: number; until: number }[] {
+    const now = this.options.clock.now();
+    const entries: { app: AppRecord; count: number; since: number; until: number }[] = [];
+    for (const app of this.apps.values()) {
+      if (!app.delay || app.delay.until <= now) continue;
+      const count = this.decisionFor(app.stored.definition.id as string).launch;
+      if (count > 0) entries.push({ app, count, since: app.delay.since, until: app.delay.until });
+    }
+    return entries;
+  }
+
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Apps that exist when the emulator starts: already running (and healthy), no deployment. */
+  seed(appId: string, body: JsonObject): void {
+    const version = this.issueVersion();
+    const definition = this.normalize(body, appId, undefined);
+    const stored: StoredApp = { definition, version, versionInfo: { lastScalingAt: version, lastConfigChangeAt: version } };
+    const app = this.newAppRecord(stored);
+    this.apps.set(appId, app);
+    for (let i = 0; i < instancesOf(definition); i++) {
+      const task = this.createTask(app);
+      task.state = task.behaviour === 'stuck' ? 'TASK_STAGING' : 'TASK_RUNNING';
+      if (task.state === 'TASK_RUNNING') {
+        task.startedAt = task.stagedAt;
+        if (task.healthChecked) task.health = this.healthRecord(task.behaviour !== 'unhealthy');
+        if (task.behaviour === 'crash') this.after(task, this.options.timings.crashMs, () => this.failTask(task));
+      }
+    }
+  }
+
+  /** Canonical form of a definition for `appId`, reusing the current app's service ports by position. */
+  normalize(body: JsonObject, appId: string, current: StoredApp | undefined): JsonObject {
+    return normalizeDefinition(body, appId, {
+      previous: current ? servicePortsOf(current.definition) : [],
+      allocate: () => this.nextServicePort++,
+    });
+  }
+
+  /**
+   * Create, update or scale: Marathon's updateRoot for one app. `definition` is canonical (see normalize).
+   * `rollbackFrom` carries the stored version being restored, whose versionInfo Marathon keeps when nothing changes.
+   */
+  putApp(appId: string, definition: JsonObject, options: { force: boolean; origin: Origin }): Outcome {
+    const app = this.apps.get(appId);
+    if (!app) return this.createApp(appId, definition, options);
+    const change = classifyChange(app.stored.definition, definition);
+    if (change === 'none') return this.emptyDeployment(appId, definition, app.stored, options.origin);
+    const version = this.issueVersion();
+    const versionInfo: VersionInfo =
+      change === 'config'
+        ? { lastConfigChangeAt: version, lastScalingAt: version }
+        : { lastConfigChangeAt: app.stored.versionInfo.lastConfigChangeAt, lastScalingAt: version };
+    return this.startDeployment(appId, {
+      version,
+      target: { definition, version, versionInfo },
+      steps: [change === 'config' ? 'RestartApplication' : 'ScaleApplication'],
+      newGeneration: change === 'config',
+      force: options.force,
+      origin: options.origin,
+    });
+  }
+
+  restartApp(appId: string, options: { force: boolean; origin: Origin }): Outcome {
+    const app = this.apps.get(appId);
+    if (!app) return { ok: false, status: 404, body: appNotFound(appId) };
+    const version = this.issueVersion();
+    return this.startDeployment(appId, {
+      version,
+      target: {
+        definition: app.stored.definition,
+        version,
+        versionInfo: { lastConfigChangeAt: app.stored.versionInfo.lastConfigChangeAt, lastScalingAt: version },
+      },
+      steps: ['RestartApplication'],
+      newGeneration: true,
+      force: options.force,
+      origin: options.origin,
+    });
+  }
+
+  /** PUT {"version": ts}: the stored definition of that version becomes current again. */
+  rollbackApp(appId: string, toVersion: string, options: { force: boolean; origin: Origin }): Outcome {
+    const app = this.apps.get(appId);
+    if (!app) return { ok: false, status: 404, body: appNotFound(appId) };
+    const stored = app.versions.find((v) => v.version === toVersion);
+    if (!stored) return { ok: false, status: 404, body: appNotFound(appId, toVersion) };
+    return this.putApp(appId, stored.definition, options);
+  }
+
+  deleteApp(appId: string, options: { force: boolean; origin: Origin }): Outcome {
+    const app = this.apps.get(appId);
+    if (!app) return { ok: false, status: 404, body: appNotFound(appId) };
+    return this.startDeployment(appId, {
+      version: this.issueVersion(),
+      target: null,
+      steps: ['StopApplication'],
+      newGeneration: false,
+      force: options.force,
+      origin: options.origin,
+    });
+  }
+
+  /**
+   * DELETE /v2/deployments/{id}. Without force: cancel it and start a deployment that restores the app as it was
+   * before (Marathon's DeploymentPlanReverter). With force: cancel only. Returns null for an unknown id.
+   */
+  cancelDeployment(id: string, options: { force: boolean; origin: Origin }): Outcome | 'cancelled' | null {
+    const deployment = this.deployments.get(id);
+    if (!deployment) return null;
+    this.failDeployment(deployment, 'The deployment has been cancelled');
+    if (options.force) {
+      this.reconcile(deployment.appId);
+      return 'cancelled';
+    }
+    const appId = deployment.appId;
+    const original = deployment.original;
+    if (!original) return this.deleteApp(appId, { force: true, origin: options.origin });
+    if (!this.apps.has(appId)) return this.createApp(appId, original.definition, { force: true, origin: options.origin });
+    return this.putApp(appId, original.definition, { force: true, origin: options.origin });
+  }
+
+  /** Stops every timer; the model is unusable afterwards (reset() makes it usable again). */
+  dispose(): void {
+    for (const cancel of this.timers) cancel();
+    this.timers.clear();
+  }
+
+  reset(): void {
+    this.dispose();
+    this.apps.clear();
+    this.deployments.clear();
+    this.orphans = [];
+  }
+
+  // ---------------------------------------------------------------- deployments
+
+  private createApp(appId: string, definition: JsonObject, options: { force: boolean; origin: Origin }): Outcome {
+    const version = this.issueVersion();
+    return this.startDeployment(appId, {
+      version,
+      target: { definition, version, versionInfo: { lastConfigChangeAt: version, lastScalingAt: version } },
+      steps: ['StartApplication', 'ScaleApplication'],
+      newGeneration: true,
+      force: options.force,
+      origin: options.origin,
+    });
+  }
+
+  /** An unchanged definition: Marathon returns a new plan version and id, the app keeps its version, nothing restarts. */
+  private emptyDeployment(appId: string, definition: JsonObject, stored: StoredApp, origin: Origin): Outcome {
+    const version = this.issueVersion();
+    const deployment: DeploymentRecord = {
+      id: randomUUID(),
+      version,
+      appId,
+      steps: [],
+      stepIndex: 0,
+      original: stored,
+      target: stored,
+    };
+    this.emitApiPost(origin, { ...definition, version: stored.version });
+    this.event('group_change_success', { groupId: '/', version });
+    this.event('deployment_success', { id: deployment.id, plan: this.planJson(deployment) });
+    return { ok: true, deploymentId: deployment.id, version, created: false };
+  }
+
+  private startDeployment(
+    appId: string,
+    plan: {
+      version: string;
+      target: StoredApp | null;
+      steps: ActionName[];
+      newGeneration: boolean;
+      force: boolean;
+      origin: Origin;
+    },
+  ): Outcome {
+    const conflicting = this.deploymentsFor(appId);
+    if (conflicting.length > 0 && !plan.force) {
+      return { ok: false, status: 409, body: { message: LOCKED_MESSAGE, deployments: conflicting.map((d) => ({ id: d.id })) } };
+    }
+    for (const deployment of conflicting) this.failDeployment(deployment, 'The deployment has been superseded by a forced deployment');
+
+    const existing = this.apps.get(appId);
+    const deployment: DeploymentRecord = {
+      id: randomUUID(),
+      version: plan.version,
+      appId,
+      steps: plan.steps,
+      stepIndex: 0,
+      original: existing?.stored ?? null,
+      target: plan.target,
+    };
+
+    if (plan.target === null) {
+      if (existing) {
+        this.emitApiPost(plan.origin, this.definitionWithVersion(existing.stored));
+        this.apps.delete(appId);
+        this.clearDelay(existing);
+        this.orphans.push(...existing.tasks);
+      }
+    } else {
+      const app = existing ?? this.newAppRecord(plan.target);
+      app.stored = plan.target;
+      if (existing) app.versions.push(plan.target);
+      if (plan.newGeneration && existing) app.generation += 1;
+      // A new deployment resets the launch backoff (Marathon's rateLimiter.resetDelay on deploy).
+      this.clearDelay(app);
+      this.apps.set(appId, app);
+      this.emitApiPost(plan.origin, this.definitionWithVersion(plan.target));
+    }
+
+    this.deployments.set(deployment.id, deployment);
+    this.event('group_change_success', { groupId: '/', version: plan.version });
+    this.event('deployment_info', { plan: this.planJson(deployment), currentStep: this.stepJson(deployment, 0) });
+    this.reconcile(appId);
+    return { ok: true, deploymentId: deployment.id, version: plan.version, created: !existing };
+  }
+
+  private failDeployment(deployment: DeploymentRecord, reason: string): void {
+    this.deployments.delete(deployment.id);
+    this.event('deployment_failed', { id: deployment.id, plan: this.planJson(deployment), reason });
+  }
+
+  private goalFor(appId: string): { goal: Goal; deployment: DeploymentRecord | undefined } {
+    const deployment = this.deploymentsFor(appId)[0];
+    const app = this.apps.get(appId);
+    const action = deployment?.steps[deployment.stepIndex];
+    if (action === 'StopApplication' || !app) return { goal: { kind: 'stop' }, deployment };
+    const definition = app.stored.definition;
+    const instances = instancesOf(definition);
+    switch (action) {
+      case 'StartApplication':
+        return { goal: { kind: 'start' }, deployment };
+      case 'ScaleApplication':
+        return { goal: { kind: 'scale', instances }, deployment };
+      case 'RestartApplication':
+        return { goal: { kind: 'restart', instances, ...upgradeStrategyOf(definition) }, deployment };
+      default:
+        return { goal: { kind: 'steady', instances }, deployment };
+    }
+  }
+
+  private tasksOf(appId: string): TaskRecord[] {
+    return this.apps.get(appId)?.tasks ?? this.orphans.filter((t) => t.appId === appId);
+  }
+
+  private decisionFor(appId: string) {
+    const app = this.apps.get(appId);
+    const { goal } = this.goalFor(appId);
+    const pictures: TaskPicture[] = this.tasksOf(appId).map((t) => ({
+      id: t.id,
+      current: app ? t.generation === app.generation : false,
+      ready: this.isReady(t),
+      killing: t.killing,
+      stagedAt: t.stagedAt,
+    }));
+    return decide(goal, pictures, app ? killSelectionOf(app.stored.definition) : 'YOUNGEST_FIRST');
+  }
+
+  /** Brings the app one move closer to its goal and advances its deployment when a step is done. */
+  private reconcile(appId: string): void {
+    for (;;) {
+      const { deployment } = this.goalFor(appId);
+      const app = this.apps.get(appId);
+      if (!app && !deployment) return;
+      const decision = this.decisionFor(appId);
+      for (const id of decision.kill) {
+        const task = this.tasksOf(appId).find((t) => t.id === id);
+        if (task) this.killTask(task);
+      }
+      if (app && decision.launch > 0) {
+        if (app.delay && app.delay.until > this.now()) this.armDelayTimer(app);
+        else for (let i = 0; i < decision.launch; i++) this.launchTask(app);
+      }
+      if (!deployment || !decision.done) return;
+      this.event('deployment_step_success', {
+        plan: this.planJson(deployment),
+        currentStep: this.stepJson(deployment, deployment.stepIndex),
+      });
+      deployment.stepIndex += 1;
+      if (deployment.stepIndex >= deployment.steps.length) {
+        this.deployments.delete(deployment.id);
+        if (deployment.target === null) this.event('app_terminated_event', { appId });
+        this.event('deployment_success', { id: deployment.id, plan: this.planJson(deployment) });
+        return;
+      }
+      this.event('deployment_info', {
+        plan: this.planJson(deployment),
+        currentStep: this.stepJson(deployment, deployment.stepIndex),
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** Ready for deployments. A crashing version never is, so its deployment stays open forever, as in Marathon. */
+  private isReady(task: TaskRecord): boolean {
+    if (task.state !== 'TASK_RUNNING' || task.behaviour === 'crash') return false;
+    return !task.healthChecked || task.health?.alive === true;
+  }
+
+  private createTask(app: AppRecord): TaskRecord {
+    const definition = app.stored.definition;
+    const appId = definition.id as string;
+    const reused = app.rescheduled.shift();
+    const instanceId = reused?.instanceId ?? `${safePath(appId)}.instance-${timeBasedUuid()}`;
+    const incarnation = reused?.incarnation ?? 1;
+    const agent = this.nextAgent++ % AGENTS;
+    const ports = Array.from({ length: hostPortCount(definition) }, () => (this.hostPorts[agent] = (this.hostPorts[agent] ?? 31000) + 1));
+    const task: TaskRecord = {
+      id: `${instanceId}._app.${incarnation}`,
+      instanceId,
+      incarnation,
+      appId,
+      version: app.stored.version,
+      generation: app.generation,
+      behaviour: behaviourOf(definition),
+      healthChecked: hasHealthChecks(definition),
+      state: 'TASK_STAGING',
+      killing: false,
+      health: null,
+      host: `agent-${agent + 1}.emulator`,
+      slaveId: `${SLAVE_PREFIX}-S${agent + 1}`,
+      ipAddress: `10.0.0.${agent + 1}`,
+      ports,
+      servicePorts: servicePortsOf(definition),
+      stagedAt: this.now(),
+      startedAt: null,
+      cancelTimers: [],
+    };
+    app.tasks.push(task);
+    return task;
+  }
+
+  private launchTask(app: AppRecord): void {
+    const task = this.createTask(app);
+    this.statusUpdate(task, 'TASK_STAGING');
+    if (task.behaviour !== 'stuck') this.after(task, this.options.timings.stagingMs, () => this.taskRunning(task));
+  }
+
+  private taskRunning(task: TaskRecord): void {
+    task.state = 'TASK_RUNNING';
+    task.startedAt = this.now();
+    this.statusUpdate(task, 'TASK_RUNNING');
+    if (task.behaviour === 'crash') this.after(task, this.options.timings.crashMs, () => this.failTask(task));
+    if (task.healthChecked && task.behaviour !== 'crash') {
+      this.after(task, this.options.timings.healthyMs, () => this.healthResult(task));
+    }
+    this.reconcile(task.appId);
+  }
+
+  private healthResult(task: TaskRecord): void {
+    const alive = task.behaviour !== 'unhealthy';
+    task.health = this.healthRecord(alive);
+    this.event('health_status_changed_event', {
+      appId: task.appId,
+      instanceId: task.instanceId,
+      version: task.version,
+      alive,
+    });
+    this.event('instance_health_changed_event', {
+      instanceId: task.instanceId,
+      runSpecId: task.appId,
+      runSpecVersion: task.version,
+      healthy: alive,
+    });
+    if (!alive) {
+      const app = this.apps.get(task.appId);
+      const healthCheck = app && Array.isArray(app.stored.definition.healthChecks) ? app.stored.definition.healthChecks[0] : undefined;
+      this.event('failed_health_check_event', {
+        appId: task.appId,
+        taskId: task.id,
+        instanceId: task.instanceId,
+        healthCheck: healthCheck ?? null,
+      });
+    }
+    this.reconcile(task.appId);
+  }
+
+  private healthRecord(alive: boolean): HealthRecord {
+    const at = new Date(this.now()).toISOString();
+    return {
+      alive,
+      consecutiveFailures: alive ? 0 : 1,
+      firstSuccess: alive ? at : null,
+      lastSuccess: alive ? at : null,
+      lastFailure: alive ? null : at,
+      lastFailureCause: alive ? null : 'AskTimeoutException: health check timed out',
+    };
+  }
+
+  private failTask(task: TaskRecord): void {
+    this.stopTimers(task);
+    task.state = 'TASK_FAILED';
+    const app = this.apps.get(task.appId);
+    const message = app && isJsonObject(app.stored.definition.container)
+      ? 'Container exited with status 1'
+      : 'Command exited with status 1';
+    this.statusUpdate(task, 'TASK_FAILED', message);
+    this.removeTask(task);
+    if (!app) return;
+    app.lastTaskFailure = {
+      appId: task.appId,
+      host: task.host,
+      message,
+      state: 'TASK_FAILED',
+      taskId: task.id,
+      timestamp: new Date(this.now()).toISOString(),
+      version: task.version,
+      slaveId: task.slaveId,
+    };
+    app.rescheduled.push({ instanceId: task.instanceId, incarnation: task.incarnation + 1 });
+    app.delay = { since: this.now(), until: this.now() + this.options.timings.backoffMs };
+    this.armDelayTimer(app);
+    this.reconcile(task.appId);
+  }
+
+  private killTask(task: TaskRecord): void {
+    if (task.killing) return;
+    task.killing = true;
+    this.stopTimers(task);
+    this.after(task, this.options.timings.killMs, () => {
+      task.state = 'TASK_KILLED';
+      this.statusUpdate(task, 'TASK_KILLED');
+      this.removeTask(task);
+      this.reconcile(task.appId);
+    });
+  }
+
+  private removeTask(task: TaskRecord): void {
+    const app = this.apps.get(task.appId);
+    if (app) app.tasks = app.tasks.filter((t) => t !== task);
+    this.orphans = this.orphans.filter((t) => t !== task);
+  }
+
+  private statusUpdate(task: TaskRecord, status: MesosState, message = ''): void {
+    this.event('status_update_event', {
+      slaveId: task.slaveId,
+      taskId: task.id,
+      taskStatus: status,
+      message,
+      appId: task.appId,
+      host: task.host,
+      ipAddresses: [{ ipAddress: task.ipAddress, protocol: 'IPv4' }],
+      ports: task.ports,
+      version: task.version,
+    });
+    const condition = { TASK_STAGING: 'Staging', TASK_RUNNING: 'Running', TASK_FAILED: 'Failed', TASK_KILLED: 'Killed' }[status];
+    this.event('instance_changed_event', {
+      instanceId: task.instanceId,
+      condition,
+      runSpecId: task.appId,
+      agentId: task.slaveId,
+      host: task.host,
+      runSpecVersion: task.version,
+    });
+  }
+
+  // ---------------------------------------------------------------- timers and helpers
+
+  private after(task: TaskRecord, ms: number, run: () => void): void {
+    task.cancelTimers.push(this.schedule(ms, run));
+  }
+
+  private stopTimers(task: TaskRecord): void {
+    for (const cancel of task.cancelTimers) cancel();
+    task.cancelTimers = [];
+  }
+
+  private schedule(ms: number, run: () => void): () => void {
+    const cancel = this.options.clock.schedule(ms, () => {
+      this.timers.delete(cancel);
+      run();
+    });
+    this.timers.add(cancel);
+    return () => {
+      this.timers.delete(cancel);
+      cancel();
+    };
+  }
+
+  private armDelayTimer(app: AppRecord): void {
+    if (app.cancelDelayTimer || !app.delay) return;
+    const appId = app.stored.definition.id as string;
+    app.cancelDelayTimer = this.schedule(app.delay.until - this.now(), () => {
+      app.cancelDelayTimer = null;
+      this.reconcile(appId);
+    });
+  }
+
+  private clearDelay(app: AppRecord): void {
+    app.delay = null;
+    app.cancelDelayTimer?.();
+    app.cancelDelayTimer = null;
+  }
+
+  private newAppRecord(stored: StoredApp): AppRecord {
+    return {
+      stored,
+      generation: 1,
+      tasks: [],
+      versions: [stored],
+      lastTaskFailure: null,
+      delay: null,
+      cancelDelayTimer: null,
+      rescheduled: [],
+    };
+  }
+
+  /** ISO timestamps, strictly increasing even within one millisecond (Marathon versions are unique). */
+  private issueVersion(): string {
+    this.lastVersionMs = Math.max(this.now(), this.lastVersionMs + 1);
+    return new Date(this.lastVersionMs).toISOString();
+  }
+
+  definitionWithVersion(stored: StoredApp): JsonObject {
+    return { ...stored.definition, version: stored.version, versionInfo: { ...stored.versionInfo } };
+  }
+
+  planJson(deployment: DeploymentRecord): JsonObject {
+    return {
+      id: deployment.id,
+      steps: deployment.steps.map((action) => ({ actions: [{ action, app: deployment.appId }] })),
+      version: deployment.version,
+    };
+  }
+
+  private stepJson(deployment: DeploymentRecord, index: number): JsonObject {
+    const action = deployment.steps[index];
+    return { actions: action ? [{ action, app: deployment.appId }] : [] };
+  }
+
+  private emitApiPost(origin: Origin, appDefinition: JsonObject): void {
+    this.event('api_post_event', { clientIp: origin.clientIp, uri: origin.uri, appDefinition });
+  }
+
+  private event(eventType: string, fields: JsonObject): void {
+    this.options.emit(eventType, { ...fields, eventType, timestamp: new Date(this.now()).toISOString() });
+  }
+}
