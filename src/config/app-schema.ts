@@ -182,7 +182,8 @@ const readinessCheck = object({
   portName: optional(legacyName),
   intervalSeconds: optional(integer(0)),
   timeoutSeconds: optional(integer(1)),
-  httpStatusCodesForReady: optional(z.array(bounded(z.int(), 'an HTTP status code', 100, 999)).min(1)),
+  // RAML says minItems 1, but Marathon's normalization turns [] into its default ([200]).
+  httpStatusCodesForReady: optional(z.array(bounded(z.int(), 'an HTTP status code', 100, 999))),
   preserveLastResponse: optional(boolean),
 });
 
