@@ -2,7 +2,7 @@ import { appendAuditRecord, auditIdentity, auditLogPath, type AuditOutcome, type
 import { ConfigError, loadAppDefinition, loadEnvironments, resolveConfigDir } from '../config/load.js';
 import type { DatacenterConfig, EnvironmentConfig } from '../config/environments.js';
 import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../deploy/diff.js';
-import { TAG_PATTERN } from '../deploy/image.js';
+import { splitImage, TAG_PATTERN } from '../deploy/image.js';
 import { imageOf, renderDefinition, versionOf } from '../deploy/render.js';
 import { followRollout, type RolloutReport } from '../deploy/rollout.js';
 import { describeProgress } from '../deploy/rollout-state.js';
@@ -28,6 +28,10 @@ export interface DeployFlags {
   restart?: boolean;
   json?: boolean;
   configDir?: string;
+  promote?: boolean;
+  promoteFrom?: string;
+  pinDigest?: boolean;
+  imageCheck?: boolean;
 }
 
 /** One datacenter as prepared before anything is changed: the live app and what a PUT would change. */
@@ -45,6 +49,10 @@ export interface PreparedDeploy {
   definition: AppDefinition;
   warnings: string[];
   datacenters: PreparedDatacenter[];
+  /** The digest image:version resolves to (or will, after the promotion), when the registry was asked. */
+  digest?: string;
+  /** A registry promotion to make after confirmation and before the first datacenter. */
+  promotion?: { image: string; from: string; to: string; digest: string; needed: boolean };
 }
 
 export type DatacenterOutcome = AuditOutcome;
@@ -58,6 +66,8 @@ export interface DatacenterResult {
   fromVersion: string | null;
   toVersion: string;
   image: string;
+  /** The registry digest of the image, when the registry was asked (always with --pin-digest). */
+  digest?: string;
   deploymentId?: string;
   marathonVersion?: string;
   changes: DiffEntry[];
@@ -116,6 +126,13 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
     }
   }
 
+  try {
+    await promoteIfNeeded(prepared.promotion, say);
+  } catch (error) {
+    audit({ appId: definition.id, toVersion: flags.version, outcome: 'rejected', message: (error as Error).message });
+    throw error;
+  }
+
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -165,7 +182,7 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
 /** Loads, validates and renders, checks confirmation rules, and reads each datacenter's live app: no change is made here. */
 export async function prepareDeploy(
   app: string,
-  flags: Pick<DeployFlags, 'env' | 'version' | 'dc' | 'yes' | 'configDir' | 'json' | 'dryRun'>,
+  flags: Pick<DeployFlags, 'env' | 'version' | 'dc' | 'yes' | 'configDir' | 'json' | 'dryRun' | 'promote' | 'promoteFrom' | 'pinDigest' | 'imageCheck'>,
   say: (line: string) => void,
   terminal: Terminal,
 ): Promise<PreparedDeploy> {
@@ -201,12 +218,12 @@ export async function prepareDeploy(
     );
   }
 
-  let definition: AppDefinition;
-  try {
-    definition = renderDefinition(loaded.definition, { version: flags.version });
-  } catch (error) {
-    throw new CliError(`${loaded.files.at(-1) ?? app}: ${(error as Error).message}`, ExitCode.invalidInput, 'invalid-config');
+  const fileImage = imageOf(loaded.definition);
+  if (!fileImage) {
+    throw new CliError(`${loaded.files.at(-1) ?? app}: /container/docker/image is required to deploy a version`, ExitCode.invalidInput, 'invalid-config');
   }
+  const { digest, promotion } = await checkRegistry(splitImage(fileImage).name, env, flags, say);
+  const definition = renderDefinition(loaded.definition, { version: flags.version, digest: flags.pinDigest ? digest : undefined });
 
   const prepared: PreparedDatacenter[] = [];
   for (const dc of datacenters) {
@@ -222,7 +239,81 @@ export async function prepareDeploy(
     for (const line of formatDiff(diff, terminal.color)) say(line);
     prepared.push({ dc, client, live, diff });
   }
-  return { app, env, version: flags.version, definition, warnings, datacenters: prepared };
+  return { app, env, version: flags.version, definition, warnings, datacenters: prepared, digest, promotion };
+}
+
+/**
+ * Before Marathon hears of it: the image:version must exist (a typo would otherwise become a crash-looping deployment), or,
+ * with --promote, the source tag must exist and the release tag must be free or already the same. Reads only; the promotion
+ * itself waits for the confirmation.
+ */
+async function checkRegistry(
+  imageName: string,
+  env: EnvironmentConfig,
+  flags: Pick<DeployFlags, 'version' | 'promote' | 'promoteFrom' | 'pinDigest' | 'imageCheck'>,
+  say: (line: string) => void,
+): Promise<{ digest?: string; promotion?: PreparedDeploy['promotion'] }> {
+  const from = flags.promoteFrom ?? (flags.promote ? 'latest' : undefined);
+  const checking = flags.imageCheck !== false && env.imageCheck;
+  if (!from && !checking && !flags.pinDigest) return {};
+  const [{ resolveImageDigest, RegistryError }, { registryCliError }] = await Promise.all([
+    import('../registry/index.js'),
+    import('./registry-errors.js'),
+  ]);
+  const target = `${imageName}:${flags.version}`;
+  try {
+    const existing = await resolveImageDigest(target);
+    if (from) {
+      const source = await resolveImageDigest(`${imageName}:${from}`);
+      if (!source) {
+        throw new CliError(`cannot promote: ${imageName}:${from} does not exist in the registry`, ExitCode.sourceTagMissing, 'source-tag-missing', {
+          image: imageName,
+          from,
+        });
+      }
+      if (existing && existing !== source) {
+        throw new CliError(
+          `cannot promote ${from} → ${flags.version}: ${target} already points at ${existing}, ${imageName}:${from} at ${source}. ` +
+            'Release tags are immutable: deploy the existing tag without --promote, or move it explicitly with baton promote --force.',
+          ExitCode.tagHeldByOtherDigest,
+          'tag-held-by-other-digest',
+          { image: imageName, existingDigest: existing, sourceDigest: source },
+        );
+      }
+      say(`registry: ${imageName}:${from} is ${source}${existing ? `; ${flags.version} already points at it` : `; will be promoted to ${flags.version}`}`);
+      return { digest: source, promotion: { image: imageName, from, to: flags.version, digest: source, needed: !existing } };
+    }
+    if (!existing) {
+      throw new CliError(
+        `${target} does not exist in the registry: check --version, or promote it first (--promote copies latest to it). ` +
+          'For a registry this machine cannot reach, skip the check with --no-image-check or "imageCheck": false in environments.json.',
+        ExitCode.sourceTagMissing,
+        'image-not-found',
+        { image: target },
+      );
+    }
+    say(`registry: ${target} is ${existing}`);
+    return { digest: existing };
+  } catch (error) {
+    if (error instanceof RegistryError) throw registryCliError(error, `registry check of ${target}: `);
+    throw error;
+  }
+}
+
+/** Makes the promotion that was checked in prepareDeploy; idempotent when the tag already points at the digest. */
+async function promoteIfNeeded(promotion: PreparedDeploy['promotion'], say: (line: string) => void): Promise<void> {
+  if (!promotion?.needed) return;
+  const [{ promoteTag, RegistryError }, { registryCliError }] = await Promise.all([
+    import('../registry/index.js'),
+    import('./registry-errors.js'),
+  ]);
+  try {
+    const result = await promoteTag({ image: promotion.image, from: promotion.from, to: promotion.to });
+    say(`registry: ${result.outcome} ${promotion.image}:${promotion.to} → ${result.digest} (from ${promotion.from})`);
+  } catch (error) {
+    if (error instanceof RegistryError) throw registryCliError(error, 'promotion failed: ');
+    throw error;
+  }
 }
 
 async function loadConfig(configDir: string, app: string, env: string) {
@@ -418,6 +509,7 @@ function baseResult(p: PreparedDatacenter, prepared: PreparedDeploy, outcome: Da
     fromVersion: liveVersion(p.live),
     toVersion: prepared.version,
     image: imageOf(prepared.definition) ?? '',
+    ...(prepared.digest ? { digest: prepared.digest } : {}),
     changes: p.diff.map(maskEntry),
     durations: { totalMs: Date.now() - began },
   };

@@ -22,6 +22,8 @@ export interface EnvironmentConfig {
   mutableTags: string[];
   /** In file order: the order deploys go through them. */
   datacenters: DatacenterConfig[];
+  /** Deploys check that image:version exists in the registry before touching Marathon; false for registries this machine cannot reach. */
+  imageCheck: boolean;
 }
 
 export const defaultMutableTags = ['latest'];
@@ -65,6 +67,7 @@ const datacenterSchema = z.looseObject({
 const environmentSchema = z.looseObject({
   confirm: z.boolean({ error: (issue) => (issue.input === undefined ? 'is required: expected true (deploys ask for confirmation) or false' : 'expected true or false') }),
   mutableTags: z.array(z.string().min(1)).optional(),
+  imageCheck: z.boolean({ error: 'expected true (check that image:version exists in the registry before deploying) or false' }).optional(),
   datacenters: z.record(z.string(), datacenterSchema),
 });
 
@@ -112,7 +115,7 @@ export function parseEnvironments(value: unknown): EnvironmentsParseResult {
         ...(dc.tokenEnv !== undefined ? { tokenEnv: dc.tokenEnv } : {}),
       });
     }
-    environments.set(name, { name, confirm: environment.confirm, mutableTags: environment.mutableTags ?? [...defaultMutableTags], datacenters });
+    environments.set(name, { name, confirm: environment.confirm, mutableTags: environment.mutableTags ?? [...defaultMutableTags], datacenters, imageCheck: environment.imageCheck ?? true });
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, environments };
 }

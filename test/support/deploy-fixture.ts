@@ -20,7 +20,10 @@ export interface DeployFixture {
   cleanup(): void;
 }
 
-export function makeDeployFixture(environments: Record<string, { confirm?: boolean; datacenters: Record<string, FixtureDatacenter> }>): DeployFixture {
+/** Environments skip the registry check unless `imageCheck: true`: most deploy tests use made-up image names. */
+export function makeDeployFixture(
+  environments: Record<string, { confirm?: boolean; imageCheck?: boolean; datacenters: Record<string, FixtureDatacenter> }>,
+): DeployFixture {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-deploy-'));
   const configDir = path.join(dir, 'deploy-configs');
   fs.mkdirSync(configDir);
@@ -30,6 +33,7 @@ export function makeDeployFixture(environments: Record<string, { confirm?: boole
         name,
         {
           confirm: e.confirm ?? false,
+          imageCheck: e.imageCheck ?? false,
           datacenters: Object.fromEntries(
             Object.entries(e.datacenters).map(([dc, d]) => [
               dc,

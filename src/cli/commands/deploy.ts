@@ -15,6 +15,10 @@ export function register(program: Command): void {
     .option('--no-rollback', 'on failure or timeout, leave the failed deployment as it is')
     .option('--restart', 'roll the tasks even when the version is already deployed (forces a fresh pull)')
     .option('--dry-run', 'show what would change and stop; sends nothing that changes Marathon')
+    .option('--promote', 'first promote the image tag latest → <version> in the registry (as the deploy-only job did)')
+    .option('--promote-from <tag>', 'like --promote, from another tag (e.g. rc)')
+    .option('--pin-digest', 'deploy image@sha256:<digest> so every datacenter runs exactly the same bits')
+    .option('--no-image-check', 'do not check that <image>:<version> exists in the registry (unreachable registries)')
     .option('--json', 'print one JSON document with the per-datacenter result on stdout')
     .addOption(new Option('--config-dir <dir>', 'deploy-configs directory').env('BATON_CONFIG_DIR').default(undefined, './deploy-configs'))
     .addHelpText(
@@ -26,10 +30,16 @@ Examples:
   baton deploy shop-web --env prod --version 1.4.2 --dc AA        # one datacenter
   baton deploy shop-web --env yz --version 1.4.2 --dry-run        # show the diff only
   baton deploy shop-web --env qa --version 1.4.2 --restart        # same version, rolling restart
+  baton deploy shop-web --env qa --version 1.4.2 --promote        # CI: tag latest as 1.4.2, then deploy it
+  baton deploy shop-web --env prod --version 1.4.2 --yes --pin-digest
+
+Before anything is sent to Marathon, the image <image>:<version> must exist in the registry (a typo would otherwise
+become a crash-looping deployment); turn the check off with --no-image-check or "imageCheck": false in environments.json.
 
 Exit codes: 0 every datacenter healthy on the new version (or already at it) · 2 invalid input · 3 not confirmed
   4 rejected by Marathon (409 locked, 400/422, auth) · 5 failed and rolled back · 6 timeout (rolled back)
-  7 rollback failed · 8 Marathon unreachable · 9 superseded by another change · 130 interrupted (Ctrl-C)`,
+  7 rollback failed · 8 Marathon unreachable · 9 superseded by another change · 130 interrupted (Ctrl-C)
+  10 image tag not in the registry · 11 release tag held by another digest · 12 registry auth refused · 13 registry unreachable`,
     )
     .action(async (app: string, flags: DeployFlags) => {
       // Loaded on use so that `baton --help` does not pay for zod, axios and the config schemas.

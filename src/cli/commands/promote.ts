@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { paint, colorEnabled } from '../output.js';
-import { promoteTag, RegistryError, type RegistryErrorKind } from '../../registry/index.js';
 
 interface PromoteFlags {
   to: string;
@@ -10,24 +8,6 @@ interface PromoteFlags {
   force?: boolean;
   json?: boolean;
 }
-
-const exitCodeFor: Record<RegistryErrorKind, ExitCodeValue> = {
-  'not-found': ExitCode.sourceTagMissing,
-  conflict: ExitCode.tagHeldByOtherDigest,
-  auth: ExitCode.registryAuthRefused,
-  unreachable: ExitCode.registryUnreachable,
-  invalid: ExitCode.invalidInput,
-  protocol: ExitCode.internal,
-};
-
-const errorCodeFor: Record<RegistryErrorKind, string> = {
-  'not-found': 'source-tag-missing',
-  conflict: 'tag-held-by-other-digest',
-  auth: 'registry-auth-refused',
-  unreachable: 'registry-unreachable',
-  invalid: 'invalid-input',
-  protocol: 'registry-protocol',
-};
 
 export function register(program: Command): void {
   program
@@ -61,12 +41,17 @@ Exit codes:
   12 registry refused the credentials · 13 registry unreachable · 70 unexpected registry answer`,
     )
     .action(async (image: string, flags: PromoteFlags) => {
+      // Loaded on use so that `baton --help` does not pay for axios and the registry client.
+      const [{ promoteTag, RegistryError }, { registryExitCodeFor, registryErrorCodeFor }] = await Promise.all([
+        import('../../registry/index.js'),
+        import('../registry-errors.js'),
+      ]);
       let result;
       try {
         result = await promoteTag({ image, from: flags.from, to: flags.to, force: flags.force ?? false });
       } catch (error) {
         if (error instanceof RegistryError) {
-          throw new CliError(error.message, exitCodeFor[error.kind], errorCodeFor[error.kind], {
+          throw new CliError(error.message, registryExitCodeFor[error.kind], registryErrorCodeFor[error.kind], {
             image,
             from: flags.from,
             to: flags.to,
