@@ -251,6 +251,44 @@ describe('Marathon emulator REST API', () => {
     expect((await call(marathon.url, 'GET', '/v2/apps/restart/web')).body).toEqual({ message: "App '/restart/web' does not exist" });
   });
 
+  it('kills single tasks (replaced) or with scale=true (the app shrinks), by id, by host and in bulk', async () => {
+    const client = marathon.client();
+    await client.putApp(web('/kill/web', 'shop/web:1.0.0', { instances: 3 }));
+    const before = await deployed('/kill/web');
+    const [first, second] = before.tasks ?? [];
+    if (!first || !second) throw new Error('expected tasks');
+
+    const one = await call(marathon.url, 'DELETE', `/v2/apps/kill/web/tasks/${first.id}`);
+    expect(one).toMatchObject({ status: 200, body: { task: { id: first.id, appId: '/kill/web' } } });
+    const replaced = await vi.waitFor(async () => {
+      const app = await client.getApp('/kill/web');
+      expect(app.tasksHealthy).toBe(3);
+      expect(app.tasks?.map((t) => t.id)).not.toContain(first.id);
+      return app;
+    }, { timeout: 5_000, interval: 10 });
+    expect(replaced.instances).toBe(3);
+
+    const scaled = await call(marathon.url, 'DELETE', `/v2/apps/kill/web/tasks/${second.id}?scale=true`);
+    expect(scaled).toMatchObject({ status: 200, body: { deploymentId: expect.any(String), version: expect.any(String) } });
+    const shrunk = await deployed('/kill/web');
+    expect(shrunk.instances).toBe(2);
+    expect(shrunk.tasks?.map((t) => t.id)).not.toContain(second.id);
+    expect(shrunk.versionInfo?.lastScalingAt).toBe(scaled.body.version);
+
+    const missing = await call(marathon.url, 'DELETE', '/v2/apps/kill/web/tasks/not-existing');
+    expect(missing).toMatchObject({ status: 404, body: example('errors/404-task-not-found.json') });
+    const invalid = await call(marathon.url, 'POST', '/v2/tasks/delete', { ids: ['not_known'] });
+    expect(invalid).toMatchObject({ status: 400, body: { message: 'Invalid task id not_known' } });
+
+    const bulk = await call(marathon.url, 'POST', '/v2/tasks/delete?scale=true', { ids: shrunk.tasks?.slice(0, 1).map((t) => t.id) });
+    expect(bulk.body).toEqual({ deploymentId: expect.any(String), version: expect.any(String) });
+    expect((await deployed('/kill/web')).instances).toBe(1);
+    const host = (await client.getApp('/kill/web')).tasks?.[0]?.host ?? '';
+    const byHost = await call(marathon.url, 'DELETE', `/v2/apps/kill/web/tasks?host=${host}&scale=true`);
+    expect(byHost.status).toBe(200);
+    expect(await deployed('/kill/web')).toMatchObject({ instances: 0, tasksRunning: 0 });
+  });
+
   it('crash: TASK_FAILED, lastTaskFailure on the new version, the app backing off in /v2/queue, relaunched forever', async () => {
     const client = marathon.client();
     const bad = await client.putApp(web('/crash/web', 'shop/web:2.0.0-crash'));

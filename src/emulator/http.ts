@@ -12,7 +12,7 @@ import {
 } from './definition.js';
 import { pushBounded } from './bounded.js';
 import type { EventHub } from './events.js';
-import { appNotFound, type MarathonModel, type Origin, type Outcome } from './model.js';
+import { appNotFound, type KillOutcome, type MarathonModel, type Origin, type Outcome } from './model.js';
 import { findDefinitionErrors, findRollbackErrors, findTypeErrors, type ErrorDetail } from './validation.js';
 import { appInfoJson, deploymentJson, embedsFrom, queueJson, taskJson } from './views.js';
 
@@ -133,6 +133,7 @@ async function route(
   if (path === '/v2/leader') return method === 'GET' ? answer(200, { leader: context.leader() }) : methodNotAllowed();
   if (path === '/v2/queue') return method === 'GET' ? answer(200, queueJson(context.model)) : methodNotAllowed();
   if (path === '/v2/tasks') return method === 'GET' ? answer(200, { tasks: tasksJson(context, query.get('status')) }) : methodNotAllowed();
+  if (path === '/v2/tasks/delete') return method === 'POST' ? deleteTasks(context, request, query, origin) : methodNotAllowed();
   if (path === '/v2/events') {
     if (method !== 'GET') return methodNotAllowed();
     if (!acceptsEventStream(request.headers.accept)) {
@@ -177,9 +178,20 @@ async function appRoute(
     if (method !== 'POST') return methodNotAllowed();
     return deployed(model.restartApp(idOf(1), { force, origin }));
   }
-  if (last === 'tasks' && segments.length > 1 && method === 'GET') {
+  const scale = query.get('scale') === 'true';
+  if (last === 'tasks' && segments.length > 1 && (method === 'GET' || method === 'DELETE')) {
     const app = model.app(idOf(1));
-    return app ? answer(200, { tasks: app.tasks.map(taskJson) }) : answer(404, appNotFound(idOf(1)));
+    if (!app) return answer(404, appNotFound(idOf(1)));
+    if (method === 'GET') return answer(200, { tasks: app.tasks.map(taskJson) });
+    const host = query.get('host');
+    const ids = app.tasks.filter((t) => !host || t.host === host).map((t) => t.id);
+    return killed(model.killTasks(idOf(1), ids, { scale, force, origin }), 'tasks');
+  }
+  if (beforeLast === 'tasks' && segments.length > 2 && method === 'DELETE' && last !== undefined) {
+    const app = model.app(idOf(2));
+    if (!app) return answer(404, appNotFound(idOf(2)));
+    if (!app.tasks.some((t) => t.id === last)) return answer(404, { message: `Task '${last}' does not exist` });
+    return killed(model.killTasks(idOf(2), [last], { scale, force, origin }), 'task');
   }
   if (last === 'versions' && segments.length > 1 && method === 'GET') {
     const app = model.app(idOf(1));
@@ -268,6 +280,35 @@ function deleteDeployment(context: HttpContext, id: string, force: boolean, orig
   if (outcome === null) return answer(404, { message: `DeploymentPlan ${id} does not exist` });
   if (outcome === 'cancelled') return answer(202);
   return deployed(outcome);
+}
+
+/** POST /v2/tasks/delete {"ids": [...]}: kills tasks of any apps; with scale, every app shrinks in its own deployment. */
+async function deleteTasks(context: HttpContext, request: IncomingMessage, query: URLSearchParams, origin: Origin): Promise<HttpAnswer> {
+  const parsed = await readJson(request);
+  if (parsed instanceof HttpAnswer) return parsed;
+  const ids = isJsonObject(parsed) && Array.isArray(parsed.ids) ? parsed.ids : undefined;
+  if (!ids || !ids.every((id): id is string => typeof id === 'string')) {
+    return invalidJson([{ path: '/ids', errors: ['error.expected.jsarray'] }]);
+  }
+  const tasks = context.model.allTasks();
+  const unknown = ids.find((id) => !tasks.some((t) => t.id === id));
+  if (unknown !== undefined) return answer(400, { message: `Invalid task id ${unknown}` });
+  const byApp = new Map<string, string[]>();
+  for (const task of tasks.filter((t) => ids.includes(t.id))) byApp.set(task.appId, [...(byApp.get(task.appId) ?? []), task.id]);
+  const options = { scale: query.get('scale') === 'true', force: query.get('force') === 'true', origin };
+  const outcomes = [...byApp].map(([appId, taskIds]) => context.model.killTasks(appId, taskIds, options));
+  const refused = outcomes.find((o) => !o.ok);
+  if (refused && !refused.ok) return answer(refused.status, refused.body);
+  const started = outcomes.find((o): o is Extract<Outcome, { ok: true }> => o.ok && 'deploymentId' in o);
+  if (started) return deployed({ ...started, created: false });
+  return answer(200, { tasks: outcomes.flatMap((o) => (o.ok && 'killed' in o ? o.killed.map(taskJson) : [])) });
+}
+
+/** Kill answers: the killed task(s) without scale, the deployment with scale. */
+function killed(outcome: Outcome | KillOutcome, shape: 'task' | 'tasks'): HttpAnswer {
+  if (!outcome.ok || !('killed' in outcome)) return deployed(outcome);
+  const tasks = outcome.killed.map(taskJson);
+  return shape === 'task' ? answer(200, { task: tasks[0] ?? null }) : answer(200, { tasks });
 }
 
 /** The `deployable` trait: 200/201 {deploymentId, version} with the Marathon-Deployment-Id header. */

@@ -104,6 +104,9 @@ export type Outcome =
   | { ok: true; deploymentId: string; version: string; created: boolean }
   | { ok: false; status: number; body: JsonObject };
 
+/** Tasks killed without scaling: no deployment, Marathon answers the killed tasks. */
+export type KillOutcome = { ok: true; killed: TaskRecord[] };
+
 export interface ModelOptions {
   clock: Clock;
   timings: EmulatorTimings;
@@ -198,8 +201,9 @@ export class MarathonModel {
   }
 
   /**
-   * Create, update or scale: Marathon's updateRoot for one app. `definition` is canonical (see normalize).
-   * `rollbackFrom` carries the stored version being restored, whose versionInfo Marathon keeps when nothing changes.
+   * Create, update or scale: Marathon's updateRoot for one app. `definition` is canonical (see normalize). The kind of
+   * change decides the version bookkeeping, as Marathon's GroupVersioningUtil does: a config change moves both
+   * versionInfo timestamps, a scale only lastScalingAt, and no change keeps the app's version.
    */
   putApp(appId: string, definition: JsonObject, options: { force: boolean; origin: Origin }): Outcome {
     const app = this.apps.get(appId);
@@ -259,6 +263,28 @@ export class MarathonModel {
       force: options.force,
       origin: options.origin,
     });
+  }
+
+  /**
+   * Kills tasks of one app (DELETE /v2/apps/{id}/tasks..., POST /v2/tasks/delete). Without scale Marathon replaces
+   * them; with scale the app shrinks by as many instances, in a ScaleApplication deployment (locked apps: 409).
+   */
+  killTasks(appId: string, taskIds: string[], options: { scale: boolean; force: boolean; origin: Origin }): Outcome | KillOutcome {
+    const app = this.apps.get(appId);
+    if (!app) return { ok: false, status: 404, body: appNotFound(appId) };
+    const victims = app.tasks.filter((t) => taskIds.includes(t.id) && !t.killing);
+    if (!options.scale) {
+      for (const task of victims) this.killTask(task);
+      this.reconcile(appId);
+      return { ok: true, killed: victims };
+    }
+    const locking = this.deploymentsFor(appId);
+    if (locking.length > 0 && !options.force) {
+      return { ok: false, status: 409, body: { message: LOCKED_MESSAGE, deployments: locking.map((d) => ({ id: d.id })) } };
+    }
+    for (const task of victims) this.killTask(task);
+    const instances = Math.max(0, instancesOf(app.stored.definition) - victims.length);
+    return this.putApp(appId, { ...app.stored.definition, instances }, { force: true, origin: options.origin });
   }
 
   /**
