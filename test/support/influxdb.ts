@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,7 +37,11 @@ async function launch(): Promise<InfluxDbServer> {
   const configPath = path.join(dir, 'influxdb.conf');
   await writeFile(configPath, influxConfig(dir, httpPort, rpcPort));
 
-  const child = spawn('influxd', ['run', '-config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // influxd runs under a small shell that also watches this Node process: when a runner ends without calling stop()
+  // (a crash, a killed worker, a bench runner without hooks), influxd is stopped and its temp dir removed anyway.
+  const child = spawn('sh', ['-c', SUPERVISOR, 'influxd-supervisor', configPath, String(process.pid), dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const keepTail = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -46,12 +50,15 @@ async function launch(): Promise<InfluxDbServer> {
   child.stderr?.on('data', keepTail);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${httpPort}`;
+  const stop = async () => {
+    await stopChild(child, exited, dir);
+    await rm(dir, { recursive: true, force: true });
+  };
 
   try {
     await waitUntilReady(url, child, () => output);
   } catch (error) {
-    await stopChild(child, exited);
-    await rm(dir, { recursive: true, force: true });
+    await stop();
     throw error;
   }
 
@@ -59,10 +66,7 @@ async function launch(): Promise<InfluxDbServer> {
   return {
     url,
     port: httpPort,
-    async stop() {
-      await stopChild(child, exited);
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop,
     async writePoints(lines: string, db: string) {
       if (!databases.has(db)) {
         await influxPost(`${url}/query`, new URLSearchParams({ q: `CREATE DATABASE ${quoteIdentifier(db)}` }).toString(), 'application/x-www-form-urlencoded');
@@ -116,11 +120,29 @@ async function waitUntilReady(url: string, child: ChildProcess, output: () => st
   throw new Error(`influxd did not answer ${url}/ping within ${READY_TIMEOUT_MS} ms:\n${output()}`);
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+/**
+ * $1 config, $2 the Node pid to outlive, $3 the temp dir. SIGTERM stops influxd and waits for it; the watchdog stops it
+ * (and the temp dir goes) when the Node process is gone. Exits with influxd's status, so an early failure shows at once.
+ */
+const SUPERVISOR = `
+influxd run -config "$1" & child=$!
+echo $child > "$3/influxd.pid"
+( while kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -TERM $child 2>/dev/null ) & watchdog=$!
+trap 'kill -TERM $child 2>/dev/null' TERM INT
+wait $child; status=$?
+if kill -0 $child 2>/dev/null; then wait $child; status=$?; fi
+kill $watchdog 2>/dev/null
+kill -0 "$2" 2>/dev/null || rm -rf "$3"
+exit $status
+`;
+
+async function stopChild(child: ChildProcess, exited: Promise<void>, dir: string): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   process.kill(child.pid, 'SIGTERM');
   const stopped = await Promise.race([exited.then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
   if (!stopped) {
+    const influxdPid = Number(await readFile(path.join(dir, 'influxd.pid'), 'utf8').catch(() => ''));
+    if (influxdPid > 0) process.kill(influxdPid, 'SIGKILL');
     process.kill(child.pid, 'SIGKILL');
     await exited;
   }
