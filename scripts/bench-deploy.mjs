@@ -39,7 +39,7 @@ const configDir = path.join(work, 'deploy-configs');
 fs.mkdirSync(path.join(configDir, 'bench'), { recursive: true });
 fs.writeFileSync(
   path.join(configDir, 'environments.json'),
-  JSON.stringify({ environments: { qa: { confirm: false, datacenters: { AA: { marathon: emulator.url } } } } }),
+  JSON.stringify({ environments: { qa: { confirm: false, imageCheck: false, datacenters: { AA: { marathon: emulator.url } } } } }),
 );
 fs.writeFileSync(
   path.join(configDir, 'bench', 'qa-deploy.json'),

@@ -14,6 +14,7 @@ const WATCHED_EVENTS = [
   'health_status_changed_event',
   'instance_health_changed_event',
 ];
+const COALESCE_MS = 20;
 const FAILED_TASK_STATES = new Set(['TASK_FAILED', 'TASK_ERROR']);
 
 export interface WatchOptions {
@@ -53,7 +54,12 @@ export async function watchRollout(options: WatchOptions): Promise<WatchResult> 
   const targets = new Set(options.targetVersions);
   const events = { drops: 0, received: 0 };
   let wake: (() => void) | undefined;
-  const poke = () => wake?.();
+  // An event that arrives while we are reading must not wait for the next poll: remember it.
+  let pending = false;
+  const poke = () => {
+    if (wake) wake();
+    else pending = true;
+  };
   let finished = false;
 
   const onEvent = (event: MarathonEvent) => {
@@ -94,6 +100,7 @@ export async function watchRollout(options: WatchOptions): Promise<WatchResult> 
   try {
     for (;;) {
       if (options.signal?.aborted) return { outcome: 'interrupted', progress: last?.progress, events };
+      pending = false;
       const observed = await observe(options.client, appId, options.onNotice);
       if (observed) {
         last = assessRollout({
@@ -114,8 +121,10 @@ export async function watchRollout(options: WatchOptions): Promise<WatchResult> 
       if (options.signal?.aborted) return { outcome: 'interrupted', progress: last?.progress, events };
       const remaining = options.deadline - now();
       if (remaining <= 0) return { outcome: 'timeout', progress: last?.progress, events };
+      // Events come in bursts (one per task): coalesce them into one read shortly after, instead of one read each.
+      const wait = pending ? Math.min(COALESCE_MS, remaining) : Math.min(pollInterval, remaining);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(pollInterval, remaining));
+        const timer = setTimeout(resolve, wait);
         wake = () => {
           clearTimeout(timer);
           resolve();
