@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, killOrder, restartCapacity, type TaskPicture } from '../src/emulator/decisions.js';
+import { parseLabelSelector } from '../src/emulator/label-selector.js';
 import {
   behaviourOf,
   canonicalAppId,
@@ -158,5 +159,28 @@ describe('app definitions', () => {
     [{ cmd: 'sleep 1' }, 'normal'],
   ])('%j behaves %s', (definition, behaviour) => {
     expect(behaviourOf(definition as never)).toBe(behaviour);
+  });
+});
+
+describe('label selectors (GET /v2/apps?label=)', () => {
+  const labels = { environment: 'production', tier: 'frontend', 'odd key': 'a,b' };
+  it.each([
+    ['environment', true],
+    ['missing', false],
+    ['environment==production', true],
+    ['environment==staging', false],
+    ['tier!=frontend', false],
+    ['tier!=backend', true],
+    ['environment in (staging, production)', true],
+    ['environment notin (staging, production)', false],
+    ['environment, tier==frontend', true],
+    ['environment, tier==backend', false],
+    ['odd\\ key==a\\,b', true],
+  ])('%s → %s', (query, matches) => {
+    expect(parseLabelSelector(query)?.(labels)).toBe(matches);
+  });
+
+  it('rejects an empty term', () => {
+    expect(parseLabelSelector('a,,b')).toBeNull();
   });
 });
