@@ -1,7 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
-import { commands } from './commands/index.js';
+import { registerCommands } from './commands/index.js';
+
+// `baton status | head` closes the pipe early: that is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 const program = new Command();
 program
@@ -12,14 +18,17 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of commands) register(program);
+await registerCommands(program, process.argv.slice(2));
 
 program.addHelpText(
   'after',
   `
 Exit codes:
   0 ok · 1 partial · 2 invalid input · 3 not confirmed · 4 rejected by Marathon · 5 failed, rolled back
-  6 timeout · 7 rollback failed · 8 unreachable · 10-13 registry (see README) · 70 internal · 130 interrupted`,
+  6 timeout · 7 rollback failed · 8 unreachable · 9 superseded · 10-13 registry (see README) · 70 internal
+  130 interrupted
+
+Configuration: ./deploy-configs (or --config-dir, BATON_CONFIG_DIR). Audit log: BATON_AUDIT_LOG (~/.baton/audit.jsonl).`,
 );
 
 try {
