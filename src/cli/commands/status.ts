@@ -1,0 +1,247 @@
+import { Command, Option } from 'commander';
+import { formatDiff } from '../../deploy/diff.js';
+import { MarathonError } from '../../marathon/errors.js';
+import { describeAutoscaler } from '../../status/drift.js';
+import {
+  buildStatusMatrix,
+  type ConfiguredApp,
+  type DatacenterRef,
+  type Health,
+  type MarathonAnswer,
+  type StatusCell,
+  type StatusMatrix,
+} from '../../status/matrix.js';
+import type { EnvironmentConfig, DatacenterConfig } from '../../config/environments.js';
+import { loadAppDefinition, resolveConfigDir } from '../../config/load.js';
+import { appsOf, environmentNamed, environmentsOf, environmentsOfApp } from '../config.js';
+import { CliError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
+import { marathonFor } from '../marathon.js';
+import { colorEnabled, paint, type Style } from '../output.js';
+import { formatTable, outputWidth, shortTime, type Cell, type Column } from '../table.js';
+
+interface StatusFlags {
+  env?: string;
+  json?: boolean;
+  configDir?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('Show which version of each app runs in which environment and datacenter, its health, deployments and drift')
+    .argument('[app]', 'one app folder in the config dir (default: every app)')
+    .option('-e, --env <env>', 'only this environment (default: every environment)')
+    .option('--json', 'print one JSON document on stdout instead of the table')
+    .addOption(new Option('--config-dir <dir>', 'deploy-configs directory').env('BATON_CONFIG_DIR'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  baton status                      # every app, every environment and datacenter
+  baton status shop-web --env prod  # one app in prod
+  baton status --json | jq '.apps[] | select(.health != "healthy")'
+
+Every Marathon is asked once (GET /v2/apps with tasks, counts, deployments; GET /v2/deployments), all in parallel.
+TASKS is healthy/running/target ("-" for healthy when the app has no health checks).
+DRIFT "config": the live app differs from deploy-configs (the image tag, and instances of autoscaled apps, do not count);
+"versions": another datacenter of the same environment runs a different version. Details are printed below the table.
+No colour when NO_COLOR is set or stdout is not a terminal; the table fits COLUMNS or the terminal width.
+
+Exit codes: 0 every Marathon answered and every config loaded · 1 some datacenter unreachable (or an app config broken;
+  the rest is still shown) · 2 invalid input (unknown app or environment, broken environments.json)`,
+    )
+    .action(async (app: string | undefined, flags: StatusFlags) => {
+      process.exitCode = await runStatus(app, flags);
+    });
+}
+
+async function runStatus(app: string | undefined, flags: StatusFlags): Promise<number> {
+  const configDir = resolveConfigDir(flags.configDir);
+  const environments = await environmentsOf(configDir);
+  const envs = flags.env ? [environmentNamed(environments, flags.env, configDir)] : [...environments.values()];
+  const known = await appsOf(configDir);
+  if (app !== undefined && !known.includes(app)) {
+    throw new CliError(`${app}: no such app in ${configDir} (known: ${known.join(', ') || 'none'})`, ExitCode.invalidInput, 'unknown-app', { app });
+  }
+  const apps = await configuredApps(configDir, app ? [app] : known, envs);
+  if (app !== undefined && apps.length === 0) {
+    throw new CliError(
+      `${app} has no config for ${envs.map((e) => e.name).join(', ')}: expected <env>-deploy.json in ${configDir}/${app}`,
+      ExitCode.invalidInput,
+      'not-configured',
+      { app },
+    );
+  }
+  const datacenters: DatacenterRef[] = envs.flatMap((e) => e.datacenters.map((d) => ({ env: e.name, dc: d.name, marathon: d.marathon })));
+  const answers = await askEveryMarathon(envs.flatMap((e) => e.datacenters));
+  const matrix = buildStatusMatrix({ apps, datacenters, answers });
+
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(jsonDocument(matrix), null, 2)}\n`);
+  } else {
+    for (const line of renderStatus(matrix, { color: colorEnabled(process.stdout), width: outputWidth(process.stdout) })) {
+      process.stdout.write(`${line}\n`);
+    }
+  }
+  const configBroken = matrix.cells.some((c) => c.configError !== undefined);
+  return matrix.complete && !configBroken ? ExitCode.ok : ExitCode.partial;
+}
+
+/** Every (app, environment) that has a deploy-config; a config that does not load is kept with its error (status still shows live state). */
+async function configuredApps(configDir: string, apps: string[], envs: EnvironmentConfig[]): Promise<ConfiguredApp[]> {
+  const configured = await Promise.all(apps.map(async (app) => ({ app, envs: new Set(await environmentsOfApp(configDir, app)) })));
+  const pairs = configured.flatMap(({ app, envs: has }) => envs.filter((e) => has.has(e.name)).map((e) => ({ app, env: e.name })));
+  return Promise.all(
+    pairs.map(async ({ app, env }): Promise<ConfiguredApp> => {
+      try {
+        const loaded = await loadAppDefinition(configDir, app, env);
+        return { app, env, definition: loaded.definition };
+      } catch (error) {
+        return { app, env, definition: null, configError: error instanceof Error ? error.message : String(error) };
+      }
+    }),
+  );
+}
+
+/** One GET /v2/apps (with embeds) and one GET /v2/deployments per distinct Marathon, all Marathons at once. */
+async function askEveryMarathon(datacenters: DatacenterConfig[]): Promise<Map<string, MarathonAnswer>> {
+  const byUrl = new Map<string, DatacenterConfig>();
+  for (const dc of datacenters) if (!byUrl.has(dc.marathon)) byUrl.set(dc.marathon, dc);
+  const urls = [...byUrl.keys()];
+  const settled = await Promise.allSettled(
+    urls.map(async (url) => {
+      const client = marathonFor(byUrl.get(url)!, process.env, { readRetries: 1, retryBaseDelayMs: 100 });
+      // The deployment list only adds the step; without it the app's own embed still says a deployment runs.
+      const [apps, deployments] = await Promise.all([client.listApps(), client.listDeployments().catch(() => [])]);
+      return { reachable: true as const, apps, deployments };
+    }),
+  );
+  return new Map(
+    settled.map((result, index): [string, MarathonAnswer] => [
+      urls[index]!,
+      result.status === 'fulfilled' ? result.value : { reachable: false, reason: reasonOf(result.reason) },
+    ]),
+  );
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof MarathonError) {
+    if (error.kind === 'unreachable') return error.message;
+    const what = error.kind === 'unauthorized' || error.kind === 'forbidden' ? 'refused the credentials' : `answered ${error.kind}`;
+    return `Marathon ${what}${error.status ? ` (${error.status})` : ''}: ${error.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+const COLUMNS: Column[] = [
+  { header: 'APP', minWidth: 8 },
+  { header: 'ENV' },
+  { header: 'DC' },
+  { header: 'VERSION', minWidth: 8 },
+  { header: 'TASKS', dropPriority: 0 },
+  { header: 'HEALTH' },
+  { header: 'DEPLOYMENT', minWidth: 10, dropPriority: 3 },
+  { header: 'CONFIG CHANGED', dropPriority: 2 },
+  { header: 'AUTOSCALER', minWidth: 6, dropPriority: 1 },
+  { header: 'DRIFT', dropPriority: 4 },
+];
+
+const HEALTH_STYLE: Record<Health, Style | undefined> = {
+  healthy: 'green',
+  deploying: 'yellow',
+  degraded: 'red',
+  suspended: 'gray',
+  'not-deployed': 'gray',
+  unknown: 'red',
+};
+
+/** The table, then what needs words: unreachable datacenters, drift details, broken configs. */
+export function renderStatus(matrix: StatusMatrix, options: { color: boolean; width: number }): string[] {
+  if (matrix.cells.length === 0) return ['No apps are configured for the selected environments.'];
+  const rows: Cell[][] = matrix.cells.map((cell) => [
+    cell.app,
+    cell.env,
+    cell.dc,
+    versionCell(cell),
+    tasksCell(cell),
+    healthCell(cell),
+    cell.deployment ? (cell.deployment.step ?? `in progress (${cell.deployment.id})`) : '-',
+    cell.lastConfigChangeAt ? shortTime(cell.lastConfigChangeAt) : '-',
+    cell.reachable ? describeAutoscaler(cell.autoscaler) : '?',
+    driftCell(cell),
+  ]);
+  const lines = formatTable(COLUMNS, rows, options);
+
+  const unreachable = matrix.datacenters.filter((d) => !d.reachable);
+  if (unreachable.length) {
+    lines.push('', paint(options.color, 'red', 'Unreachable:'));
+    for (const d of unreachable) lines.push(`  ${d.env}/${d.dc} (${d.marathon}): ${d.reason ?? 'unknown reason'}`);
+  }
+  const drifted = matrix.cells.filter((c) => c.configDrift && c.configDrift.length > 0);
+  if (drifted.length || matrix.versionDrift.length) {
+    lines.push('', paint(options.color, 'yellow', 'Drift:'));
+    for (const d of matrix.versionDrift) {
+      const versions = Object.entries(d.versions).map(([dc, v]) => `${dc} ${v ?? 'not deployed'}`);
+      lines.push(`  ${d.app} ${d.env}: versions differ between datacenters: ${versions.join(', ')}`);
+    }
+    for (const c of drifted) {
+      lines.push(`  ${c.app} ${c.env}/${c.dc} (${c.appId}) differs from deploy-configs; a deploy would change:`);
+      for (const line of formatDiff(c.configDrift ?? [], options.color)) lines.push(`  ${line}`);
+    }
+  }
+  const broken = uniqueBy(matrix.cells.filter((c) => c.configError), (c) => `${c.app}/${c.env}`);
+  if (broken.length) {
+    lines.push('', paint(options.color, 'red', 'Config errors (drift unknown):'));
+    for (const c of broken) lines.push(`  ${c.app} ${c.env}: ${c.configError}`);
+  }
+  return lines;
+}
+
+function versionCell(cell: StatusCell): Cell {
+  if (!cell.reachable) return { text: 'unreachable', style: 'red' };
+  if (!cell.deployed) return { text: 'not deployed', style: 'gray' };
+  const version = cell.version ?? cell.image ?? '?';
+  return cell.digest ? `${version} @${shortDigest(cell.digest)}` : version;
+}
+
+function tasksCell(cell: StatusCell): string {
+  if (!cell.tasks) return '-';
+  const t = cell.tasks;
+  return `${t.hasHealthChecks ? t.healthy : '-'}/${t.running}/${t.target}`;
+}
+
+function healthCell(cell: StatusCell): Cell {
+  if (!cell.reachable) return { text: '?', style: 'red' };
+  return { text: cell.health, style: HEALTH_STYLE[cell.health] };
+}
+
+function driftCell(cell: StatusCell): Cell {
+  const kinds: string[] = [];
+  if (cell.configError) kinds.push('config?');
+  else if (cell.configDrift && cell.configDrift.length > 0) kinds.push(`config (${cell.configDrift.length})`);
+  if (cell.versionDrift) kinds.push('versions');
+  return kinds.length ? { text: kinds.join(', '), style: 'yellow' } : '-';
+}
+
+/** "sha256:0123…" → "sha256:01234567": enough to tell builds apart in a table. */
+function shortDigest(digest: string): string {
+  const [algorithm, hex] = digest.split(':');
+  return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest;
+}
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => (seen.has(key(item)) ? false : (seen.add(key(item)), true)));
+}
+
+function jsonDocument(matrix: StatusMatrix) {
+  const configBroken = matrix.cells.some((c) => c.configError !== undefined);
+  return {
+    ok: matrix.complete && !configBroken,
+    complete: matrix.complete,
+    datacenters: matrix.datacenters,
+    apps: matrix.cells,
+    versionDrift: matrix.versionDrift,
+  };
+}

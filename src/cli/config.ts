@@ -1,0 +1,47 @@
+import path from 'node:path';
+import { ConfigError, listAppEnvironments, listApps, loadAppDefinition, loadEnvironments, type LoadedAppDefinition } from '../config/load.js';
+import type { EnvironmentConfig } from '../config/environments.js';
+import { CliError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
+
+// deploy-configs as the read-side commands (status, history, rollback) load it: every config problem becomes an exit-2 CliError.
+
+export function configCliError(error: unknown): unknown {
+  if (!(error instanceof ConfigError)) return error;
+  return new CliError(error.message, ExitCode.invalidInput, 'invalid-config', { file: error.file, path: error.pointer, issues: error.issues });
+}
+
+async function orCliError<T>(load: Promise<T>): Promise<T> {
+  try {
+    return await load;
+  } catch (error) {
+    throw configCliError(error);
+  }
+}
+
+export function environmentsOf(configDir: string): Promise<Map<string, EnvironmentConfig>> {
+  return orCliError(loadEnvironments(configDir));
+}
+
+export function environmentNamed(environments: Map<string, EnvironmentConfig>, name: string, configDir: string): EnvironmentConfig {
+  const env = environments.get(name);
+  if (env) return env;
+  throw new CliError(
+    `--env ${name}: no such environment in ${path.join(configDir, 'environments.json')} (known: ${[...environments.keys()].join(', ')})`,
+    ExitCode.invalidInput,
+    'unknown-environment',
+    { flag: '--env' },
+  );
+}
+
+export function appsOf(configDir: string): Promise<string[]> {
+  return orCliError(listApps(configDir));
+}
+
+export function environmentsOfApp(configDir: string, app: string): Promise<string[]> {
+  return orCliError(listAppEnvironments(configDir, app));
+}
+
+export function appDefinitionOf(configDir: string, app: string, env: string): Promise<LoadedAppDefinition> {
+  return orCliError(loadAppDefinition(configDir, app, env));
+}

@@ -1,0 +1,170 @@
+import type { AuditRecord } from '../audit/log.js';
+import { deepEqual, stripReadOnly } from '../deploy/diff.js';
+import { splitImage } from '../deploy/image.js';
+import { imageOf, versionOf } from '../deploy/render.js';
+import type { JsonObject } from '../marathon/types.js';
+
+/** One of Marathon's stored versions of an app; `definition` is null when it could not be read (then `error` says why). */
+export interface MarathonVersion {
+  marathonVersion: string;
+  definition: JsonObject | null;
+  error?: string;
+}
+
+/** What changed from the next older version: the definition, only `instances`, or nothing (a restart). */
+export type ChangeKind = 'config' | 'scale' | 'restart' | 'unknown';
+
+export interface HistoryEntry {
+  marathonVersion: string;
+  /** The version the app runs now. */
+  current: boolean;
+  /** Newer than the current one: a change that was reverted or replaced (e.g. a failed deploy rolled back by cancelling). */
+  abandoned: boolean;
+  change: ChangeKind;
+  image?: string;
+  version?: string;
+  digest?: string;
+  instances?: number;
+  error?: string;
+  /** From Baton's audit log, when a record matches. */
+  audit?: {
+    user: string;
+    command: string;
+    outcome: string;
+    time: string;
+    message?: string;
+    ci?: AuditRecord['ci'];
+    matchedBy: 'marathon-version' | 'version-and-time' | 'reverted-to';
+  };
+}
+
+export interface HistoryInput {
+  app: string;
+  env: string;
+  dc: string;
+  /** Marathon's version of the live app. */
+  currentVersion: string | undefined;
+  /** Newest first, as Marathon lists them. */
+  versions: MarathonVersion[];
+  /** Marathon holds older versions than the last one given (the list was cut at a limit). */
+  olderExist: boolean;
+  audit: AuditRecord[];
+}
+
+/** How far a record's clock may be from Marathon's (the PUT happens between the record's start and its time). */
+const CLOCK_SLACK_MS = 60_000;
+/** Without a duration, a record may describe a version created this long before it was written. */
+const UNKNOWN_DURATION_MS = 60 * 60_000;
+/** Attempts that cannot have created a Marathon version. */
+const NO_VERSION_OUTCOMES = new Set(['unchanged', 'dry-run', 'refused', 'invalid', 'rejected', 'skipped', 'unreachable']);
+const ROLLED_BACK_OUTCOMES = new Set(['failed-rolled-back', 'timeout-rolled-back']);
+
+/**
+ * Joins Marathon's versions of an app with Baton's audit records: first by (app, env, dc, Marathon version), else by the
+ * version tag and the time window of the attempt. A version restored by Baton's automatic rollback is attributed to the
+ * failed attempt that caused it. Each record explains at most one version. Pure.
+ */
+export function joinHistory(input: HistoryInput): HistoryEntry[] {
+  const records = input.audit.filter(
+    (r) => r.app === input.app && r.env === input.env && (r.dc === undefined || r.dc === input.dc),
+  );
+  const used = new Set<AuditRecord>();
+  const currentTime = input.currentVersion ? Date.parse(input.currentVersion) : Number.NaN;
+  const entries: HistoryEntry[] = input.versions.map((v, index) => {
+    const definition = v.definition;
+    const image = imageOf(definition);
+    return {
+      marathonVersion: v.marathonVersion,
+      current: v.marathonVersion === input.currentVersion,
+      abandoned: Date.parse(v.marathonVersion) > currentTime,
+      change: changeKind(definition, input.versions[index + 1]?.definition, !input.olderExist),
+      ...(image ? { image } : {}),
+      ...(definition ? { version: versionOf(definition) } : {}),
+      ...(image && splitImage(image).digest ? { digest: splitImage(image).digest } : {}),
+      ...(typeof definition?.instances === 'number' ? { instances: definition.instances } : {}),
+      ...(v.error ? { error: v.error } : {}),
+    };
+  });
+
+  for (const entry of entries) {
+    const exact = records.find((r) => !used.has(r) && r.marathonVersion === entry.marathonVersion);
+    if (exact) attach(entry, exact, 'marathon-version', used);
+  }
+  for (const entry of entries) {
+    if (entry.audit || entry.change !== 'config' || entry.version === undefined) continue;
+    const candidates = records.filter(
+      (r) =>
+        !used.has(r) &&
+        r.marathonVersion === undefined &&
+        !NO_VERSION_OUTCOMES.has(r.outcome) &&
+        r.toVersion === entry.version &&
+        withinWindow(r, entry.marathonVersion),
+    );
+    const nearest = nearestInTime(candidates, entry.marathonVersion);
+    if (nearest) attach(entry, nearest, 'version-and-time', used);
+  }
+  // Oldest first, so the restore is credited to the version right after the failed one, not to later scalings.
+  const usedCauses = new Set<AuditRecord>();
+  for (const entry of [...entries].reverse()) {
+    if (entry.audit || entry.version === undefined || entry.change !== 'config') continue;
+    const cause = records.find(
+      (r) =>
+        !usedCauses.has(r) &&
+        ROLLED_BACK_OUTCOMES.has(r.outcome) &&
+        r.fromVersion === entry.version &&
+        r.marathonVersion !== undefined &&
+        Date.parse(entry.marathonVersion) > Date.parse(r.marathonVersion) &&
+        withinWindow(r, entry.marathonVersion),
+    );
+    if (cause) {
+      usedCauses.add(cause);
+      entry.audit = {
+        ...auditSummary(cause, 'reverted-to'),
+        command: `${cause.command} (automatic rollback)`,
+        outcome: `restored after ${cause.toVersion ?? 'the new version'} ${cause.outcome}`,
+      };
+    }
+  }
+  return entries;
+}
+
+function attach(entry: HistoryEntry, record: AuditRecord, matchedBy: NonNullable<HistoryEntry['audit']>['matchedBy'], used: Set<AuditRecord>) {
+  entry.audit = auditSummary(record, matchedBy);
+  used.add(record);
+}
+
+function auditSummary(record: AuditRecord, matchedBy: NonNullable<HistoryEntry['audit']>['matchedBy']): NonNullable<HistoryEntry['audit']> {
+  return {
+    user: record.user,
+    command: record.command,
+    outcome: record.outcome,
+    time: record.time,
+    ...(record.message ? { message: record.message } : {}),
+    ...(record.ci ? { ci: record.ci } : {}),
+    matchedBy,
+  };
+}
+
+function withinWindow(record: AuditRecord, marathonVersion: string): boolean {
+  const at = Date.parse(marathonVersion);
+  const end = Date.parse(record.time);
+  if (!Number.isFinite(at) || !Number.isFinite(end)) return false;
+  const start = end - (record.durationMs ?? UNKNOWN_DURATION_MS);
+  return at >= start - CLOCK_SLACK_MS && at <= end + CLOCK_SLACK_MS;
+}
+
+function nearestInTime(records: AuditRecord[], marathonVersion: string): AuditRecord | undefined {
+  const at = Date.parse(marathonVersion);
+  return [...records].sort((a, b) => Math.abs(Date.parse(a.time) - at) - Math.abs(Date.parse(b.time) - at))[0];
+}
+
+function changeKind(definition: JsonObject | null, older: JsonObject | null | undefined, isFirstEver: boolean): ChangeKind {
+  if (!definition) return 'unknown';
+  if (older === undefined) return isFirstEver ? 'config' : 'unknown';
+  if (older === null) return 'unknown';
+  const [a, b] = [stripReadOnly(definition), stripReadOnly(older)];
+  if (deepEqual(a, b)) return 'restart';
+  const { instances: _a, ...restA } = a;
+  const { instances: _b, ...restB } = b;
+  return deepEqual(restA, restB) ? 'scale' : 'config';
+}

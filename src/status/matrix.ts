@@ -1,0 +1,207 @@
+import type { DiffEntry } from '../deploy/diff.js';
+import { splitImage } from '../deploy/image.js';
+import { imageOf, versionOf } from '../deploy/render.js';
+import type { AppDefinition, AppInfo, Deployment } from '../marathon/types.js';
+import { autoscalerOf, configDrift, type AutoscalerSettings } from './drift.js';
+
+/** One app in one environment as deploy-configs describes it. */
+export interface ConfiguredApp {
+  app: string;
+  env: string;
+  /** The merged definition; null when the config could not be loaded (then `configError` says why). */
+  definition: AppDefinition | null;
+  configError?: string;
+}
+
+/** One datacenter of one environment. Several may share a Marathon (then they share its answer). */
+export interface DatacenterRef {
+  env: string;
+  dc: string;
+  marathon: string;
+}
+
+/** What one Marathon said: its apps (one GET /v2/apps with embeds) and running deployments, or why it could not be asked. */
+export type MarathonAnswer =
+  | { reachable: true; apps: AppInfo[]; deployments: Deployment[] }
+  | { reachable: false; reason: string };
+
+export interface StatusInput {
+  apps: ConfiguredApp[];
+  /** Every datacenter of the environments shown, in config order. */
+  datacenters: DatacenterRef[];
+  /** By Marathon URL (DatacenterRef.marathon). */
+  answers: ReadonlyMap<string, MarathonAnswer>;
+}
+
+export type Health = 'healthy' | 'deploying' | 'degraded' | 'suspended' | 'not-deployed' | 'unknown';
+
+export interface TaskCounts {
+  healthy: number;
+  running: number;
+  staged: number;
+  unhealthy: number;
+  target: number;
+  hasHealthChecks: boolean;
+}
+
+export interface StatusCell {
+  app: string;
+  env: string;
+  dc: string;
+  appId: string;
+  marathon: string;
+  reachable: boolean;
+  /** Why the datacenter could not be asked. */
+  reason?: string;
+  deployed: boolean;
+  health: Health;
+  image?: string;
+  /** Baton's version label, else the image tag. */
+  version?: string;
+  tag?: string;
+  digest?: string;
+  marathonVersion?: string;
+  lastConfigChangeAt?: string;
+  lastScalingAt?: string;
+  tasks?: TaskCounts;
+  deployment?: { id: string; step?: string } | null;
+  autoscaler: AutoscalerSettings | null;
+  lastTaskFailure?: { message?: string; state?: string; timestamp?: string } | null;
+  /** How the live app differs from deploy-configs; null when that cannot be told (config broken, app not live). */
+  configDrift: DiffEntry[] | null;
+  configError?: string;
+  /** Another datacenter of the same environment runs a different version (or none). */
+  versionDrift: boolean;
+}
+
+export interface VersionDrift {
+  app: string;
+  env: string;
+  /** By datacenter; null where the app is not deployed. Unreachable datacenters are left out (unknown). */
+  versions: Record<string, string | null>;
+}
+
+export interface StatusMatrix {
+  cells: StatusCell[];
+  versionDrift: VersionDrift[];
+  datacenters: (DatacenterRef & { reachable: boolean; reason?: string })[];
+  /** Every Marathon answered. */
+  complete: boolean;
+}
+
+/** app × environment × datacenter, from what the Marathons answered and what deploy-configs says. Pure. */
+export function buildStatusMatrix(input: StatusInput): StatusMatrix {
+  const cells: StatusCell[] = [];
+  const versionDrift: VersionDrift[] = [];
+  for (const configured of input.apps) {
+    const inEnv = input.datacenters.filter((d) => d.env === configured.env);
+    const row = inEnv.map((dc) => cellFor(configured, dc, input.answers.get(dc.marathon)));
+    const drift = versionDriftOf(configured, row);
+    if (drift) {
+      versionDrift.push(drift);
+      for (const cell of row) if (cell.reachable) cell.versionDrift = true;
+    }
+    cells.push(...row);
+  }
+  const datacenters = input.datacenters.map((d) => {
+    const answer = input.answers.get(d.marathon);
+    return answer?.reachable ? { ...d, reachable: true } : { ...d, reachable: false, reason: answer?.reason ?? 'not asked' };
+  });
+  return { cells, versionDrift, datacenters, complete: datacenters.every((d) => d.reachable) };
+}
+
+function cellFor(configured: ConfiguredApp, dc: DatacenterRef, answer: MarathonAnswer | undefined): StatusCell {
+  const appId = absoluteId(configured.definition?.id ?? configured.app);
+  const base: StatusCell = {
+    app: configured.app,
+    env: configured.env,
+    dc: dc.dc,
+    appId,
+    marathon: dc.marathon,
+    reachable: false,
+    deployed: false,
+    health: 'unknown',
+    autoscaler: autoscalerOf(configured.definition),
+    configDrift: null,
+    versionDrift: false,
+    ...(configured.configError ? { configError: configured.configError } : {}),
+  };
+  if (!answer || !answer.reachable) return { ...base, reason: answer?.reason ?? 'not asked' };
+  const live = answer.apps.find((a) => absoluteId(a.id) === appId);
+  if (!live) return { ...base, reachable: true, health: 'not-deployed' };
+
+  const image = imageOf(live);
+  const parts = image ? splitImage(image) : undefined;
+  const tasks = countsOf(live);
+  const deployment = deploymentOf(live, answer.deployments);
+  return {
+    ...base,
+    reachable: true,
+    deployed: true,
+    health: healthOf(tasks, deployment !== null),
+    image,
+    version: versionOf(live),
+    tag: parts?.tag,
+    digest: parts?.digest,
+    marathonVersion: live.version,
+    lastConfigChangeAt: live.versionInfo?.lastConfigChangeAt,
+    lastScalingAt: live.versionInfo?.lastScalingAt,
+    tasks,
+    deployment,
+    autoscaler: autoscalerOf(live),
+    lastTaskFailure: live.lastTaskFailure
+      ? { message: live.lastTaskFailure.message, state: live.lastTaskFailure.state, timestamp: live.lastTaskFailure.timestamp }
+      : null,
+    configDrift: configured.definition ? configDrift(live, configured.definition) : null,
+  };
+}
+
+function countsOf(app: AppInfo): TaskCounts {
+  return {
+    healthy: app.tasksHealthy ?? 0,
+    running: app.tasksRunning ?? 0,
+    staged: app.tasksStaged ?? 0,
+    unhealthy: app.tasksUnhealthy ?? 0,
+    target: app.instances ?? 0,
+    hasHealthChecks: Array.isArray(app.healthChecks) && app.healthChecks.length > 0,
+  };
+}
+
+function healthOf(tasks: TaskCounts, deploying: boolean): Health {
+  if (deploying) return 'deploying';
+  if (tasks.target === 0 && tasks.running === 0) return 'suspended';
+  const enoughRunning = tasks.running >= tasks.target && tasks.staged === 0;
+  const enoughHealthy = !tasks.hasHealthChecks || (tasks.healthy >= tasks.target && tasks.unhealthy === 0);
+  return enoughRunning && enoughHealthy ? 'healthy' : 'degraded';
+}
+
+/** The running deployment that affects the app, with its step from /v2/deployments; the app's own embed as a fallback. */
+function deploymentOf(app: AppInfo, deployments: Deployment[]): { id: string; step?: string } | null {
+  const id = absoluteId(app.id);
+  const full = deployments.find((d) => d.affectedApps.some((a) => absoluteId(a) === id));
+  if (full) return { id: full.id, step: describeStep(full) };
+  const embedded = app.deployments?.[0];
+  return embedded ? { id: embedded.id } : null;
+}
+
+export function describeStep(deployment: Deployment): string | undefined {
+  if (deployment.totalSteps <= 0) return undefined;
+  const actions = [...new Set(deployment.currentActions.map((a) => a.action))];
+  return `step ${deployment.currentStep}/${deployment.totalSteps}${actions.length ? `: ${actions.join(', ')}` : ''}`;
+}
+
+function versionDriftOf(configured: ConfiguredApp, row: StatusCell[]): VersionDrift | null {
+  const known = row.filter((c) => c.reachable);
+  const versions = new Set(known.map((c) => (c.deployed ? (c.version ?? c.image ?? '?') : null)));
+  if (versions.size <= 1) return null;
+  return {
+    app: configured.app,
+    env: configured.env,
+    versions: Object.fromEntries(known.map((c) => [c.dc, c.deployed ? (c.version ?? c.image ?? '?') : null])),
+  };
+}
+
+export function absoluteId(id: string): string {
+  const trimmed = id.replace(/\/+$/, '');
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}

@@ -1,0 +1,142 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AppInfo } from '../src/marathon/types.js';
+import { runBaton } from './support/cli.js';
+import { makeDeployFixture, webApp, type DeployFixture } from './support/deploy-fixture.js';
+import type { EmulatorFixture } from './support/emulator.js';
+import { deployAs, emulatedDatacenters } from './support/releases.js';
+
+function imageOf(app: AppInfo): string {
+  return (app.container as { docker: { image: string } }).docker.image;
+}
+
+describe('baton rollback against the emulator', () => {
+  const { aa, bb } = emulatedDatacenters();
+  let fixture: DeployFixture;
+
+  beforeEach(() => {
+    fixture = makeDeployFixture({
+      qa: { datacenters: { AA: { url: aa.url } } },
+      prod: { confirm: true, datacenters: { AA: { url: aa.url }, BB: { url: bb.url } } },
+    });
+    fixture.writeApp('web', { 'base.json': webApp('/shop/web', { instances: 1 }), 'qa-deploy.json': {}, 'prod-deploy.json': {} });
+  });
+  afterEach(() => fixture.cleanup());
+
+  const rollback = (args: string[], user = 'rita') => runBaton(['rollback', 'web', ...args], { env: { ...fixture.env, BATON_USER: user } });
+  const liveIn = (emulator: EmulatorFixture) => emulator.client().getApp('/shop/web');
+
+  it('goes back to the previous image tag in every datacenter, PUTting the stored definition whole, and audits it', async () => {
+    await deployAs(fixture, 'alice', ['web', '--env', 'prod', '--version', '1.0.0', '--yes']);
+    await deployAs(fixture, 'bob', ['web', '--env', 'prod', '--version', '1.1.0', '--yes']);
+    const before = (await aa.requests()).length;
+
+    const result = await rollback(['--env', 'prod', '--yes']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/AA \(.*\) \/shop\/web: 1\.1\.0 \(Marathon version \S+\) → 1\.0\.0 \(Marathon version \S+\)/);
+    expect(result.stdout).toContain('~ container.docker.image: "registry.example.com/shop/web:1.1.0" → "registry.example.com/shop/web:1.0.0"');
+    expect(result.stdout).toMatch(/AA\s+succeeded\s+rolled back to 1\.0\.0: runs healthy[\s\S]*BB\s+succeeded/);
+
+    for (const emulator of [aa, bb]) {
+      const app = await liveIn(emulator);
+      expect(imageOf(app)).toBe('registry.example.com/shop/web:1.0.0');
+      expect(app.labels?.BATON_VERSION).toBe('1.0.0');
+      expect(app.tasksHealthy).toBe(1);
+    }
+    const puts = (await aa.requests()).slice(before).filter((r) => r.method === 'PUT');
+    expect(puts).toEqual([expect.objectContaining({ path: '/v2/apps/shop/web', query: 'partialUpdate=false' })]);
+
+    const records = fixture.auditLines().filter((r) => r.command === 'rollback');
+    expect(records).toEqual([
+      expect.objectContaining({ user: 'rita', env: 'prod', dc: 'AA', fromVersion: '1.1.0', toVersion: '1.0.0', outcome: 'succeeded', marathonVersion: (await liveIn(aa)).version }),
+      expect.objectContaining({ dc: 'BB', fromVersion: '1.1.0', toVersion: '1.0.0', outcome: 'succeeded' }),
+    ]);
+
+    const status = await runBaton(['status', 'web', '--env', 'prod'], { env: fixture.env });
+    expect(status.stdout).not.toContain('Drift:');
+  });
+
+  it('passes over a version the audit log records as failed', async () => {
+    await deployAs(fixture, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);
+    await deployAs(fixture, 'bob', ['web', '--env', 'qa', '--version', '1.1.0-crash', '--no-rollback'], 5);
+    // A fix forced over the broken deployment: the version before it is the broken one.
+    await deployAs(fixture, 'carol', ['web', '--env', 'qa', '--version', '1.2.0', '--force']);
+    const result = await rollback(['--env', 'qa']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/passed over 1\.1\.0-crash \(\S+\): the audit log says deploy by bob ended failed\n/);
+    expect(result.stdout).toMatch(/1\.2\.0 \(Marathon version \S+\) → 1\.0\.0/);
+    expect(imageOf(await liveIn(aa))).toBe('registry.example.com/shop/web:1.0.0');
+  });
+
+  it('goes to a named tag or a Marathon version in one datacenter, and refuses a target that does not exist', async () => {
+    for (const version of ['1.0.0', '1.1.0', '1.2.0']) await deployAs(fixture, 'alice', ['web', '--env', 'prod', '--version', version, '--yes']);
+
+    const toTag = await rollback(['--env', 'prod', '--dc', 'AA', '--to', '1.0.0', '--yes', '--json']);
+    expect(toTag.code, toTag.stderr).toBe(0);
+    const doc = JSON.parse(toTag.stdout);
+    expect(doc).toMatchObject({ ok: true, app: 'web', appId: '/shop/web', env: 'prod' });
+    expect(doc.datacenters).toEqual([
+      expect.objectContaining({ datacenter: 'AA', outcome: 'succeeded', fromVersion: '1.2.0', toVersion: '1.0.0', image: 'registry.example.com/shop/web:1.0.0' }),
+    ]);
+    expect(imageOf(await liveIn(aa))).toBe('registry.example.com/shop/web:1.0.0');
+    expect(imageOf(await liveIn(bb))).toBe('registry.example.com/shop/web:1.2.0');
+
+    const historyDoc = JSON.parse((await runBaton(['history', 'web', '--env', 'prod', '--dc', 'BB', '--json'], { env: fixture.env })).stdout);
+    const stored110 = historyDoc.datacenters[0].entries.find((e: { version: string }) => e.version === '1.1.0').marathonVersion;
+    const toVersion = await rollback(['--env', 'prod', '--dc', 'BB', '--to', stored110, '--yes']);
+    expect(toVersion.code, toVersion.stderr).toBe(0);
+    expect(toVersion.stdout).toContain(`→ 1.1.0 (Marathon version ${stored110})`);
+    expect(imageOf(await liveIn(bb))).toBe('registry.example.com/shop/web:1.1.0');
+
+    const already = await rollback(['--env', 'prod', '--dc', 'BB', '--to', '1.1.0', '--yes']);
+    expect(already.code).toBe(0);
+    expect(already.stdout).toMatch(/BB\s+unchanged\s+nothing to do: 1\.1\.0 is the version running now/);
+
+    const before = (await aa.requests()).filter((r) => r.method !== 'GET').length;
+    const unknown = await rollback(['--env', 'prod', '--to', '9.9.9', '--yes']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no stored Marathon version of this app runs 9.9.9');
+    const badFlag = await rollback(['--env', 'prod', '--to', 'not a tag', '--yes']);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('--to "not a tag"');
+    expect((await aa.requests()).filter((r) => r.method !== 'GET').length).toBe(before);
+  });
+
+  it('refuses prod without a TTY and without --yes, sending nothing', async () => {
+    await deployAs(fixture, 'alice', ['web', '--env', 'prod', '--version', '1.0.0', '--yes']);
+    await deployAs(fixture, 'alice', ['web', '--env', 'prod', '--version', '1.1.0', '--yes']);
+    const before = [(await aa.requests()).length, (await bb.requests()).length];
+    const result = await rollback(['--env', 'prod']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('prod needs confirmation: no terminal to ask on, and --yes was not given. Nothing was sent to Marathon.');
+    expect([(await aa.requests()).length, (await bb.requests()).length]).toEqual(before);
+    expect(fixture.auditLines().at(-1)).toMatchObject({ command: 'rollback', env: 'prod', outcome: 'refused', user: 'rita' });
+    expect(imageOf(await liveIn(aa))).toBe('registry.example.com/shop/web:1.1.0');
+  });
+
+  it('restores what ran before when the rollback target itself fails', async () => {
+    await deployAs(fixture, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);
+    await deployAs(fixture, 'bob', ['web', '--env', 'qa', '--version', '1.1.0-crash'], 5);
+    const result = await rollback(['--env', 'qa', '--to', '1.1.0-crash', '--json']);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('warning: the only stored version with 1.1.0-crash is not known to have run healthy');
+    const [dc] = JSON.parse(result.stdout).datacenters;
+    expect(dc).toMatchObject({ outcome: 'failed-rolled-back', fromVersion: '1.0.0', toVersion: '1.1.0-crash', rollback: { outcome: 'succeeded' } });
+    expect(dc.message).toMatch(/rollback target 1\.1\.0-crash failed: .*; restored 1\.0\.0, which ran before the rollback \(healthy again\)/);
+    const app = await liveIn(aa);
+    expect(imageOf(app)).toBe('registry.example.com/shop/web:1.0.0');
+    expect(app.tasksHealthy).toBe(1);
+    expect(fixture.auditLines().at(-1)).toMatchObject({ command: 'rollback', outcome: 'failed-rolled-back', rollback: { outcome: 'succeeded' } });
+  });
+
+  it('keeps the instance count of an autoscaled app', async () => {
+    fixture.writeApp('web', { 'qa-deploy.json': { labels: { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '5' } } });
+    await deployAs(fixture, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);
+    await deployAs(fixture, 'alice', ['web', '--env', 'qa', '--version', '1.1.0']);
+    await aa.client().scaleApp('/shop/web', 3);
+    const result = await rollback(['--env', 'qa']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('note: instances kept at 3 (the autoscaler manages this app; the old version had 1)');
+    const app = await liveIn(aa);
+    expect([imageOf(app), app.instances, app.tasksHealthy]).toEqual(['registry.example.com/shop/web:1.0.0', 3, 3]);
+  });
+});
