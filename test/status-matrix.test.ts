@@ -62,6 +62,21 @@ describe('configDrift: live app against its deploy-config', () => {
       config: config(),
       paths: ['container.docker.image'],
     },
+    {
+      name: 'service ports the file leaves to Marathon (0) and Marathon assigned are no drift; a fixed one that moved is',
+      live: live('1.4.2', { portDefinitions: [{ port: 10001, name: 'http' }, { port: 10002, name: 'admin' }] }),
+      config: config({ portDefinitions: [{ port: 0, name: 'http' }, { port: 9000, name: 'admin' }] }),
+      paths: ['portDefinitions[1].port'],
+    },
+    {
+      name: 'deprecated fields Marathon stores migrated (docker.network, ipAddress) are no drift',
+      live: live('1.4.2', { networks: [{ mode: 'container', name: 'dcos' }] }),
+      config: config({
+        container: { type: 'DOCKER', docker: { image: 'registry.example.com/shop/web:latest', network: 'USER' } },
+        ipAddress: { networkName: 'dcos' },
+      }),
+      paths: [],
+    },
     { name: 'a hand-edited mem is drift', live: live('1.4.2', { mem: 512 }), config: config(), paths: ['mem'] },
     { name: 'instances changed by hand is drift', live: live('1.4.2', { instances: 5 }), config: config(), paths: ['instances'] },
     {
