@@ -27,7 +27,9 @@ async function main() {
   const cleanups = [() => rm(work, { recursive: true, force: true })];
   try {
     say('compiling the daemon, the emulator and the test helpers');
-    const build = path.join(work, 'build');
+    // Inside the checkout, so that the compiled files resolve the packages in node_modules.
+    const build = path.join(repoRoot, 'node_modules', '.cache', 'bench-autoscaler');
+    await rm(build, { recursive: true, force: true });
     // The whole project (test helpers included) compiled once to a temp dir; the daemon itself runs from bin/ (dist/).
     spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', build, '--noEmit', 'false', '--sourceMap', 'false'], {
       cwd: repoRoot,
@@ -123,7 +125,13 @@ async function main() {
       defaults: { tolerance: 0.1, scaleDownStabilizationSeconds: 300, warmupSeconds: 0 },
     };
     say(`starting baton-autoscaler (interval ${INTERVAL_SECONDS} s), measuring ${CYCLES} cycles after one warm-up cycle`);
-    const daemon = await startDaemon(config, { dir: work, name: 'bench', bin: path.join(repoRoot, 'bin/baton-autoscaler') });
+    // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the daemon there (open it in Chrome DevTools).
+    // BENCH_NODE_ARGS="--max-semi-space-size=32" tries V8 flags on the daemon.
+    const nodeArgs = [
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : []),
+      ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : []),
+    ];
+    const daemon = await startDaemon(config, { dir: work, name: 'bench', bin: path.join(repoRoot, 'bin/baton-autoscaler'), nodeArgs });
     cleanups.push(() => daemon.stop());
     const pid = daemon.child.pid;
     const cycleLines = () => daemon.logs().filter((l) => l.msg === 'cycle');
@@ -134,9 +142,20 @@ async function main() {
     await waitFor(`${CYCLES} cycles`, () => cycleLines().length >= CYCLES + 1, (CYCLES + 5) * INTERVAL_SECONDS * 1000 + 60_000, 20);
     const cpuAfter = await cpuTicks(pid);
     const requestsAfter = counts(marathonProxy, influxProxy);
+    const promText = await (await fetch(`${daemon.url}/metrics`)).text();
+    const gauge = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(promText)?.[1] ?? NaN);
+    const heap = {
+      usedMb: Math.round(gauge('baton_autoscaler_nodejs_heap_size_used_bytes') / 1048576),
+      totalMb: Math.round(gauge('baton_autoscaler_nodejs_heap_size_total_bytes') / 1048576),
+      externalMb: Math.round(gauge('baton_autoscaler_nodejs_external_memory_bytes') / 1048576),
+    };
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+
+    await daemon.stop();
+    say('measuring the floor: the same two requests and their parsing alone, in a fresh process');
+    const floor = await measureFloor(marathonProxy.url, influxProxy.url, WINDOW_SECONDS);
 
     const measured = cycleLines().slice(1, CYCLES + 1);
     const durations = measured.map((l) => l.durationMs).sort((a, b) => a - b);
@@ -151,17 +170,55 @@ async function main() {
       marathonScaleRequests: requestsAfter.marathonPut - requestsBefore.marathonPut,
       influxRequestsPerCycle: (requestsAfter.influx - requestsBefore.influx) / measured.length,
       cycleWallMs: { p50: percentile(durations, 0.5), p95: percentile(durations, 0.95), max: durations[durations.length - 1] },
+      phaseP50Ms: Object.fromEntries(
+        ['marathonList', 'influxQuery', 'decide', 'scale'].map((phase) => [
+          phase,
+          percentile(measured.map((l) => l.phasesMs?.[phase] ?? 0).sort((a, b) => a - b), 0.5),
+        ]),
+      ),
       firstCycle: { durationMs: firstCycle.durationMs, scaled: firstCycle.scaled },
       cpuMsPerCycle: Math.round(((cpuAfter - cpuBefore) / CLOCK_TICKS) * 1000 / measured.length),
       rssMb: Math.round(rssKb / 1024),
       peakRssMb: Math.round(peakKb / 1024),
+      heap,
       overlappingTicksSkipped: overlaps,
+      floorCpuMsPerCycle: floor,
       machine: { cpus: os.cpus().length, node: process.version },
     };
     printReport(result);
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
+}
+
+/** CPU per iteration of MarathonClient.listApps and InfluxMetricsSource.fetchUsage alone, in a child process. */
+function measureFloor(marathonUrl, influxUrl, windowSeconds) {
+  const script = `
+    const { MarathonClient } = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, 'dist/src/marathon/client.js')).href)});
+    const { InfluxMetricsSource } = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, 'dist/autoscaler/metrics/index.js')).href)});
+    const marathon = new MarathonClient({ url: ${JSON.stringify(marathonUrl)} });
+    const influx = new InfluxMetricsSource({ url: ${JSON.stringify(influxUrl)}, database: 'cadvisor' });
+    const options = { taskIdTag: 'MESOS_TASK_ID', windowSeconds: ${windowSeconds} };
+    await marathon.listApps(['apps.tasks', 'apps.deployments']);
+    await influx.fetchUsage(options);
+    let list = 0, usage = 0;
+    const n = 5;
+    for (let i = 0; i < n; i++) {
+      let c = process.cpuUsage();
+      await marathon.listApps(['apps.tasks', 'apps.deployments']);
+      c = process.cpuUsage(c); list += (c.user + c.system) / 1000;
+      c = process.cpuUsage();
+      await influx.fetchUsage(options);
+      c = process.cpuUsage(c); usage += (c.user + c.system) / 1000;
+    }
+    process.stdout.write(JSON.stringify({ listApps: Math.round(list / n), fetchUsage: Math.round(usage / n) }));
+  `;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`floor measurement exited with ${code}`))));
+  });
 }
 
 function counts(marathonProxy, influxProxy) {
@@ -191,8 +248,11 @@ function printReport(r) {
     `  Marathon list requests per cycle  ${r.marathonListRequestsPerCycle}   (target 1)  ${verdict(r.marathonListRequestsPerCycle === 1)}`,
     `  InfluxDB requests per cycle       ${r.influxRequestsPerCycle}   (target 1)  ${verdict(r.influxRequestsPerCycle === 1)}`,
     `  cycle wall time p50 / p95 / max   ${r.cycleWallMs.p50} / ${r.cycleWallMs.p95} / ${r.cycleWallMs.max} ms   (target p50 < 1500 ms)  ${verdict(r.cycleWallMs.p50 < 1500)}`,
+    `    phases p50: Marathon list ${r.phaseP50Ms.marathonList} ms, InfluxDB query ${r.phaseP50Ms.influxQuery} ms, decisions ${r.phaseP50Ms.decide} ms, scaling ${r.phaseP50Ms.scale} ms`,
     `  own CPU time per cycle            ${r.cpuMsPerCycle} ms   (target < 150 ms)  ${verdict(r.cpuMsPerCycle < 150)}`,
+    `    of which the floor (Marathon list + InfluxDB query, HTTP and JSON, nothing else): ${r.floorCpuMsPerCycle.listApps} + ${r.floorCpuMsPerCycle.fetchUsage} ms`,
     `  RSS now / peak                    ${r.rssMb} / ${r.peakRssMb} MB   (target < 150 MB)  ${verdict(r.peakRssMb < 150)}`,
+    `    V8 heap used / total ${r.heap.usedMb} / ${r.heap.totalMb} MB, external ${r.heap.externalMb} MB`,
     `  first cycle                       ${r.firstCycle.durationMs} ms, ${r.firstCycle.scaled} apps scaled; later scale requests: ${r.marathonScaleRequests}`,
     `  overlapping ticks skipped         ${r.overlappingTicksSkipped}`,
   ];

@@ -125,6 +125,7 @@ export class Controller {
       errors: result.errors.length,
       marathonRequests: result.requests.marathon,
       influxRequests: result.requests.influxdb,
+      phasesMs: result.phasesMs,
     });
   }
 

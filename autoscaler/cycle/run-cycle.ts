@@ -2,8 +2,8 @@ import type { DeploymentResult, AppInfo } from '../../src/marathon/types.js';
 import { MarathonError } from '../../src/marathon/errors.js';
 import type { UsageQueryOptions } from '../metrics/index.js';
 import { activeScheduleFloor, decide } from '../policy/decide.js';
-import type { Decision, Recommendation, ScalingPolicy, TaskUsage } from '../policy/types.js';
-import { registrationFromLabels } from '../registry/labels.js';
+import type { AppView, Decision, Recommendation, ScalingPolicy, TaskUsage } from '../policy/types.js';
+import { registrationFromLabels, type LabelRegistration } from '../registry/labels.js';
 import { toPolicy, type PolicyDefaults, type Registration } from '../registry/registration.js';
 import type { Logger } from '../telemetry/logger.js';
 import { toAppView } from './app-view.js';
@@ -49,10 +49,12 @@ export interface AppMemory {
 export interface CycleState {
   apps: Map<string, AppMemory>;
   consecutiveMetricFailures: number;
+  /** Each app's AUTOSCALE_* labels as last parsed, by app id. */
+  labels: Map<string, { key: string; parsed: LabelRegistration }>;
 }
 
 export function newCycleState(): CycleState {
-  return { apps: new Map(), consecutiveMetricFailures: 0 };
+  return { apps: new Map(), consecutiveMetricFailures: 0, labels: new Map() };
 }
 
 export type ErrorSource = 'marathon' | 'influxdb';
@@ -87,6 +89,8 @@ export interface CycleResult {
   skipped: { appId: string; reason: string }[];
   errors: { source: ErrorSource; message: string; appId?: string }[];
   requests: { marathon: number; influxdb: number };
+  /** Wall time of each phase, for the cycle log line and the benchmark. */
+  phasesMs: { marathonList: number; influxQuery: number; decide: number; scale: number };
 }
 
 const LIST_EMBEDS = ['apps.tasks', 'apps.deployments'];
@@ -114,16 +118,20 @@ export async function runCycle(
     skipped: [],
     errors: [],
     requests: { marathon: 0, influxdb: 0 },
+    phasesMs: { marathonList: 0, influxQuery: 0, decide: 0, scale: 0 },
   };
   const finish = () => {
     result.finishedAt = clock.now();
     return result;
   };
 
-  let apps: AppInfo[];
+  let views: Map<string, AppView>;
   result.requests.marathon += 1;
   try {
-    apps = await deps.marathon.listApps(LIST_EMBEDS);
+    // Only the compact views outlive this statement: the raw list (megabytes with thousands of tasks) is garbage before
+    // the InfluxDB wait, so it dies young instead of being promoted and collected by a full GC.
+    views = selectManagedApps(await deps.marathon.listApps(LIST_EMBEDS), registrations, settings.defaults, state, result);
+    result.phasesMs.marathonList = clock.now() - startedAt;
   } catch (error) {
     const message = describeError(error);
     result.ok = false;
@@ -131,36 +139,6 @@ export async function runCycle(
     logger.warn('cycle held: cannot list Marathon apps, nothing is scaled this cycle', { error: message });
     return finish();
   }
-
-  const byId = new Map(apps.map((app) => [app.id, app]));
-  const restIds = new Set(registrations.map((r) => r.appId));
-  for (const registration of registrations) {
-    const app = byId.get(registration.appId);
-    const managed: ManagedApp = {
-      appId: registration.appId,
-      source: 'rest',
-      policy: toPolicy(registration, settings.defaults, 'rest'),
-      inMarathon: app !== undefined,
-    };
-    if (app) managed.instances = app.instances ?? 0;
-    result.managed.push(managed);
-  }
-  for (const app of apps) {
-    const fromLabels = registrationFromLabels(app.id, app.labels);
-    if (fromLabels.kind === 'none' || restIds.has(app.id)) continue;
-    if (fromLabels.kind === 'invalid') {
-      result.labelIssues.push({ appId: app.id, errors: fromLabels.errors });
-      continue;
-    }
-    result.managed.push({
-      appId: app.id,
-      source: 'labels',
-      policy: toPolicy(fromLabels.registration, settings.defaults, 'labels'),
-      inMarathon: true,
-      instances: app.instances ?? 0,
-    });
-  }
-  result.managed.sort((a, b) => a.appId.localeCompare(b.appId));
   for (const issue of result.labelIssues) {
     logger.warn('invalid autoscaling labels: app not managed', { appId: issue.appId, errors: issue.errors });
   }
@@ -175,8 +153,10 @@ export async function runCycle(
   let metricsAvailable = true;
   if (present.length > 0) {
     result.requests.influxdb += 1;
+    const queryStartedAt = clock.now();
     try {
       usage = await deps.metrics.fetchUsage(settings.usageQuery);
+      result.phasesMs.influxQuery = clock.now() - queryStartedAt;
       state.consecutiveMetricFailures = 0;
     } catch (error) {
       metricsAvailable = false;
@@ -192,9 +172,10 @@ export async function runCycle(
   }
 
   let marathonReachable = true;
+  let scaleMs = 0;
+  const decideStartedAt = clock.now();
   for (const managed of present) {
-    const app = byId.get(managed.appId) as AppInfo;
-    const view = toAppView(app);
+    const view = views.get(managed.appId) as AppView;
     const now = clock.now();
     let memory = state.apps.get(managed.appId);
     if (!memory) {
@@ -216,7 +197,7 @@ export async function runCycle(
       memory.baseline = view.instances;
     }
 
-    const policy: ScalingPolicy = { ...managed.policy, dryRun: managed.policy.dryRun || settings.dryRun };
+    const policy: ScalingPolicy = settings.dryRun && !managed.policy.dryRun ? { ...managed.policy, dryRun: true } : managed.policy;
     const taskIds = new Set(view.tasks.map((t) => t.id));
     const appUsage: Record<string, TaskUsage> = {};
     for (const id of taskIds) {
@@ -248,7 +229,10 @@ export async function runCycle(
       trimHistory(memory, now, policy.scaleDownStabilizationSeconds);
     }
 
-    const record: DecisionRecord = { ...decision, source: managed.source, outcome: 'unchanged' };
+    // decide() returns a fresh object: extend it in place rather than copying a thousand of them every cycle.
+    const record = decision as DecisionRecord;
+    record.source = managed.source;
+    record.outcome = 'unchanged';
     if (adopted) {
       record.adopted = adopted;
       record.rules = [...record.rules, 'adopted-manual-change'];
@@ -274,8 +258,10 @@ export async function runCycle(
       record.error = 'Marathon became unreachable earlier in this cycle';
       continue;
     }
+    const scaleStartedAt = clock.now();
     try {
       const deployment = await deps.marathon.scaleApp(managed.appId, decision.desired);
+      scaleMs += clock.now() - scaleStartedAt;
       result.requests.marathon += 1;
       record.outcome = 'applied';
       memory.baseline = decision.desired;
@@ -290,6 +276,7 @@ export async function runCycle(
       });
       logger.info(direction === 'up' ? 'scaled up' : 'scaled down', { ...logFields(decision), deploymentId: deployment.deploymentId });
     } catch (error) {
+      scaleMs += clock.now() - scaleStartedAt;
       result.requests.marathon += 1;
       const message = describeError(error);
       record.error = message;
@@ -306,7 +293,77 @@ export async function runCycle(
       if (error instanceof MarathonError && error.kind === 'unreachable') marathonReachable = false;
     }
   }
+  result.phasesMs.scale = scaleMs;
+  result.phasesMs.decide = clock.now() - decideStartedAt - scaleMs;
   return finish();
+}
+
+/**
+ * Which apps are managed this cycle: REST registrations (they win), then apps registering by AUTOSCALE_* labels.
+ * Fills result.managed and result.labelIssues; returns the decision function's view of each managed app in Marathon.
+ */
+function selectManagedApps(
+  apps: AppInfo[],
+  registrations: Registration[],
+  defaults: PolicyDefaults,
+  state: CycleState,
+  result: CycleResult,
+): Map<string, AppView> {
+  const byId = new Map(apps.map((app) => [app.id, app]));
+  const views = new Map<string, AppView>();
+  const restIds = new Set<string>();
+  for (const registration of registrations) {
+    restIds.add(registration.appId);
+    const app = byId.get(registration.appId);
+    const managed: ManagedApp = {
+      appId: registration.appId,
+      source: 'rest',
+      policy: toPolicy(registration, defaults, 'rest'),
+      inMarathon: app !== undefined,
+    };
+    if (app) {
+      managed.instances = app.instances ?? 0;
+      views.set(app.id, toAppView(app));
+    }
+    result.managed.push(managed);
+  }
+  const seenLabels = new Map<string, { key: string; parsed: LabelRegistration }>();
+  for (const app of apps) {
+    if (restIds.has(app.id)) continue;
+    const parsed = cachedLabelRegistration(state, seenLabels, app);
+    if (parsed.kind === 'none') continue;
+    if (parsed.kind === 'invalid') {
+      result.labelIssues.push({ appId: app.id, errors: parsed.errors });
+      continue;
+    }
+    result.managed.push({
+      appId: app.id,
+      source: 'labels',
+      policy: toPolicy(parsed.registration, defaults, 'labels'),
+      inMarathon: true,
+      instances: app.instances ?? 0,
+    });
+    views.set(app.id, toAppView(app));
+  }
+  state.labels = seenLabels;
+  result.managed.sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0));
+  return views;
+}
+
+/** Labels rarely change between cycles: parse an app's AUTOSCALE_* labels again only when they did. */
+function cachedLabelRegistration(
+  state: CycleState,
+  seen: Map<string, { key: string; parsed: LabelRegistration }>,
+  app: AppInfo,
+): LabelRegistration {
+  const labels = app.labels ?? {};
+  let key = '';
+  for (const name in labels) if (name.startsWith('AUTOSCALE_')) key += `${name}\u0000${labels[name]}\u0000`;
+  if (key === '') return { kind: 'none' };
+  const cached = state.labels.get(app.id);
+  const parsed = cached && cached.key === key ? cached.parsed : registrationFromLabels(app.id, labels);
+  seen.set(app.id, { key, parsed });
+  return parsed;
 }
 
 function logFields(decision: Decision): Record<string, unknown> {

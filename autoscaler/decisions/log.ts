@@ -16,11 +16,17 @@ export class DecisionLog {
     const entries = this.byApp.get(record.appId) ?? [];
     this.byApp.set(record.appId, entries);
     const latest = entries[entries.length - 1];
+    // The record is the cycle's own (nobody else keeps it): it becomes the entry without a copy.
+    const entry = record as LoggedDecision;
     if (latest && sameDecision(latest, record)) {
-      entries[entries.length - 1] = { ...record, firstAt: latest.firstAt, repeated: latest.repeated + 1 };
+      entry.firstAt = latest.firstAt;
+      entry.repeated = latest.repeated + 1;
+      entries[entries.length - 1] = entry;
       return;
     }
-    entries.push({ ...record, firstAt: record.at, repeated: 1 });
+    entry.firstAt = record.at;
+    entry.repeated = 1;
+    entries.push(entry);
     if (entries.length > this.perApp) entries.splice(0, entries.length - this.perApp);
   }
 
