@@ -128,6 +128,21 @@ describe('baton rollback against the emulator', () => {
     expect(fixture.auditLines().at(-1)).toMatchObject({ command: 'rollback', outcome: 'failed-rolled-back', rollback: { outcome: 'succeeded' } });
   });
 
+  it('explains a deployment that locks the app, and overrides a stuck one with --force', async () => {
+    await deployAs(fixture, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);
+    await deployAs(fixture, 'bob', ['web', '--env', 'qa', '--version', '1.1.0-stuck', '--timeout', '0.3', '--no-rollback'], 6);
+    const locked = await rollback(['--env', 'qa']);
+    expect(locked.code).toBe(4);
+    expect(locked.stdout).toMatch(/AA\s+rejected\s+AA: Marathon rejected the request \(409\)/);
+    const stuck = (await aa.client().getApp('/shop/web')).deployments?.[0]?.id;
+    expect(locked.stdout).toContain(`Deployment ${stuck} locks the app: wait for it, or re-run with --force`);
+
+    const forced = await rollback(['--env', 'qa', '--force']);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    const app = await liveIn(aa);
+    expect([imageOf(app), app.tasksHealthy, app.deployments]).toEqual(['registry.example.com/shop/web:1.0.0', 1, []]);
+  });
+
   it('keeps the instance count of an autoscaled app', async () => {
     fixture.writeApp('web', { 'qa-deploy.json': { labels: { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '5' } } });
     await deployAs(fixture, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);

@@ -8,6 +8,7 @@ import { followRollout, type RolloutReport } from '../../deploy/rollout.js';
 import { describeProgress } from '../../deploy/rollout-state.js';
 import { defaultTimeoutSeconds } from '../../deploy/timeout.js';
 import type { MarathonClient } from '../../marathon/client.js';
+import { MarathonError } from '../../marathon/errors.js';
 import type { AppDefinition, AppInfo, DeploymentResult, JsonObject } from '../../marathon/types.js';
 import { joinHistory, type HistoryEntry, type MarathonVersion } from '../../status/history.js';
 import { absoluteId } from '../../status/matrix.js';
@@ -287,7 +288,11 @@ async function rollBackDatacenter(
     started = await client.putApp(target.definition, { partialUpdate: false, force: flags.force });
   } catch (error) {
     const rejected = marathonCliError(error, dc);
-    const hint = rejected.code === 'locked' ? '\nA deployment locks the app: wait for it, or re-run with --force to override it.' : '';
+    const blocking = error instanceof MarathonError ? error.deploymentIds.join(', ') : '';
+    const hint =
+      rejected.code === 'locked'
+        ? `\nDeployment ${blocking || '(unknown)'} locks the app: wait for it, or re-run with --force to override it (e.g. a stuck deploy).`
+        : '';
     return failWith(result, new CliError(`${rejected.message}${hint}`, rejected.exitCode, rejected.code, rejected.detail), began);
   }
   say(`${label} deployment ${started.deploymentId} started (Marathon version ${started.version})`);
