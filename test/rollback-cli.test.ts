@@ -101,7 +101,7 @@ describe('baton rollback against the emulator', () => {
     expect((await aa.requests()).filter((r) => r.method !== 'GET').length).toBe(before);
   });
 
-  it('refuses prod without a TTY and without --yes, sending nothing', async () => {
+  it('refuses prod without a TTY and without --yes, sending nothing; --dry-run only reads', async () => {
     await deployAs(fixture, 'alice', ['web', '--env', 'prod', '--version', '1.0.0', '--yes']);
     await deployAs(fixture, 'alice', ['web', '--env', 'prod', '--version', '1.1.0', '--yes']);
     const before = [(await aa.requests()).length, (await bb.requests()).length];
@@ -111,6 +111,16 @@ describe('baton rollback against the emulator', () => {
     expect([(await aa.requests()).length, (await bb.requests()).length]).toEqual(before);
     expect(fixture.auditLines().at(-1)).toMatchObject({ command: 'rollback', env: 'prod', outcome: 'refused', user: 'rita' });
     expect(imageOf(await liveIn(aa))).toBe('registry.example.com/shop/web:1.1.0');
+
+    // --dry-run only reads, so it needs no confirmation.
+    const writes = async () => (await Promise.all([aa.requests(), bb.requests()])).flat().filter((r) => r.method !== 'GET').length;
+    const writesBefore = await writes();
+    const dryRun = await rollback(['--env', 'prod', '--dry-run']);
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout).toMatch(/BB \(.*\) \/shop\/web: 1\.1\.0 \(Marathon version \S+\) → 1\.0\.0/);
+    expect(dryRun.stdout).toMatch(/AA\s+dry-run[\s\S]*BB\s+dry-run/);
+    expect(await writes()).toBe(writesBefore);
+    expect(fixture.auditLines().slice(-2).map((l) => l.outcome)).toEqual(['dry-run', 'dry-run']);
   });
 
   it('restores what ran before when the rollback target itself fails', async () => {
