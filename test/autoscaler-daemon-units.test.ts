@@ -205,6 +205,8 @@ describe('decision log', () => {
     dryRun: false,
     source: 'rest',
     outcome: 'unchanged',
+    resources: { cpus: 1, memMiB: 128 },
+    usage: {},
     ...overrides,
   });
 

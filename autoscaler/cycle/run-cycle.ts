@@ -44,13 +44,15 @@ export interface AppMemory {
   baseline?: number;
   lastScaleUpAt?: number;
   lastScaleDownAt?: number;
+  /** Why the app was skipped last cycle: a skip is logged when it starts, not every cycle. */
+  skippedFor?: string;
 }
 
 export interface CycleState {
   apps: Map<string, AppMemory>;
   consecutiveMetricFailures: number;
   /** Each app's AUTOSCALE_* labels as last parsed, by app id. */
-  labels: Map<string, { key: string; parsed: LabelRegistration }>;
+  labels: Map<string, { key: string; parsed: LabelRegistration; fresh: boolean }>;
 }
 
 export function newCycleState(): CycleState {
@@ -67,6 +69,10 @@ export interface DecisionRecord extends Decision {
   /** Set when `instances` was changed by someone else since we last looked; it became the new baseline. */
   adopted?: { from: number; to: number };
   error?: string;
+  /** The app's resources: utilization = usage / these. */
+  resources: { cpus: number; memMiB: number };
+  /** Raw usage of the app's tasks from InfluxDB (cores, bytes, newest sample), by task id. */
+  usage: Record<string, TaskUsage>;
 }
 
 export interface ManagedApp {
@@ -140,7 +146,9 @@ export async function runCycle(
     return finish();
   }
   for (const issue of result.labelIssues) {
-    logger.warn('invalid autoscaling labels: app not managed', { appId: issue.appId, errors: issue.errors });
+    if (state.labels.get(issue.appId)?.fresh) {
+      logger.warn('invalid autoscaling labels: app not managed', { appId: issue.appId, errors: issue.errors });
+    }
   }
 
   const present = result.managed.filter((m) => m.inMarathon);
@@ -233,6 +241,8 @@ export async function runCycle(
     const record = decision as DecisionRecord;
     record.source = managed.source;
     record.outcome = 'unchanged';
+    record.resources = { cpus: view.cpus, memMiB: view.mem };
+    record.usage = appUsage;
     if (adopted) {
       record.adopted = adopted;
       record.rules = [...record.rules, 'adopted-manual-change'];
@@ -241,9 +251,14 @@ export async function runCycle(
 
     if (decision.action === 'skip' || decision.action === 'hold') {
       result.skipped.push({ appId: managed.appId, reason: decision.rules[0] ?? decision.action });
-      if (decision.action === 'skip') logger.info('app skipped', { appId: managed.appId, reason: decision.reason });
+      const skipReason = decision.rules.join(',');
+      if (decision.action === 'skip' && memory.skippedFor !== skipReason) {
+        logger.info('app skipped', { appId: managed.appId, reason: decision.reason });
+      }
+      memory.skippedFor = decision.action === 'skip' ? skipReason : undefined;
       continue;
     }
+    memory.skippedFor = undefined;
     if (decision.action === 'none' || decision.desired === decision.current) continue;
 
     const direction = decision.desired > decision.current ? 'up' : 'down';
@@ -327,7 +342,7 @@ function selectManagedApps(
     }
     result.managed.push(managed);
   }
-  const seenLabels = new Map<string, { key: string; parsed: LabelRegistration }>();
+  const seenLabels: CycleState['labels'] = new Map();
   for (const app of apps) {
     if (restIds.has(app.id)) continue;
     const parsed = cachedLabelRegistration(state, seenLabels, app);
@@ -353,7 +368,7 @@ function selectManagedApps(
 /** Labels rarely change between cycles: parse an app's AUTOSCALE_* labels again only when they did. */
 function cachedLabelRegistration(
   state: CycleState,
-  seen: Map<string, { key: string; parsed: LabelRegistration }>,
+  seen: CycleState['labels'],
   app: AppInfo,
 ): LabelRegistration {
   const labels = app.labels ?? {};
@@ -361,8 +376,12 @@ function cachedLabelRegistration(
   for (const name in labels) if (name.startsWith('AUTOSCALE_')) key += `${name}\u0000${labels[name]}\u0000`;
   if (key === '') return { kind: 'none' };
   const cached = state.labels.get(app.id);
-  const parsed = cached && cached.key === key ? cached.parsed : registrationFromLabels(app.id, labels);
-  seen.set(app.id, { key, parsed });
+  if (cached && cached.key === key) {
+    seen.set(app.id, { key, parsed: cached.parsed, fresh: false });
+    return cached.parsed;
+  }
+  const parsed = registrationFromLabels(app.id, labels);
+  seen.set(app.id, { key, parsed, fresh: true });
   return parsed;
 }
 
