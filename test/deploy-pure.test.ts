@@ -77,6 +77,17 @@ describe('diffDefinitions', () => {
     expect(diffDefinitions({ ...live, ...renderDefinition(base, { version: '1.4.2' }) }, desired)).toEqual([]);
   });
 
+  it('ignores deprecated fields Marathon stores migrated, and service ports it assigned', () => {
+    const old = {
+      ...desired,
+      ipAddress: { networkName: 'dcos' },
+      container: { ...(desired.container as object), docker: { ...((desired.container as { docker: object }).docker), network: 'USER' } },
+      portDefinitions: [{ port: 0 }],
+    };
+    const stored = { ...desired, networks: [{ mode: 'container', name: 'dcos' }], portDefinitions: [{ port: 10001 }] };
+    expect(diffDefinitions(stored, old)).toEqual([]);
+  });
+
   it('shows a removed env var and masks secrets', () => {
     const withSecret = { ...live, env: { LOG_LEVEL: 'info', DB_PASSWORD: 'old-secret', OLD: 'x' } };
     const diff = diffDefinitions(withSecret, desired);
@@ -144,6 +155,11 @@ describe('assessRollout (the completion rule)', () => {
       'superseded',
     ],
     ['the app vanished', { app: null }, 'superseded'],
+    [
+      'Marathon took the PUT as unchanged: the app kept its older version',
+      { app: app({ version: '2026-11-23T09:00:00.000Z', versionInfo: { lastConfigChangeAt: '2026-11-23T09:00:00.000Z' }, tasks: [task('2026-11-23T09:00:00.000Z'), task('2026-11-23T09:00:00.000Z')] }) },
+      'succeeded',
+    ],
     [
       'a task of the new version failed',
       { deployments: [deployment], app: app({ lastTaskFailure: { taskId: 'x', version: V, state: 'TASK_FAILED', message: 'exit 1' } }) },

@@ -22,7 +22,8 @@ export function stripReadOnly(app: JsonObject): JsonObject {
 
 /**
  * What a PUT of `desired` would change on the live app. Marathon fills defaults into what it returns, so a field the file
- * does not mention is not a change, except inside env and labels, whose keys are all the user's.
+ * does not mention is not a change, except inside env and labels, whose keys are all the user's. Marathon also stores
+ * deprecated fields migrated and assigns service ports left at 0: neither is a change either.
  */
 export function diffDefinitions(live: JsonObject | null, desired: JsonObject): DiffEntry[] {
   const entries: DiffEntry[] = [];
@@ -31,7 +32,21 @@ export function diffDefinitions(live: JsonObject | null, desired: JsonObject): D
     return entries;
   }
   compare(stripReadOnly(live), { ...desired, id: live.id === normalizeId(desired.id) ? live.id : desired.id }, '', entries, false);
-  return entries;
+  return entries.filter((entry) => !isMigratedField(entry) && !isAssignedServicePort(entry));
+}
+
+/** Deprecated fields Marathon 1.5+ accepts but stores migrated (networks, container.portMappings, fetch): never in a GET. */
+const MIGRATED_FIELDS = new Set(['container.docker.network', 'container.docker.portMappings', 'ipAddress', 'ports', 'uris']);
+
+function isMigratedField(entry: DiffEntry): boolean {
+  return entry.kind === 'added' && MIGRATED_FIELDS.has(entry.path);
+}
+
+/** Service ports the file leaves to Marathon (0) come back assigned (10000+). */
+const SERVICE_PORT_PATH = /^(portDefinitions\[\d+\]\.port|ports\[\d+\]|container\.(docker\.)?portMappings\[\d+\]\.servicePort)$/;
+
+function isAssignedServicePort(entry: DiffEntry): boolean {
+  return entry.kind === 'changed' && entry.after === 0 && typeof entry.before === 'number' && SERVICE_PORT_PATH.test(entry.path);
 }
 
 function normalizeId(id: unknown): unknown {

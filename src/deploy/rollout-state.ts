@@ -71,7 +71,10 @@ export function assessRollout(observation: RolloutObservation): RolloutAssessmen
   if (ours) return { state: 'in-progress', progress };
 
   const configVersion = app.versionInfo?.lastConfigChangeAt ?? app.version;
-  if (!targets.has(configVersion ?? '') && !targets.has(app.version ?? '')) {
+  // Marathon answers a PUT that changes nothing in its normalized view with a version the app never takes: the app keeps
+  // an older one. Only a newer version means someone else's change replaced ours.
+  const unchangedByMarathon = [...targets].every((target) => (app.version ?? '') < target);
+  if (!targets.has(configVersion ?? '') && !targets.has(app.version ?? '') && !unchangedByMarathon) {
     return {
       state: 'superseded',
       reason: `another change replaced ours: the app is now at Marathon version ${app.version ?? 'unknown'}`,

@@ -45,23 +45,11 @@ export function configDrift(live: JsonObject, config: AppDefinition): DiffEntry[
   return diffDefinitions(live, desired)
     .filter((entry) => entry.path !== `labels.${VERSION_LABEL}`)
     .filter((entry) => !(entry.path === IMAGE_PATH && sameRepository(entry.before, entry.after)))
-    .filter((entry) => !isAssignedServicePort(entry))
-    .filter((entry) => !(entry.kind === 'added' && MIGRATED_FIELDS.has(entry.path)))
     .filter((entry) => !(autoscaled && entry.path === 'instances'))
     .map(maskEntry);
 }
 
 const IMAGE_PATH = 'container.docker.image';
-
-/** Deprecated fields Marathon 1.5+ accepts but stores migrated (networks, container.portMappings, fetch): never in a GET. */
-const MIGRATED_FIELDS = new Set(['container.docker.network', 'container.docker.portMappings', 'ipAddress', 'ports', 'uris']);
-
-/** Service ports the file leaves to Marathon (0) come back assigned (10000+): not a difference. */
-const SERVICE_PORT_PATH = /^(portDefinitions\[\d+\]\.port|ports\[\d+\]|container\.(docker\.)?portMappings\[\d+\]\.servicePort)$/;
-
-function isAssignedServicePort(entry: DiffEntry): boolean {
-  return entry.kind === 'changed' && entry.after === 0 && typeof entry.before === 'number' && SERVICE_PORT_PATH.test(entry.path);
-}
 
 function sameRepository(a: unknown, b: unknown): boolean {
   return typeof a === 'string' && typeof b === 'string' && splitImage(a).name === splitImage(b).name;
