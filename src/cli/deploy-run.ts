@@ -1,5 +1,8 @@
 import { appendAuditRecord, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from '../audit/log.js';
-import { ConfigError, loadAppDefinition, loadEnvironments, resolveConfigDir } from '../config/load.js';
+import { resolveConfigDir } from '../config/load.js';
+import { appDefinitionOf, environmentNamed, environmentsOf } from './config.js';
+import { parseTimeoutFlag, summaryLines } from './datacenter-summary.js';
+import { whileInterruptible } from './interrupt.js';
 import type { DatacenterConfig, EnvironmentConfig } from '../config/environments.js';
 import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../deploy/diff.js';
 import { splitImage, TAG_PATTERN } from '../deploy/image.js';
@@ -84,7 +87,7 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
   const audit = (record: Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' | 'app' | 'env'>) =>
     appendAuditRecord({ time: new Date().toISOString(), ...identity, command: 'deploy', app, env: flags.env, ...record }, auditLogPath());
 
-  const timeoutSeconds = parseTimeout(flags.timeout);
+  const timeoutSeconds = parseTimeoutFlag(flags.timeout);
   if (!TAG_PATTERN.test(flags.version)) {
     throw new CliError(
       `--version "${flags.version}" is not a valid image tag: expected letters, digits, "_", "." or "-" (at most 128, not starting with "." or "-")`,
@@ -133,21 +136,11 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
     throw error;
   }
 
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts += 1;
-    if (interrupts > 1) process.exit(ExitCode.interrupted);
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
-
   const results: DatacenterResult[] = [];
   let exitCode: ExitCodeValue = ExitCode.ok;
-  try {
+  await whileInterruptible(async (signal) => {
     for (const [index, target] of prepared.datacenters.entries()) {
-      const result = await deployToDatacenter(target, prepared, flags, timeoutSeconds, terminal, say, controller.signal);
+      const result = await deployToDatacenter(target, prepared, flags, timeoutSeconds, terminal, say, signal);
       results.push(result);
       audit({
         dc: result.datacenter,
@@ -171,10 +164,7 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
         break;
       }
     }
-  } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
-  }
+  });
   finish(results, flags, say, terminal);
   return exitCode;
 }
@@ -187,15 +177,8 @@ export async function prepareDeploy(
   terminal: Terminal,
 ): Promise<PreparedDeploy> {
   const configDir = resolveConfigDir(flags.configDir);
-  const { environments, loaded } = await loadConfig(configDir, app, flags.env);
-  const env = environments.get(flags.env);
-  if (!env) {
-    throw new CliError(
-      `--env ${flags.env}: no such environment in ${configDir}/environments.json (known: ${[...environments.keys()].join(', ')})`,
-      ExitCode.invalidInput,
-      'unknown-environment',
-    );
-  }
+  const env = environmentNamed(await environmentsOf(configDir), flags.env, configDir);
+  const loaded = await appDefinitionOf(configDir, app, flags.env);
   const warnings = loaded.warnings.map((w) => `${w.path}: ${w.message}`);
   for (const w of warnings) say(paint(terminal.color, 'yellow', `warning: ${app}/${flags.env}: ${w}`));
 
@@ -312,20 +295,6 @@ async function promoteIfNeeded(promotion: PreparedDeploy['promotion'], say: (lin
     say(`registry: ${result.outcome} ${promotion.image}:${promotion.to} → ${result.digest} (from ${promotion.from})`);
   } catch (error) {
     if (error instanceof RegistryError) throw registryCliError(error, 'promotion failed: ');
-    throw error;
-  }
-}
-
-async function loadConfig(configDir: string, app: string, env: string) {
-  try {
-    const environments = await loadEnvironments(configDir);
-    if (!environments.has(env)) return { environments, loaded: { definition: { id: app }, files: [], warnings: [] } };
-    const loaded = await loadAppDefinition(configDir, app, env);
-    return { environments, loaded };
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      throw new CliError(error.message, ExitCode.invalidInput, 'invalid-config', { file: error.file, path: error.pointer, issues: error.issues });
-    }
     throw error;
   }
 }
@@ -555,13 +524,7 @@ export function exitCodeFor(outcome: DatacenterOutcome): ExitCodeValue {
 
 function finish(results: DatacenterResult[], flags: DeployFlags, say: (line: string) => void, terminal: Terminal): void {
   terminal.endProgress();
-  say('');
-  say('Summary:');
-  for (const r of results) {
-    const good = r.outcome === 'succeeded' || r.outcome === 'unchanged' || r.outcome === 'dry-run';
-    const style = good ? 'green' : r.outcome === 'skipped' ? 'gray' : 'red';
-    say(`  ${r.datacenter.padEnd(6)} ${paint(terminal.color, style, r.outcome.padEnd(20))} ${r.message ?? ''}`);
-  }
+  for (const line of summaryLines(results, terminal.color)) say(line);
   if (flags.json) {
     const ok = results.every((r) => exitCodeFor(r.outcome) === ExitCode.ok);
     process.stdout.write(`${JSON.stringify({ ok, app: results[0]?.appId, env: flags.env, version: flags.version, datacenters: results }, null, 2)}\n`);
@@ -572,13 +535,4 @@ function finish(results: DatacenterResult[], flags: DeployFlags, say: (line: str
 export function lineWriter(json: boolean | undefined): (line: string) => void {
   const stream = json ? process.stderr : process.stdout;
   return (line) => void stream.write(`${line}\n`);
-}
-
-function parseTimeout(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new CliError(`--timeout "${value}": expected a positive number of seconds`, ExitCode.invalidInput, 'invalid-flag', { flag: '--timeout' });
-  }
-  return seconds;
 }
