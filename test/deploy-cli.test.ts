@@ -1,7 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { MarathonClient } from '../src/marathon/client.js';
-import { runBaton } from './support/cli.js';
+import { repoRoot, runBaton } from './support/cli.js';
 import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
 
 const timings = { stagingMs: 40, healthyMs: 60, crashMs: 60, killMs: 20, backoffMs: 60 };
@@ -219,6 +221,20 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(stdout).toContain(`/v2/deployments/${deploymentId}`);
     expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'interrupted', deploymentId });
     await fetch(`${aa.url}/v2/deployments/${deploymentId}?force=true`, { method: 'DELETE' });
+  });
+
+  it('deploys every shipped example app to qa, and redeploying each is a no-op', async () => {
+    const f = setup();
+    const shipped = path.join(repoRoot, 'deploy-configs');
+    const apps = fs.readdirSync(shipped).filter((name) => fs.existsSync(path.join(shipped, name, 'qa-deploy.json')));
+    expect(apps).toEqual(expect.arrayContaining(['shop-web', 'order-worker', 'baton-autoscaler']));
+    for (const app of apps) {
+      fs.cpSync(path.join(shipped, app), path.join(f.configDir, app), { recursive: true });
+      const first = await runBaton(['deploy', app, '--env', 'qa', '--version', '7.0.0'], { env: f.env });
+      expect(first.stdout, `${app}: ${first.stderr}`).toContain('7.0.0 runs healthy');
+      const again = await runBaton(['deploy', app, '--env', 'qa', '--version', '7.0.0'], { env: f.env });
+      expect(again.stdout, `${app}: ${again.stderr}`).toContain('already at 7.0.0');
+    }
   });
 
   it('--dry-run shows the diff and changes nothing', async () => {

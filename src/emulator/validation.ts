@@ -29,7 +29,6 @@ const EXPECTED: Record<string, 'jsstring' | 'jsnumber' | 'jsobject' | 'jsarray' 
   env: 'jsobject',
   container: 'jsobject',
   upgradeStrategy: 'jsobject',
-  unreachableStrategy: 'jsobject',
   args: 'jsarray',
   constraints: 'jsarray',
   healthChecks: 'jsarray',
@@ -56,6 +55,11 @@ export function findTypeErrors(body: Json): ErrorDetail[] {
     const value = body[field];
     if (value === undefined || value === null) continue;
     if (jsonType(value) !== expected) details.push({ path: `/${field}`, errors: [`error.expected.${expected}`] });
+  }
+  // UnreachableStrategy is an object or the string "disabled" (RAML: unreachableStrategy.raml).
+  const unreachable = body.unreachableStrategy;
+  if (unreachable !== undefined && unreachable !== null && unreachable !== 'disabled' && jsonType(unreachable) !== 'jsobject') {
+    details.push({ path: '/unreachableStrategy', errors: ['error.expected.jsobject'] });
   }
   if (isJsonObject(body.labels)) {
     for (const [key, value] of Object.entries(body.labels)) {
