@@ -130,6 +130,7 @@ async function main() {
     const nodeArgs = [
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : []),
       ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : []),
+      ...(process.env.BENCH_HEAP_SNAPSHOT ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(process.env.BENCH_HEAP_SNAPSHOT)}`] : []),
     ];
     const daemon = await startDaemon(config, { dir: work, name: 'bench', bin: path.join(repoRoot, 'bin/baton-autoscaler'), nodeArgs });
     cleanups.push(() => daemon.stop());
@@ -153,6 +154,11 @@ async function main() {
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
 
+    if (process.env.BENCH_HEAP_SNAPSHOT) {
+      // BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot of the daemon after the measured cycles (written into <dir>).
+      daemon.child.kill('SIGUSR2');
+      await new Promise((resolve) => setTimeout(resolve, 15_000));
+    }
     await daemon.stop();
     say('measuring the floor: the same two requests and their parsing alone, in a fresh process');
     const floor = await measureFloor(marathonProxy.url, influxProxy.url, WINDOW_SECONDS);

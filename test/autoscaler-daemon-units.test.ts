@@ -4,7 +4,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { parseConfig } from '../autoscaler/config/load.js';
-import type { DecisionRecord } from '../autoscaler/cycle/run-cycle.js';
+import { rememberRecommendation, type AppMemory, type DecisionRecord } from '../autoscaler/cycle/run-cycle.js';
 import { toAppView } from '../autoscaler/cycle/app-view.js';
 import { DecisionLog } from '../autoscaler/decisions/log.js';
 import { registrationFromLabels } from '../autoscaler/registry/labels.js';
@@ -206,7 +206,7 @@ describe('decision log', () => {
     source: 'rest',
     outcome: 'unchanged',
     resources: { cpus: 1, memMiB: 128 },
-    usage: {},
+    usage: [],
     ...overrides,
   });
 
@@ -286,5 +286,36 @@ describe('schedule labels', () => {
     });
     expect(result.kind).toBe('invalid');
     expect(result.kind === 'invalid' && result.errors[0]).toMatch(/^AUTOSCALE_SCHEDULES\.0: invalid cron expression "every monday"/);
+  });
+});
+
+describe('recommendation history', () => {
+  test.each([
+    [[3, 5, 4, 4, 2], [5, 4, 2]],
+    [[1, 2, 3], [3]],
+    [[3, 2, 1], [3, 2, 1]],
+    [[2, 2, 2], [2]],
+  ])('%j keeps %j', (values, kept) => {
+    const memory: AppMemory = { recommendations: [] };
+    values.forEach((desired, i) => rememberRecommendation(memory, { at: i * 1000, desired }, 300));
+    expect(memory.recommendations.map((r) => r.desired)).toEqual(kept);
+  });
+
+  test('the highest recommendation of any window is the same as with the full history', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const windowSeconds = 30;
+    const memory: AppMemory = { recommendations: [] };
+    const full: { at: number; desired: number }[] = [];
+    for (let i = 0; i < 500; i++) {
+      const recommendation = { at: i * 1500, desired: 1 + Math.floor(random() * 10) };
+      full.push(recommendation);
+      rememberRecommendation(memory, recommendation, windowSeconds);
+      const cutoff = recommendation.at - windowSeconds * 1000;
+      const highest = (history: { at: number; desired: number }[]) =>
+        Math.max(...history.filter((r) => r.at > cutoff).map((r) => r.desired));
+      expect(highest(memory.recommendations)).toBe(highest(full));
+    }
+    expect(memory.recommendations.length).toBeLessThanOrEqual(windowSeconds / 1.5 + 2);
   });
 });

@@ -134,8 +134,8 @@ describe('baton-autoscaler against InfluxDB and the Marathon emulator', () => {
     expect(history[0].inputs.tasks[0]).toMatchObject({ status: 'used' });
     expect(history[0].inputs.tasks[0].cpuUtilization).toBeCloseTo(1, 1);
     expect(history[0].resources).toEqual({ cpus: 1, memMiB: 256 });
-    const usage = Object.values(history[0].usage) as any[];
-    expect(usage).toHaveLength(2);
+    const usage = history[0].usage as any[];
+    expect(usage.map((u) => u.taskId).sort()).toEqual(history[0].inputs.tasks.map((t: any) => t.taskId).sort());
     expect(usage[0].cpuCores).toBeCloseTo(1, 1);
     expect(usage[0].memoryBytes).toBe(64 * 1024 * 1024);
     expect(await metricValue(w, 'baton_autoscaler_scale_actions_total', '{direction="up"}')).toBe(1);
@@ -324,6 +324,9 @@ describe('registrations over REST', () => {
     expect((await w.daemon.request('DELETE', `/apps/${encodeURIComponent('/shop/web')}`, { token: null })).status).toBe(401);
     expect((await w.daemon.request('GET', '/apps', { token: null })).body.apps).toEqual([]);
     expect((await w.daemon.request('GET', '/decisions', { token: null })).status).toBe(200);
+    const wrongMethod = await w.daemon.request('PUT', '/apps', { body });
+    expect(wrongMethod.status).toBe(405);
+    expect((await w.daemon.request('GET', '/nope')).status).toBe(404);
     expect(w.daemon.stdout()).not.toContain('test-api-token');
   });
 

@@ -29,6 +29,7 @@ class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -39,7 +40,7 @@ export function createApiServer(deps: ApiDeps): http.Server {
   return http.createServer((request, response) => {
     handle(deps, request, response).catch((error: unknown) => {
       if (error instanceof HttpError) {
-        sendJson(response, error.status, { error: error.code, message: error.message, ...error.extra });
+        sendJson(response, error.status, { error: error.code, message: error.message, ...error.extra }, error.headers);
         if (error.status === 413) request.destroy();
         return;
       }
@@ -197,7 +198,7 @@ function authorize(deps: ApiDeps, request: http.IncomingMessage): void {
   const header = request.headers.authorization ?? '';
   const match = /^Bearer\s+(.+)$/i.exec(header);
   if (!deps.auth.token || !match || !sameSecret(match[1] as string, deps.auth.token)) {
-    throw new HttpError(401, 'unauthorized', 'writes need "Authorization: Bearer <token>"');
+    throw new HttpError(401, 'unauthorized', 'writes need "Authorization: Bearer <token>"', {}, { 'WWW-Authenticate': 'Bearer' });
   }
 }
 
@@ -249,13 +250,16 @@ function parseLimit(value: string | null): number {
 }
 
 function allow(method: string, methods: string[]): void {
-  if (!methods.includes(method)) throw new HttpError(405, 'method-not-allowed', `use ${methods.join(' or ')}`, {});
+  if (!methods.includes(method)) {
+    throw new HttpError(405, 'method-not-allowed', `use ${methods.join(' or ')}`, {}, { Allow: methods.join(', ') });
+  }
 }
 
-function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
+function sendJson(response: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (response.headersSent) return;
   const text = JSON.stringify(body);
   response.writeHead(status, {
+    ...headers,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     'X-Content-Type-Options': 'nosniff',

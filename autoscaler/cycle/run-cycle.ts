@@ -71,8 +71,16 @@ export interface DecisionRecord extends Decision {
   error?: string;
   /** The app's resources: utilization = usage / these. */
   resources: { cpus: number; memMiB: number };
-  /** Raw usage of the app's tasks from InfluxDB (cores, bytes, newest sample), by task id. */
-  usage: Record<string, TaskUsage>;
+  /** Raw usage of each of the app's tasks from InfluxDB (null where there is no data). */
+  usage: TaskUsageRow[];
+}
+
+export interface TaskUsageRow {
+  taskId: string;
+  cpuCores: number | null;
+  memoryBytes: number | null;
+  /** Epoch ms of the newest sample. */
+  lastSampleAt: number | null;
 }
 
 export interface ManagedApp {
@@ -206,19 +214,15 @@ export async function runCycle(
     }
 
     const policy: ScalingPolicy = settings.dryRun && !managed.policy.dryRun ? { ...managed.policy, dryRun: true } : managed.policy;
-    const taskIds = new Set(view.tasks.map((t) => t.id));
-    const appUsage: Record<string, TaskUsage> = {};
-    for (const id of taskIds) {
-      const u = usage[id];
-      if (u) appUsage[id] = u;
-    }
     let decision: Decision;
     try {
       decision = decide({
         now,
         policy,
         app: view,
-        usage: appUsage,
+        // decide() looks tasks up by id: the whole map is passed, no per-app copy (objects keyed by task ids would
+        // each grow their own hidden classes).
+        usage,
         freshnessSeconds: settings.freshnessSeconds,
         recommendations: memory.recommendations,
         scheduleFloor: activeScheduleFloor(policy.schedules, new Date(now)),
@@ -233,8 +237,7 @@ export async function runCycle(
       continue;
     }
     if (decision.action === 'scale-up' || decision.action === 'scale-down' || decision.action === 'none') {
-      memory.recommendations.push({ at: now, desired: decision.recommendation });
-      trimHistory(memory, now, policy.scaleDownStabilizationSeconds);
+      rememberRecommendation(memory, { at: now, desired: decision.recommendation }, policy.scaleDownStabilizationSeconds);
     }
 
     // decide() returns a fresh object: extend it in place rather than copying a thousand of them every cycle.
@@ -242,7 +245,7 @@ export async function runCycle(
     record.source = managed.source;
     record.outcome = 'unchanged';
     record.resources = { cpus: view.cpus, memMiB: view.mem };
-    record.usage = appUsage;
+    record.usage = view.tasks.map((task) => usageRow(task.id, usage));
     if (adopted) {
       record.adopted = adopted;
       record.rules = [...record.rules, 'adopted-manual-change'];
@@ -385,6 +388,11 @@ function cachedLabelRegistration(
   return parsed;
 }
 
+function usageRow(taskId: string, usage: Record<string, TaskUsage>): TaskUsageRow {
+  const u = Object.hasOwn(usage, taskId) ? usage[taskId] : undefined;
+  return { taskId, cpuCores: u?.cpuCores ?? null, memoryBytes: u?.memoryBytes ?? null, lastSampleAt: u?.lastSampleAt ?? null };
+}
+
 function logFields(decision: Decision): Record<string, unknown> {
   return {
     appId: decision.appId,
@@ -395,11 +403,17 @@ function logFields(decision: Decision): Record<string, unknown> {
   };
 }
 
-function trimHistory(memory: AppMemory, now: number, stabilizationSeconds: number): void {
-  const keepAfter = now - stabilizationSeconds * 1000 - 1000;
-  if (memory.recommendations.length > 0 && (memory.recommendations[0] as Recommendation).at < keepAfter) {
-    memory.recommendations = memory.recommendations.filter((r) => r.at >= keepAfter);
-  }
+/**
+ * The stabilization window only ever asks for the highest recommendation since a cutoff, so an earlier entry that is
+ * not higher than a later one can never be the answer: dropping those keeps the history short (a decreasing run)
+ * instead of one entry per cycle for the whole window.
+ */
+export function rememberRecommendation(memory: AppMemory, recommendation: Recommendation, stabilizationSeconds: number): void {
+  const history = memory.recommendations;
+  while (history.length > 0 && (history[history.length - 1] as Recommendation).desired <= recommendation.desired) history.pop();
+  history.push(recommendation);
+  const keepAfter = recommendation.at - stabilizationSeconds * 1000 - 1000;
+  while (history.length > 1 && (history[0] as Recommendation).at < keepAfter) history.shift();
 }
 
 function forgetUnmanaged(state: CycleState, managed: ManagedApp[]): void {

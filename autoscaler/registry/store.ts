@@ -19,6 +19,8 @@ export class StateFileError extends Error {
  */
 export class RegistrationStore {
   private readonly registrations = new Map<string, Registration>();
+  /** list() runs every cycle: sorted once per change, not per call. */
+  private sorted: Registration[] | null = null;
   /** Writes are serialised: two concurrent POSTs must not interleave their renames. */
   private writing: Promise<void> = Promise.resolve();
 
@@ -47,7 +49,8 @@ export class RegistrationStore {
   }
 
   list(): Registration[] {
-    return [...this.registrations.values()].sort((a, b) => a.appId.localeCompare(b.appId));
+    this.sorted ??= [...this.registrations.values()].sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0));
+    return this.sorted;
   }
 
   get(appId: string): Registration | undefined {
@@ -59,11 +62,13 @@ export class RegistrationStore {
     const created = !this.registrations.has(registration.appId);
     const previous = this.registrations.get(registration.appId);
     this.registrations.set(registration.appId, registration);
+    this.sorted = null;
     try {
       await this.persist();
     } catch (error) {
       if (previous) this.registrations.set(registration.appId, previous);
       else this.registrations.delete(registration.appId);
+      this.sorted = null;
       throw error;
     }
     return created;
@@ -73,10 +78,12 @@ export class RegistrationStore {
     const previous = this.registrations.get(appId);
     if (!previous) return false;
     this.registrations.delete(appId);
+    this.sorted = null;
     try {
       await this.persist();
     } catch (error) {
       this.registrations.set(appId, previous);
+      this.sorted = null;
       throw error;
     }
     return true;
