@@ -97,6 +97,8 @@ export class Controller {
   private async cycle(): Promise<void> {
     const { logger } = this.deps;
     let result: CycleResult;
+    // CPU of the whole process while the cycle ran (other requests and GC included): the cycle's cost, for the log.
+    const cpuBefore = process.cpuUsage();
     try {
       result = await runCycle(this.deps, this.state, this.options.settings, this.options.registrations());
     } catch (error) {
@@ -126,6 +128,7 @@ export class Controller {
       marathonRequests: result.requests.marathon,
       influxRequests: result.requests.influxdb,
       phasesMs: result.phasesMs,
+      cpuMs: Math.round(cpuMs(process.cpuUsage(cpuBefore))),
     });
   }
 
@@ -142,4 +145,8 @@ export class Controller {
       void this.tick();
     });
   }
+}
+
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
 }
