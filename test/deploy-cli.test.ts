@@ -149,6 +149,7 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(result.stderr).toContain('qa-deploy.json');
     expect(result.stderr).toContain('/instances');
     expect((await marathonRequests(aa)).length).toBe(before);
+    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'invalid', app: 'broken', toVersion: '1.0.0' });
   });
 
   it('refuses a confirm environment without a TTY and without --yes, sending nothing', async () => {
@@ -170,6 +171,7 @@ describe('baton deploy against the Marathon emulator', () => {
     const result = await runBaton(['deploy', 'web8', '--env', 'prod', '--version', 'latest', '--yes'], { env: f.env });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/mutable tag/);
+    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'invalid', env: 'prod', toVersion: 'latest' });
   });
 
   it('deploys prod datacenters in order and stops after the first failing one, leaving the rest untouched', async () => {
@@ -221,6 +223,59 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(stdout).toContain(`/v2/deployments/${deploymentId}`);
     expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'interrupted', deploymentId });
     await fetch(`${aa.url}/v2/deployments/${deploymentId}?force=true`, { method: 'DELETE' });
+  });
+
+  it('reports superseded, not success or a failed rollback, when someone forces a scale over our deployment', async () => {
+    const f = setup();
+    f.writeApp('web13', { 'qa-deploy.json': webApp('/e2e/web13', { instances: 1 }) });
+    expect((await runBaton(['deploy', 'web13', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
+    const run = startBaton(['deploy', 'web13', '--env', 'qa', '--version', '2.0.0-stuck', '--timeout', '60'], f.env);
+    await run.waitFor(/deployment (\S+) started/);
+    const started = Date.now();
+    const forced = await fetch(`${aa.url}/v2/apps/e2e/web13?force=true`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ instances: 2 }),
+    });
+    expect(forced.status).toBe(200);
+    expect(await run.exited).toBe(9);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(run.output().stdout).toMatch(/superseded: deployment .* replaced ours/);
+    const app = await new MarathonClient({ url: aa.url }).getApp('/e2e/web13');
+    for (const d of app.deployments ?? []) await fetch(`${aa.url}/v2/deployments/${d.id}?force=true`, { method: 'DELETE' });
+  });
+
+  it('resuming an interrupted deploy follows the running deployment and knows what ran before it', async () => {
+    const f = setup();
+    f.writeApp('web14', { 'qa-deploy.json': webApp('/e2e/web14', { instances: 1 }) });
+    expect((await runBaton(['deploy', 'web14', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
+    const run = startBaton(['deploy', 'web14', '--env', 'qa', '--version', '2.0.0-stuck', '--timeout', '60'], f.env);
+    await run.waitFor(/deployment (\S+) started/);
+    const deploymentId = /deployment (\S+) started/.exec(run.output().stdout)?.[1];
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+
+    const resumed = await runBaton(['deploy', 'web14', '--env', 'qa', '--version', '2.0.0-stuck', '--timeout', '1', '--json'], { env: f.env });
+    expect(resumed.stderr).toContain(`already deploying 2.0.0-stuck (deployment ${deploymentId}); following it`);
+    expect(resumed.code).toBe(6);
+    expect(JSON.parse(resumed.stdout).datacenters[0]).toMatchObject({ outcome: 'timeout-rolled-back', fromVersion: '1.0.0', deploymentId });
+    expect(resumed.stderr).toMatch(/rolled back to 1\.0\.0/);
+    expect(imageIn(await new MarathonClient({ url: aa.url }).getApp('/e2e/web14'))).toBe('registry.example.com/shop/web:1.0.0');
+  });
+
+  it('Ctrl-C while the automatic rollback runs exits 130 and names the rollback deployment', async () => {
+    const f = setup();
+    f.writeApp('web15', { 'qa-deploy.json': webApp('/e2e/web15', { instances: 1 }) });
+    // The version before never gets healthy, so the rollback to it keeps running until we interrupt it.
+    expect((await runBaton(['deploy', 'web15', '--env', 'qa', '--version', '1.0.0-unhealthy', '--timeout', '0.5', '--no-rollback'], { env: f.env })).code).toBe(6);
+    const run = startBaton(['deploy', 'web15', '--env', 'qa', '--version', '2.0.0-crash', '--force', '--timeout', '60'], f.env);
+    await run.waitFor(/rolling back/);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.output().stdout).toMatch(/interrupted during the rollback: stopped watching\. Rollback deployment \S+ goes on in Marathon/);
+    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'interrupted', rollback: { outcome: 'interrupted' } });
+    const app = await new MarathonClient({ url: aa.url }).getApp('/e2e/web15');
+    for (const d of app.deployments ?? []) await fetch(`${aa.url}/v2/deployments/${d.id}?force=true`, { method: 'DELETE' });
   });
 
   it('deploys every shipped example app to qa, and redeploying each is a no-op', async () => {

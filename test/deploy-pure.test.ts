@@ -98,6 +98,12 @@ describe('diffDefinitions', () => {
     expect(lines).not.toContain('old-secret');
   });
 
+  it('masks a password inside a URL whatever the variable is called', () => {
+    const lines = formatDiff([{ path: 'env.DATABASE_URL', kind: 'changed', before: 'postgres://u:pw0rdz@db/x', after: 'postgres://u:n3w@db/y' }]).join('');
+    expect(lines).toContain(`postgres://u:${MASK}@db/x`);
+    expect(lines).not.toMatch(/pw0rdz|n3w/);
+  });
+
   it('lists everything as added for a new app, with secrets masked', () => {
     const lines = formatDiff(diffDefinitions(null, desired)).join('\n');
     expect(lines).toContain('+ id: "/shop/web"');
@@ -180,7 +186,7 @@ describe('assessRollout (the completion rule)', () => {
       { deployments: [deployment], app: app({ lastTaskFailure: { taskId: 'x', version: 'other' } }) },
       'in-progress',
     ],
-    ['another deployment on the app still running', { deployments: [{ ...deployment, id: 'd2' }] }, 'in-progress'],
+    ['ours gone, another deployment runs on the app (forced scale)', { deployments: [{ ...deployment, id: 'd2' }] }, 'superseded'],
   ])('%s → %s', (_name, over, expected) => {
     expect(assessRollout(observe(over)).state).toBe(expected);
   });

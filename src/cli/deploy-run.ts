@@ -87,23 +87,15 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
   const audit = (record: Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' | 'app' | 'env'>) =>
     appendAuditRecord({ time: new Date().toISOString(), ...identity, command: 'deploy', app, env: flags.env, ...record }, auditLogPath());
 
-  const timeoutSeconds = parseTimeoutFlag(flags.timeout);
-  if (!TAG_PATTERN.test(flags.version)) {
-    throw new CliError(
-      `--version "${flags.version}" is not a valid image tag: expected letters, digits, "_", "." or "-" (at most 128, not starting with "." or "-")`,
-      ExitCode.invalidInput,
-      'invalid-flag',
-      { flag: '--version' },
-    );
-  }
-
   let prepared: PreparedDeploy;
+  let timeoutSeconds: number | undefined;
   try {
+    timeoutSeconds = parseTimeoutFlag(flags.timeout);
+    checkFlags(flags);
     prepared = await prepareDeploy(app, flags, say, terminal);
   } catch (error) {
-    if (error instanceof CliError && error.code === 'not-confirmed') {
-      audit({ outcome: 'refused', toVersion: flags.version, message: error.message });
-    }
+    // Every attempt is on record, those refused before any datacenter was touched included.
+    if (error instanceof CliError) audit({ outcome: auditOutcomeOf(error), toVersion: flags.version, message: error.message });
     throw error;
   }
   const { env, definition } = prepared;
@@ -112,8 +104,11 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
     for (const p of prepared.datacenters) {
       audit({ dc: p.dc.name, appId: definition.id, fromVersion: liveVersion(p.live), toVersion: flags.version, image: imageOf(definition), outcome: 'dry-run' });
     }
-    const results = prepared.datacenters.map((p) => baseResult(p, prepared, 'dry-run', startedAt));
-    finish(results, flags, say, terminal);
+    const results = prepared.datacenters.map((p) => ({
+      ...baseResult(p, prepared, 'dry-run', startedAt),
+      message: p.diff.length ? `would change ${p.diff.length} field(s); nothing sent` : `no changes: already at ${flags.version}`,
+    }));
+    finish(app, results, flags, say, terminal);
     return ExitCode.ok;
   }
 
@@ -165,8 +160,37 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
       }
     }
   });
-  finish(results, flags, say, terminal);
+  finish(app, results, flags, say, terminal);
   return exitCode;
+}
+
+function checkFlags(flags: DeployFlags): void {
+  if (!TAG_PATTERN.test(flags.version)) {
+    throw new CliError(
+      `--version "${flags.version}" is not a valid image tag: expected letters, digits, "_", "." or "-" (at most 128, not starting with "." or "-")`,
+      ExitCode.invalidInput,
+      'invalid-flag',
+      { flag: '--version' },
+    );
+  }
+  if (flags.promote && flags.promoteFrom !== undefined) {
+    throw new CliError('--promote and --promote-from are alternatives: --promote means --promote-from latest', ExitCode.invalidInput, 'invalid-flag', {
+      flag: '--promote-from',
+    });
+  }
+}
+
+function auditOutcomeOf(error: CliError): AuditOutcome {
+  switch (error.exitCode) {
+    case ExitCode.notConfirmed:
+      return 'refused';
+    case ExitCode.invalidInput:
+      return 'invalid';
+    case ExitCode.unreachable:
+      return 'unreachable';
+    default:
+      return 'rejected';
+  }
 }
 
 /** Loads, validates and renders, checks confirmation rules, and reads each datacenter's live app: no change is made here. */
@@ -341,10 +365,14 @@ async function deployToDatacenter(
 
   let started: DeploymentResult;
   let resumed = false;
+  let previousVersion = live?.version ?? null;
   if (live && changes.length === 0 && running.length > 0 && live.version) {
     // Our exact definition is already being rolled out (an earlier run was interrupted): follow it instead of a 409.
     started = { deploymentId: running[0]!.id, version: live.version };
     resumed = true;
+    const before = await versionBefore(client, definition.id, live.version);
+    previousVersion = before?.marathonVersion ?? null;
+    result.fromVersion = before?.version ?? null;
     say(`${label} ${definition.id} is already deploying ${prepared.version} (deployment ${started.deploymentId}); following it`);
   } else if (live && changes.length === 0 && !flags.restart) {
     const healthy = isHealthyAt(live);
@@ -375,9 +403,10 @@ async function deployToDatacenter(
     client,
     appId: definition.id,
     started,
-    previousVersion: resumed ? null : (live?.version ?? null),
+    previousVersion,
     knownFailure: live?.lastTaskFailure ?? null,
     timeoutMs,
+    rollbackTimeoutMs: Math.max(timeoutMs, defaultTimeoutSeconds(definition) * 1000),
     rollback: flags.rollback,
     signal,
     onProgress: (assessment, phase) =>
@@ -393,13 +422,46 @@ async function deployToDatacenter(
   result.rollback = report.rollback;
   result.durations = { totalMs: Date.now() - began, waitMs: report.waitMs, rollbackMs: report.rollback?.durationMs };
   result.message = outcomeMessage(report, prepared.version, result.fromVersion, dc);
-  if (report.outcome === 'interrupted') {
+  if (report.outcome === 'interrupted' && report.rollback) {
+    const id = report.rollback.deploymentId ?? '(not started)';
+    say(`${label} interrupted during the rollback: stopped watching. Rollback deployment ${id} goes on in Marathon.`);
+    say(`  check it:         baton status ${prepared.app} --env ${prepared.env.name}`);
+    say(`  or in Marathon:   curl ${client.baseUrl}/v2/deployments${authHint(dc)}`);
+  } else if (report.outcome === 'interrupted') {
     const deleteUrl = `${client.baseUrl}/v2/deployments/${started.deploymentId}`;
     say(`${label} interrupted: stopped watching. Deployment ${started.deploymentId} goes on in Marathon.`);
     say(`  resume watching:  baton deploy ${prepared.app} --env ${prepared.env.name} --dc ${dc.name} --version ${prepared.version}${prepared.env.confirm ? ' --yes' : ''}`);
-    say(`  roll it back:     curl -X DELETE ${deleteUrl}   (Marathon reverts to the previous version)`);
+    say(`  roll it back:     curl -X DELETE ${deleteUrl}${authHint(dc)}   (Marathon reverts to the previous version)`);
   }
   return result;
+}
+
+/** How to authenticate the printed curl command, without printing the credential. */
+function authHint(dc: DatacenterConfig): string {
+  if (dc.credentialsEnv) return ` -u "$${dc.credentialsEnv}"`;
+  if (dc.tokenEnv) return ` -H "Authorization: token=$${dc.tokenEnv}"`;
+  return '';
+}
+
+/** The Baton version and Marathon version that ran before `current`, from Marathon's stored versions. */
+async function versionBefore(
+  client: MarathonClient,
+  appId: string,
+  current: string,
+): Promise<{ marathonVersion: string; version: string | null } | null> {
+  try {
+    const versions = await client.listVersions(appId);
+    const older = versions.filter((v) => v < current).sort().reverse();
+    const running = versionOf(await client.getAppVersion(appId, current)) ?? null;
+    // Scales and restarts make versions too: the one before is the newest older version of another Baton version.
+    for (const marathonVersion of older.slice(0, 20)) {
+      const version = versionOf(await client.getAppVersion(appId, marathonVersion)) ?? null;
+      if (version !== running) return { marathonVersion, version };
+    }
+    return null;
+  } catch {
+    return null;
+  }
 }
 
 function outcomeMessage(report: RolloutReport, version: string, from: string | null, dc: DatacenterConfig): string {
@@ -407,7 +469,7 @@ function outcomeMessage(report: RolloutReport, version: string, from: string | n
   const rolled = back
     ? back.outcome === 'succeeded'
       ? `rolled back to ${from ?? 'the previous state'} (healthy again)`
-      : `ROLLBACK ${back.outcome.toUpperCase()}: ${back.reason ?? ''} — the app in ${dc.name} needs attention now`
+      : `ROLLBACK ${back.outcome.toUpperCase()}: ${back.reason ?? 'no reason given'} — the app in ${dc.name} needs attention now`
     : undefined;
   switch (report.outcome) {
     case 'succeeded':
@@ -415,7 +477,9 @@ function outcomeMessage(report: RolloutReport, version: string, from: string | n
     case 'superseded':
       return `superseded: ${report.reason}`;
     case 'interrupted':
-      return `interrupted while waiting; deployment ${report.deploymentId} continues`;
+      return report.rollback
+        ? `${version} failed (${report.reason ?? 'see above'}); interrupted while rolling back (deployment ${report.rollback.deploymentId ?? '?'} continues)`
+        : `interrupted while waiting; deployment ${report.deploymentId} continues`;
     case 'failed':
       return `${version} failed: ${report.reason}; left as it is (--no-rollback)`;
     case 'timeout':
@@ -522,12 +586,12 @@ export function exitCodeFor(outcome: DatacenterOutcome): ExitCodeValue {
   }
 }
 
-function finish(results: DatacenterResult[], flags: DeployFlags, say: (line: string) => void, terminal: Terminal): void {
+function finish(appName: string, results: DatacenterResult[], flags: DeployFlags, say: (line: string) => void, terminal: Terminal): void {
   terminal.endProgress();
   for (const line of summaryLines(results, terminal.color)) say(line);
   if (flags.json) {
     const ok = results.every((r) => exitCodeFor(r.outcome) === ExitCode.ok);
-    process.stdout.write(`${JSON.stringify({ ok, app: results[0]?.appId, env: flags.env, version: flags.version, datacenters: results }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ok, app: appName, appId: results[0]?.appId, env: flags.env, version: flags.version, datacenters: results }, null, 2)}\n`);
   }
 }
 

@@ -103,8 +103,19 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
-/** Secret-looking env values (by name) and secret references never reach the screen. */
-export function maskEntry(entry: DiffEntry): DiffEntry {
+/** A password inside a URL (scheme://user:password@host) is a secret whatever the variable is called. */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi;
+
+function maskUrlPasswords(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(URL_PASSWORD, `$1${MASK}@`);
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskUrlPasswords(v)]));
+  if (Array.isArray(value)) return value.map(maskUrlPasswords);
+  return value;
+}
+
+/** Secret-looking env values (by name), passwords in URLs and secret references never reach the screen. */
+export function maskEntry(raw: DiffEntry): DiffEntry {
+  const entry = { ...raw, before: maskUrlPasswords(raw.before), after: maskUrlPasswords(raw.after) };
   const envMatch = /^env\.(.+)$/.exec(entry.path);
   if (envMatch && SECRET_NAME.test(envMatch[1] ?? '')) {
     return { ...entry, before: entry.before === undefined ? undefined : MASK, after: entry.after === undefined ? undefined : MASK };

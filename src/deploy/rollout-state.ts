@@ -81,7 +81,14 @@ export function assessRollout(observation: RolloutObservation): RolloutAssessmen
       progress,
     };
   }
-  if (observation.deployments.length > 0) return { state: 'in-progress', progress };
+  // Ours is gone while another runs on the app: someone's forced change (a scale, say) cancelled it and took over.
+  if (observation.deployments.length > 0) {
+    return {
+      state: 'superseded',
+      reason: `deployment ${observation.deployments.map((d) => d.id).join(', ')} replaced ours (a forced change by someone else)`,
+      progress,
+    };
+  }
 
   const instances = app.instances ?? 0;
   const tasks = app.tasks ?? [];

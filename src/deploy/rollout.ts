@@ -44,6 +44,8 @@ export interface RolloutOptions {
   previousVersion: string | null;
   knownFailure?: { taskId?: string; timestamp?: string } | null;
   timeoutMs: number;
+  /** Deadline for the revert; defaults to timeoutMs. A short --timeout must not doom the rollback too. */
+  rollbackTimeoutMs?: number;
   rollback: boolean;
   failureThreshold?: number;
   pollIntervalMs?: number;
@@ -83,15 +85,18 @@ export async function followRollout(options: RolloutOptions): Promise<RolloutRep
     return { ...base, outcome: watched.outcome, waitMs: waitMs() };
   }
   const failedOutcome = watched.outcome === 'timeout' ? 'timeout' : 'failed';
-  const reason =
-    watched.outcome === 'timeout'
-      ? `not healthy within ${Math.round(options.timeoutMs / 1000)}s${watched.progress ? '' : ''}`
-      : watched.reason;
+  const reason = watched.outcome === 'timeout' ? `not healthy within ${formatSeconds(options.timeoutMs)}` : watched.reason;
   if (!options.rollback) return { ...base, reason, outcome: failedOutcome, waitMs: waitMs() };
 
   const rollback = await revert(options, now);
   const outcome: RolloutOutcome =
-    rollback.outcome === 'succeeded' ? (failedOutcome === 'timeout' ? 'timeout-rolled-back' : 'failed-rolled-back') : 'rollback-failed';
+    rollback.outcome === 'succeeded'
+      ? failedOutcome === 'timeout'
+        ? 'timeout-rolled-back'
+        : 'failed-rolled-back'
+      : rollback.outcome === 'interrupted'
+        ? 'interrupted'
+        : 'rollback-failed';
   return { ...base, reason, outcome, rollback, waitMs: waitMs() };
 }
 
@@ -134,7 +139,7 @@ async function revert(options: RolloutOptions, now: () => number): Promise<Rollb
     deploymentId: started.deploymentId,
     targetVersions: targets,
     knownFailure: app?.lastTaskFailure ?? null,
-    deadline: now() + options.timeoutMs,
+    deadline: now() + (options.rollbackTimeoutMs ?? options.timeoutMs),
     failureThreshold: options.failureThreshold,
     pollIntervalMs: options.pollIntervalMs,
     signal: options.signal,
@@ -148,10 +153,20 @@ async function revert(options: RolloutOptions, now: () => number): Promise<Rollb
     deploymentId: started.deploymentId,
     method,
     outcome: removedAsBefore ? 'succeeded' : watched.outcome,
-    reason: removedAsBefore ? 'the app did not exist before this deploy and was removed again' : watched.reason,
+    reason: removedAsBefore
+      ? 'the app did not exist before this deploy and was removed again'
+      : watched.outcome === 'timeout'
+        ? `the previous version was not healthy within ${formatSeconds(options.rollbackTimeoutMs ?? options.timeoutMs)}`
+        : watched.outcome === 'interrupted'
+          ? 'interrupted while the rollback ran'
+          : watched.reason,
     progress: watched.progress,
     durationMs: now() - began,
   };
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))}s`;
 }
 
 function describe(error: unknown): string {

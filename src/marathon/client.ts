@@ -89,6 +89,7 @@ export class MarathonClient {
   private readonly http: AxiosInstance;
   private readonly authHeader: string | undefined;
   private readonly readRetries: number;
+  private readonly timeoutMs: number;
   private readonly retryBaseDelayMs: number;
 
   constructor(options: MarathonClientOptions) {
@@ -103,10 +104,11 @@ export class MarathonClient {
     if (options.auth?.token) this.authHeader = `token=${options.auth.token}`;
     else if (basic) this.authHeader = `Basic ${Buffer.from(basic).toString('base64')}`;
     this.readRetries = options.readRetries ?? 3;
+    this.timeoutMs = options.timeoutMs ?? 15_000;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
     this.http = axios.create({
       baseURL: this.baseUrl,
-      timeout: options.timeoutMs ?? 15_000,
+      timeout: this.timeoutMs,
       httpAgent: keepAliveHttp,
       httpsAgent: keepAliveHttps,
       // Status handling is ours: every non-2xx becomes a MarathonError with Marathon's message.
@@ -311,9 +313,16 @@ export class MarathonClient {
     if (error instanceof MarathonError) return error;
     const code = error instanceof AxiosError ? error.code : undefined;
     const reason = error instanceof Error ? error.message : String(error);
+    const plain: Record<string, string> = {
+      ECONNABORTED: `no answer within ${Math.round(this.timeoutMs / 1000)}s`,
+      ETIMEDOUT: `no answer within ${Math.round(this.timeoutMs / 1000)}s`,
+      ECONNREFUSED: 'connection refused',
+      ENOTFOUND: 'host not found',
+    };
+    const why = code ? `${plain[code] ?? reason} (${code})` : reason;
     return new MarathonError(
       'unreachable',
-      `cannot reach Marathon at ${this.baseUrl}: ${code ?? reason}`,
+      `cannot reach Marathon at ${this.baseUrl}: ${why}`,
       { method, url: this.baseUrl + path },
     );
   }
