@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppInfo } from '../src/marathon/types.js';
 import { runBaton } from './support/cli.js';
-import { makeDeployFixture, webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
 import type { EmulatorFixture } from './support/emulator.js';
 import { deployAs, emulatedDatacenters } from './support/releases.js';
 
@@ -65,6 +65,36 @@ describe('baton rollback against the emulator', () => {
     expect(result.stdout).toMatch(/passed over 1\.1\.0-crash \(\S+\): the audit log says deploy by bob ended failed\n/);
     expect(result.stdout).toMatch(/1\.2\.0 \(Marathon version \S+\) → 1\.0\.0/);
     expect(imageOf(await liveIn(aa))).toBe('registry.example.com/shop/web:1.0.0');
+  });
+
+  it('never picks a tag that only failed or was superseded, not even its older stored copy after a failed rollback to it', async () => {
+    await deployAs(fixture, 'alice', ['web', '--env', 'qa', '--version', '1.1.0']);
+    // 5.0.0-stuck never gets healthy; a fix forced over it supersedes that deploy.
+    const stuck = startBaton(['deploy', 'web', '--env', 'qa', '--version', '5.0.0-stuck', '--timeout', '60'], { ...fixture.env, BATON_USER: 'bob' });
+    await stuck.waitFor(/deployment \S+ started/);
+    await deployAs(fixture, 'carol', ['web', '--env', 'qa', '--version', '9.9.9', '--force']);
+    expect(await stuck.exited).toBe(9);
+
+    const first = await rollback(['--env', 'qa', '--dry-run']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/9\.9\.9 \(Marathon version \S+\) → 1\.1\.0 \(Marathon version \S+\)/);
+    expect(first.stdout).toMatch(/passed over 5\.0\.0-stuck \(\S+\): 5\.0\.0-stuck never ran healthy here: the audit log says deploy by bob ended superseded at \S+, and no attempt with it succeeded\n/);
+
+    // Asked for by name it is still tried (with a warning); it times out and 9.9.9 comes back.
+    const named = await rollback(['--env', 'qa', '--to', '5.0.0-stuck', '--timeout', '0.5']);
+    expect(named.code, named.stdout + named.stderr).toBe(6);
+    expect(named.stderr + named.stdout).toContain('warning: the only stored version with 5.0.0-stuck is not known to have run healthy');
+    expect(imageOf(await liveIn(aa))).toBe('registry.example.com/shop/web:9.9.9');
+
+    const again = await rollback(['--env', 'qa', '--dry-run']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/→ 1\.1\.0 \(Marathon version \S+\)/);
+    expect(again.stdout.match(/passed over 5\.0\.0-stuck \(\S+\): /g)).toHaveLength(2);
+    expect(again.stdout).not.toMatch(/→ 5\.0\.0-stuck/);
+
+    const done = await rollback(['--env', 'qa']);
+    expect(done.code, done.stdout + done.stderr).toBe(0);
+    expect(imageOf(await liveIn(aa))).toBe('registry.example.com/shop/web:1.1.0');
   });
 
   it('goes to a named tag or a Marathon version in one datacenter, and refuses a target that does not exist', async () => {

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runBaton } from './support/cli.js';
-import { webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { makeDeployFixture, webApp, type DeployFixture } from './support/deploy-fixture.js';
 import { deployAs, qaAndProdWithOneDown } from './support/releases.js';
 
 describe('baton status against two emulated datacenters', () => {
@@ -71,6 +71,60 @@ describe('baton status against two emulated datacenters', () => {
     const unknown = await status(['nope']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('nope: no such app');
+  });
+
+  it('asks only the environments the app has a config for: another environment being down does not count', async () => {
+    fixture.writeApp('regapp', { 'qa-deploy.json': webApp('/shop/regapp', { instances: 1 }) });
+    await deployAs(fixture, 'alice', ['regapp', '--env', 'qa', '--version', '1.0.0']);
+    const result = await status(['regapp']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^regapp\s+qa\s+AA\s+1\.0\.0\s/m);
+    expect(result.stdout).not.toContain('prod');
+    expect(result.stdout).not.toContain('Unreachable');
+    const doc = JSON.parse((await status(['regapp', '--json'])).stdout);
+    expect(doc.datacenters.map((d: { env: string; dc: string }) => `${d.env}/${d.dc}`)).toEqual(['qa/AA', 'qa/BB']);
+
+    // Naming the environment asks it, app or not.
+    const named = await status(['--env', 'prod']);
+    expect(named.code).toBe(1);
+    expect(named.stdout).toContain('No apps are configured for the selected environments.');
+  });
+
+  it('shares a request between datacenters on one Marathon only when they use the same credentials', async () => {
+    const own = makeDeployFixture({
+      qa: { datacenters: { AA: { url: aa.url } } },
+      yz: { datacenters: { AA: { url: aa.url, credentialsEnv: 'NOPE_UNSET' } } },
+      zz: { datacenters: { AA: { url: aa.url, credentialsEnv: 'BATON_TEST_ZZ_CREDENTIALS' } } },
+    });
+    try {
+      own.writeApp('web', { 'base.json': webApp('/shop/web', { instances: 1 }), 'qa-deploy.json': {}, 'yz-deploy.json': {}, 'zz-deploy.json': {} });
+      await deployAs(own, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);
+      const env = { ...own.env, NOPE_UNSET: undefined, BATON_TEST_ZZ_CREDENTIALS: 'zz:secret-zz' };
+      const before = (await aa.requests()).length;
+      const result = await runBaton(['status', 'web'], { env });
+      expect(result.code, result.stdout + result.stderr).toBe(1);
+      expect(result.stdout).toMatch(/^web\s+qa\s+AA\s+1\.0\.0\s.*healthy/m);
+      expect(result.stdout).toMatch(/^web\s+zz\s+AA\s+1\.0\.0\s.*healthy/m);
+      expect(result.stdout).toMatch(/^web\s+yz\s+AA\s+error\s+-\s+\?\s/m);
+      expect(result.stdout).toContain(`Not asked (datacenter config):\n  yz/AA (${aa.url}): datacenter AA: environment variable NOPE_UNSET`);
+      expect(result.stdout).not.toContain('Unreachable');
+      expect(result.stdout + result.stderr).not.toContain('secret-zz');
+      // qa (anonymous) and zz (its own credentials) each get their own request; yz none.
+      const asked = (await aa.requests()).slice(before).filter((r) => r.path === '/v2/apps');
+      expect(asked).toHaveLength(2);
+
+      const doc = JSON.parse((await runBaton(['status', 'web', '--json'], { env })).stdout);
+      expect(doc.datacenters.find((d: { env: string }) => d.env === 'yz')).toEqual({
+        env: 'yz',
+        dc: 'AA',
+        marathon: aa.url,
+        reachable: false,
+        notAsked: true,
+        reason: expect.stringContaining('NOPE_UNSET'),
+      });
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('flags config drift (but not the tag or autoscaled instances) and versions that differ between datacenters', async () => {

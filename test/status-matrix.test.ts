@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatTable } from '../src/cli/table.js';
 import type { AppDefinition, AppInfo, Deployment } from '../src/marathon/types.js';
 import { autoscalerOf, configDrift, describeAutoscaler } from '../src/status/drift.js';
-import { buildStatusMatrix, type MarathonAnswer, type StatusInput } from '../src/status/matrix.js';
+import { buildStatusMatrix, datacenterKey, type MarathonAnswer, type StatusInput } from '../src/status/matrix.js';
 
 /** What a deploy-config holds (before rendering): the image carries a placeholder tag. */
 function config(over: Record<string, unknown> = {}): AppDefinition {
@@ -140,15 +140,13 @@ describe('buildStatusMatrix', () => {
     currentStep: 1,
     totalSteps: 2,
   };
+  /** Answers given by Marathon URL, as if every datacenter on a URL shared its request. */
   function input(answers: Record<string, MarathonAnswer>, apps = [{ app: 'shop-web', env: 'prod', definition: config() }]): StatusInput {
-    return {
-      apps,
-      datacenters: [
-        { env: 'prod', dc: 'AA', marathon: aa },
-        { env: 'prod', dc: 'BB', marathon: bb },
-      ],
-      answers: new Map(Object.entries(answers)),
-    };
+    const datacenters = [
+      { env: 'prod', dc: 'AA', marathon: aa },
+      { env: 'prod', dc: 'BB', marathon: bb },
+    ];
+    return { apps, datacenters, answers: new Map(datacenters.flatMap((d) => (answers[d.marathon] ? [[datacenterKey(d), answers[d.marathon]!]] : []))) };
   }
 
   it('one cell per app, environment and datacenter, with version, tasks, config change time and health', () => {
@@ -234,12 +232,32 @@ describe('buildStatusMatrix', () => {
         { env: 'prod', dc: 'AA', marathon: aa },
       ],
       answers: new Map<string, MarathonAnswer>([
-        [cc, { reachable: true, apps: [live('2.0.0', { id: 'shop/web/' })], deployments: [] }],
-        [aa, { reachable: true, apps: [], deployments: [] }],
+        ['qa/AA', { reachable: true, apps: [live('2.0.0', { id: 'shop/web/' })], deployments: [] }],
+        ['prod/AA', { reachable: true, apps: [], deployments: [] }],
       ]),
     });
     expect(matrix.cells).toHaveLength(1);
     expect(matrix.cells[0]).toMatchObject({ env: 'qa', appId: '/shop-web', configDrift: null, configError: expect.stringContaining('/mem') });
+  });
+
+  it('takes each datacenter’s own answer, even when another on the same URL (other credentials) answered', () => {
+    const matrix = buildStatusMatrix({
+      apps: [{ app: 'shop-web', env: 'prod', definition: config() }],
+      datacenters: [
+        { env: 'prod', dc: 'AA', marathon: aa },
+        { env: 'prod', dc: 'BB', marathon: aa },
+      ],
+      answers: new Map<string, MarathonAnswer>([
+        ['prod/AA', { reachable: true, apps: [live('1.4.2')], deployments: [] }],
+        ['prod/BB', { reachable: false, reason: 'datacenter BB: environment variable NOPE is not set', notAsked: true }],
+      ]),
+    });
+    expect(matrix.complete).toBe(false);
+    expect(matrix.cells.map((c) => [c.dc, c.reachable, c.health, c.notAsked ?? false])).toEqual([
+      ['AA', true, 'healthy', false],
+      ['BB', false, 'unknown', true],
+    ]);
+    expect(matrix.datacenters[1]).toEqual({ env: 'prod', dc: 'BB', marathon: aa, reachable: false, notAsked: true, reason: expect.stringContaining('NOPE') });
   });
 });
 

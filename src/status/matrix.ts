@@ -13,23 +13,26 @@ export interface ConfiguredApp {
   configError?: string;
 }
 
-/** One datacenter of one environment. Several may share a Marathon (then they share its answer). */
+/** One datacenter of one environment. Several may share a Marathon (and one request, when they also share credentials). */
 export interface DatacenterRef {
   env: string;
   dc: string;
   marathon: string;
 }
 
-/** What one Marathon said: its apps (one GET /v2/apps with embeds) and running deployments, or why it could not be asked. */
+/**
+ * What one Marathon said: its apps (one GET /v2/apps with embeds) and running deployments, or why it did not answer.
+ * `notAsked`: no request was sent because the datacenter's config cannot be used (e.g. its credential variable is unset).
+ */
 export type MarathonAnswer =
   | { reachable: true; apps: AppInfo[]; deployments: Deployment[] }
-  | { reachable: false; reason: string };
+  | { reachable: false; reason: string; notAsked?: boolean };
 
 export interface StatusInput {
   apps: ConfiguredApp[];
   /** Every datacenter of the environments shown, in config order. */
   datacenters: DatacenterRef[];
-  /** By Marathon URL (DatacenterRef.marathon). */
+  /** By datacenter (datacenterKey): datacenters sharing a Marathon may still differ in credentials, and so in answers. */
   answers: ReadonlyMap<string, MarathonAnswer>;
 }
 
@@ -53,6 +56,8 @@ export interface StatusCell {
   reachable: boolean;
   /** Why the datacenter could not be asked. */
   reason?: string;
+  /** Nothing was sent: the datacenter's config cannot be used (see `reason`). */
+  notAsked?: boolean;
   deployed: boolean;
   health: Health;
   image?: string;
@@ -84,9 +89,14 @@ export interface VersionDrift {
 export interface StatusMatrix {
   cells: StatusCell[];
   versionDrift: VersionDrift[];
-  datacenters: (DatacenterRef & { reachable: boolean; reason?: string })[];
+  datacenters: (DatacenterRef & { reachable: boolean; reason?: string; notAsked?: boolean })[];
   /** Every Marathon answered. */
   complete: boolean;
+}
+
+/** The key of a datacenter's answer in StatusInput.answers. */
+export function datacenterKey(dc: Pick<DatacenterRef, 'env' | 'dc'>): string {
+  return `${dc.env}/${dc.dc}`;
 }
 
 /** app × environment × datacenter, from what the Marathons answered and what deploy-configs says. Pure. */
@@ -95,7 +105,7 @@ export function buildStatusMatrix(input: StatusInput): StatusMatrix {
   const versionDrift: VersionDrift[] = [];
   for (const configured of input.apps) {
     const inEnv = input.datacenters.filter((d) => d.env === configured.env);
-    const row = inEnv.map((dc) => cellFor(configured, dc, input.answers.get(dc.marathon)));
+    const row = inEnv.map((dc) => cellFor(configured, dc, input.answers.get(datacenterKey(dc))));
     const drift = versionDriftOf(configured, row);
     if (drift) {
       versionDrift.push(drift);
@@ -104,8 +114,9 @@ export function buildStatusMatrix(input: StatusInput): StatusMatrix {
     cells.push(...row);
   }
   const datacenters = input.datacenters.map((d) => {
-    const answer = input.answers.get(d.marathon);
-    return answer?.reachable ? { ...d, reachable: true } : { ...d, reachable: false, reason: answer?.reason ?? 'not asked' };
+    const answer = input.answers.get(datacenterKey(d));
+    if (answer?.reachable) return { ...d, reachable: true };
+    return { ...d, reachable: false, reason: answer?.reason ?? 'not asked', ...(answer?.notAsked ? { notAsked: true } : {}) };
   });
   return { cells, versionDrift, datacenters, complete: datacenters.every((d) => d.reachable) };
 }
@@ -126,7 +137,7 @@ function cellFor(configured: ConfiguredApp, dc: DatacenterRef, answer: MarathonA
     versionDrift: false,
     ...(configured.configError ? { configError: configured.configError } : {}),
   };
-  if (!answer || !answer.reachable) return { ...base, reason: answer?.reason ?? 'not asked' };
+  if (!answer || !answer.reachable) return { ...base, reason: answer?.reason ?? 'not asked', ...(answer?.notAsked ? { notAsked: true } : {}) };
   const live = answer.apps.find((a) => absoluteId(a.id) === appId);
   if (!live) return { ...base, reachable: true, health: 'not-deployed' };
 

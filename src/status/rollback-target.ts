@@ -1,3 +1,4 @@
+import type { AuditRecord } from '../audit/log.js';
 import { stripReadOnly } from '../deploy/diff.js';
 import { TAG_PATTERN } from '../deploy/image.js';
 import type { AppDefinition, AppInfo, JsonObject } from '../marathon/types.js';
@@ -26,6 +27,38 @@ export function parseRollbackTo(to: string | undefined): RollbackRequest | { kin
 
 /** Outcomes of attempts whose version must not be picked implicitly: it was never healthy. */
 const FAILED_OUTCOMES = new Set(['failed', 'failed-rolled-back', 'timeout', 'timeout-rolled-back', 'rollback-failed']);
+/** Outcomes after which the attempt's tag ran healthy. */
+const HEALTHY_OUTCOMES = new Set(['succeeded', 'unchanged']);
+/** Outcomes after which the attempt's tag is not known to have run healthy (superseded and interrupted ones never got there). */
+const NEVER_HEALTHY_OUTCOMES = new Set([...FAILED_OUTCOMES, 'superseded', 'interrupted']);
+
+/** The latest audit record that speaks for or against one image tag in one datacenter. */
+export interface TagEvidence {
+  command: string;
+  user: string;
+  outcome: string;
+  time: string;
+}
+
+/** By image tag: the latest attempt that left it running healthy, and the latest that did not. */
+export type TagVerdicts = ReadonlyMap<string, { healthy?: TagEvidence; failed?: TagEvidence }>;
+
+/** What Baton's audit log says about each tag deployed (or rolled back) to one app in one datacenter. Pure. */
+export function tagVerdicts(records: AuditRecord[], where: { app: string; env: string; dc: string }): TagVerdicts {
+  const verdicts = new Map<string, { healthy?: TagEvidence; failed?: TagEvidence }>();
+  for (const r of records) {
+    if (r.app !== where.app || r.env !== where.env || (r.dc !== undefined && r.dc !== where.dc) || !r.toVersion) continue;
+    const side = HEALTHY_OUTCOMES.has(r.outcome) ? 'healthy' : NEVER_HEALTHY_OUTCOMES.has(r.outcome) ? 'failed' : undefined;
+    if (!side) continue;
+    const verdict = verdicts.get(r.toVersion) ?? {};
+    const latest = verdict[side];
+    if (!latest || Date.parse(r.time) >= Date.parse(latest.time)) {
+      verdict[side] = { command: r.command, user: r.user, outcome: r.outcome, time: r.time };
+    }
+    verdicts.set(r.toVersion, verdict);
+  }
+  return verdicts;
+}
 
 export type RollbackPick =
   | { kind: 'target'; entry: HistoryEntry; skipped: { entry: HistoryEntry; why: string }[]; warning?: string }
@@ -34,13 +67,16 @@ export type RollbackPick =
 
 /**
  * Picks the version to go back to among the app's history (newest first; `current` marked). The default is the newest
- * version older than the current one whose image tag differs and that is not known (from the audit log) to have failed.
- * A named tag prefers such a version too but falls back to any version with that tag. Pure.
+ * version older than the current one whose image tag differs and is not known (from the audit log) to have failed — by
+ * that Marathon version or by any attempt with its tag that never ran healthy — preferring tags the audit log shows
+ * running healthy when there are any. A named tag prefers such a version too but falls back to any version with that
+ * tag, with a warning. Pure.
  */
 export function pickRollbackTarget(
   entries: HistoryEntry[],
   live: { marathonVersion: string | undefined; version: string | undefined },
   request: RollbackRequest,
+  tags: TagVerdicts = new Map(),
 ): RollbackPick {
   const runningTag = live.version;
   const skipped: { entry: HistoryEntry; why: string }[] = [];
@@ -60,23 +96,59 @@ export function pickRollbackTarget(
   if (request.kind === 'tag') {
     if (runningTag === request.tag) return { kind: 'already', reason: `${request.tag} is the version running now` };
     const matching = entries.filter((e) => !e.current && e.error === undefined && e.version === request.tag);
-    const good = matching.find((e) => !e.abandoned && !failedPer(e));
+    const tagFailure = neverHealthy(tags, request.tag);
+    const good = tagFailure ? undefined : matching.find((e) => !e.abandoned && !failedPer(e));
     const entry = good ?? matching[0];
     if (!entry) return { kind: 'not-found', reason: `no stored Marathon version of this app runs ${request.tag}`, skipped };
     if (good) return { kind: 'target', entry, skipped };
-    const why = failedPer(entry) ?? 'it was replaced by an older version (reverted)';
+    const why = failedPer(entry) ?? tagFailure ?? 'it was replaced by an older version (reverted)';
     return { kind: 'target', entry, skipped, warning: `the only stored version with ${request.tag} is not known to have run healthy: ${why}` };
   }
 
   const currentTime = Date.parse(live.marathonVersion ?? '');
+  const candidates: HistoryEntry[] = [];
   for (const entry of entries) {
     if (entry.current || !(Date.parse(entry.marathonVersion) < currentTime)) continue;
-    if (entry.error !== undefined) skipped.push({ entry, why: `could not be read: ${entry.error ?? 'unknown error'}` });
-    else if (entry.version === runningTag) continue;
-    else if (failedPer(entry)) skipped.push({ entry, why: failedPer(entry)! });
-    else return { kind: 'target', entry, skipped };
+    const why =
+      entry.error !== undefined
+        ? `could not be read: ${entry.error ?? 'unknown error'}`
+        : entry.version === runningTag
+          ? null
+          : (failedPer(entry) ?? neverHealthy(tags, entry.version));
+    if (why === null) continue;
+    if (why !== undefined) skipped.push({ entry, why });
+    else candidates.push(entry);
   }
-  return { kind: 'not-found', reason: `no earlier version with an image tag other than ${runningTag ?? 'the current one'}`, skipped };
+  const entry = candidates.find((e) => ranHealthy(tags, e.version)) ?? candidates[0];
+  if (!entry) return { kind: 'not-found', reason: `no earlier version with an image tag other than ${runningTag ?? 'the current one'}`, skipped };
+  const unproven = candidates
+    .filter((e) => e !== entry && Date.parse(e.marathonVersion) > Date.parse(entry.marathonVersion))
+    .map((e) => ({ entry: e, why: `not known to have run healthy (no succeeded deploy or rollback of ${e.version} in the audit log); ${entry.version} has` }));
+  const passedOver = [...skipped.filter((s) => Date.parse(s.entry.marathonVersion) > Date.parse(entry.marathonVersion)), ...unproven];
+  passedOver.sort((a, b) => entries.indexOf(a.entry) - entries.indexOf(b.entry));
+  return { kind: 'target', entry, skipped: passedOver };
+}
+
+/**
+ * The default pick could still improve by reading older versions: it is not known to have run healthy, while the audit
+ * log names a healthy tag (other than the running one) that none of the versions read so far carries.
+ */
+export function healthierTargetMayBeOlder(pick: RollbackPick, entries: HistoryEntry[], tags: TagVerdicts, runningTag: string | undefined): boolean {
+  if (pick.kind !== 'target' || ranHealthy(tags, pick.entry.version)) return false;
+  const seen = new Set(entries.map((e) => e.version));
+  return [...tags].some(([tag, verdict]) => verdict.healthy && tag !== runningTag && !seen.has(tag));
+}
+
+function ranHealthy(tags: TagVerdicts, tag: string | undefined): boolean {
+  return tag !== undefined && tags.get(tag)?.healthy !== undefined;
+}
+
+/** Why the tag is taken as never having run healthy here, if it is: attempts with it failed and none succeeded. */
+function neverHealthy(tags: TagVerdicts, tag: string | undefined): string | undefined {
+  const verdict = tag === undefined ? undefined : tags.get(tag);
+  if (!verdict?.failed || verdict.healthy) return undefined;
+  const f = verdict.failed;
+  return `${tag} never ran healthy here: the audit log says ${f.command} by ${f.user} ended ${f.outcome} at ${f.time}, and no attempt with it succeeded`;
 }
 
 function failedPer(entry: HistoryEntry): string | undefined {

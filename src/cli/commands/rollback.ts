@@ -13,9 +13,11 @@ import type { AppDefinition, AppInfo, DeploymentResult, JsonObject } from '../..
 import { joinHistory, type HistoryEntry, type MarathonVersion } from '../../status/history.js';
 import { absoluteId } from '../../status/matrix.js';
 import {
+  healthierTargetMayBeOlder,
   parseRollbackTo,
   pickRollbackTarget,
   rollbackDefinition,
+  tagVerdicts,
   type RollbackPick,
   type RollbackRequest,
 } from '../../status/rollback-target.js';
@@ -104,7 +106,9 @@ Examples:
   baton rollback shop-web --env prod --dry-run                      # show the target and the diff only
 
 The target's definition is read from Marathon's stored versions and PUT whole (partialUpdate=false), labels included.
-The default skips versions the audit log records as failed. instances stays as it is for autoscaled apps.
+The default skips versions whose image tag the audit log shows failing (failed, timeout, rollback-failed, superseded,
+interrupted) and never succeeding, prefers tags it shows running healthy (succeeded, unchanged), and prints each
+version it passed over and why. instances stays as it is for autoscaled apps.
 Then Baton waits exactly like deploy; if the target fails too, it restores what ran before the rollback.
 
 Exit codes: 0 every datacenter healthy on the target (or already at it) · 2 invalid input, no such target
@@ -208,6 +212,7 @@ async function planRollback(
       });
     }
     const all = await client.listVersions(context.appId);
+    const tags = tagVerdicts(context.audit, { app: context.app, env: context.env, dc: dc.name });
     const request = context.request;
     const wanted = request.kind === 'marathon-version' ? all.filter((v) => v === request.marathonVersion || v === live.version) : all;
     const read: MarathonVersion[] = [];
@@ -224,8 +229,8 @@ async function planRollback(
         olderExist: wanted.length > read.length,
         audit: context.audit,
       });
-      pick = pickRollbackTarget(entries, { marathonVersion: live.version, version: versionOf(live) }, context.request);
-      if (pick.kind !== 'not-found') break;
+      pick = pickRollbackTarget(entries, { marathonVersion: live.version, version: versionOf(live) }, context.request, tags);
+      if (pick.kind !== 'not-found' && !healthierTargetMayBeOlder(pick, entries, tags, versionOf(live))) break;
     }
     if (pick.kind !== 'target') return { dc, client, live, pick, diff: [] };
     const stored = read.find((v) => v.marathonVersion === pick.entry.marathonVersion)?.definition as JsonObject;

@@ -1,9 +1,11 @@
 import { Command, Option } from 'commander';
 import { formatDiff } from '../../deploy/diff.js';
+import type { MarathonClient } from '../../marathon/client.js';
 import { MarathonError } from '../../marathon/errors.js';
 import { describeAutoscaler } from '../../status/drift.js';
 import {
   buildStatusMatrix,
+  datacenterKey,
   type ConfiguredApp,
   type DatacenterRef,
   type Health,
@@ -42,14 +44,18 @@ Examples:
   baton status shop-web --env prod  # one app in prod
   baton status --json | jq '.apps[] | select(.health != "healthy")'
 
-Every Marathon is asked once (GET /v2/apps with tasks, counts, deployments; GET /v2/deployments), all in parallel.
+Each Marathon is asked once (GET /v2/apps with tasks, counts, deployments; GET /v2/deployments), all in parallel.
 TASKS is healthy/running/target ("-" for healthy when the app has no health checks).
 DRIFT "config": the live app differs from deploy-configs (the image tag, and instances of autoscaled apps, do not count);
 "versions": another datacenter of the same environment runs a different version. Details are printed below the table.
 No colour when NO_COLOR is set or stdout is not a terminal; the table fits COLUMNS or the terminal width.
 
-Exit codes: 0 every Marathon answered and every config loaded · 1 some datacenter unreachable (or an app config broken;
-  the rest is still shown) · 2 invalid input (unknown app or environment, broken environments.json)`,
+Only the environments the shown apps have a deploy-config for (or --env) are asked. Datacenters on the same Marathon
+share one request only when they also name the same credentialsEnv/tokenEnv; one whose variable is unset is an error row.
+
+Exit codes: 0 every Marathon answered and every config loaded · 1 some datacenter unreachable or not askable (unset
+    credential variable), or an app config broken; the rest is still shown · 2 invalid input (unknown app or environment,
+  broken environments.json)`,
     )
     .action(async (app: string | undefined, flags: StatusFlags) => {
       process.exitCode = await runStatus(app, flags);
@@ -73,8 +79,10 @@ async function runStatus(app: string | undefined, flags: StatusFlags): Promise<n
       { app },
     );
   }
-  const datacenters: DatacenterRef[] = envs.flatMap((e) => e.datacenters.map((d) => ({ env: e.name, dc: d.name, marathon: d.marathon })));
-  const answers = await askEveryMarathon(envs.flatMap((e) => e.datacenters));
+  // Only environments something is shown for: another environment's Marathon being down is not this answer's business.
+  const shown = flags.env ? envs : envs.filter((e) => apps.some((a) => a.env === e.name));
+  const datacenters: DatacenterRef[] = shown.flatMap((e) => e.datacenters.map((d) => ({ env: e.name, dc: d.name, marathon: d.marathon })));
+  const answers = await askEveryMarathon(shown);
   const matrix = buildStatusMatrix({ apps, datacenters, answers });
 
   if (flags.json) {
@@ -104,25 +112,40 @@ async function configuredApps(configDir: string, apps: string[], envs: Environme
   );
 }
 
-/** One GET /v2/apps (with embeds) and one GET /v2/deployments per distinct Marathon, all Marathons at once. */
-async function askEveryMarathon(datacenters: DatacenterConfig[]): Promise<Map<string, MarathonAnswer>> {
-  const byUrl = new Map<string, DatacenterConfig>();
-  for (const dc of datacenters) if (!byUrl.has(dc.marathon)) byUrl.set(dc.marathon, dc);
-  const urls = [...byUrl.keys()];
-  const settled = await Promise.allSettled(
-    urls.map(async (url) => {
-      const client = marathonFor(byUrl.get(url)!, process.env, { readRetries: 1, retryBaseDelayMs: 100 });
-      // The deployment list only adds the step; without it the app's own embed still says a deployment runs.
-      const [apps, deployments] = await Promise.all([client.listApps(), client.listDeployments().catch(() => [])]);
-      return { reachable: true as const, apps, deployments };
-    }),
-  );
-  return new Map(
-    settled.map((result, index): [string, MarathonAnswer] => [
-      urls[index]!,
-      result.status === 'fulfilled' ? result.value : { reachable: false, reason: reasonOf(result.reason) },
-    ]),
-  );
+/**
+ * One GET /v2/apps (with embeds) and one GET /v2/deployments per distinct Marathon and credentials, all at once. Datacenters
+ * share a request only when they would send the same one: same URL, same credential variables. Answers by datacenterKey.
+ */
+async function askEveryMarathon(envs: EnvironmentConfig[]): Promise<Map<string, MarathonAnswer>> {
+  const datacenters = envs.flatMap((e) => e.datacenters.map((dc) => ({ key: datacenterKey({ env: e.name, dc: dc.name }), dc })));
+  const requests = new Map<string, Promise<MarathonAnswer>>();
+  const answerFor = (dc: DatacenterConfig): Promise<MarathonAnswer> => {
+    const connection = JSON.stringify([dc.marathon, dc.credentialsEnv ?? null, dc.tokenEnv ?? null]);
+    let request = requests.get(connection);
+    if (!request) {
+      request = askMarathon(dc);
+      requests.set(connection, request);
+    }
+    return request;
+  };
+  const answers = await Promise.all(datacenters.map(({ dc }) => answerFor(dc)));
+  return new Map(datacenters.map(({ key }, index) => [key, answers[index]!]));
+}
+
+async function askMarathon(dc: DatacenterConfig): Promise<MarathonAnswer> {
+  let client: MarathonClient;
+  try {
+    client = marathonFor(dc, process.env, { readRetries: 1, retryBaseDelayMs: 100 });
+  } catch (error) {
+    return { reachable: false, reason: reasonOf(error), notAsked: true };
+  }
+  try {
+    // The deployment list only adds the step; without it the app's own embed still says a deployment runs.
+    const [apps, deployments] = await Promise.all([client.listApps(), client.listDeployments().catch(() => [])]);
+    return { reachable: true, apps, deployments };
+  } catch (error) {
+    return { reachable: false, reason: reasonOf(error) };
+  }
 }
 
 function reasonOf(error: unknown): string {
@@ -173,10 +196,14 @@ export function renderStatus(matrix: StatusMatrix, options: { color: boolean; wi
   ]);
   const lines = formatTable(COLUMNS, rows, options);
 
-  const unreachable = matrix.datacenters.filter((d) => !d.reachable);
-  if (unreachable.length) {
-    lines.push('', paint(options.color, 'red', 'Unreachable:'));
-    for (const d of unreachable) lines.push(`  ${d.env}/${d.dc} (${d.marathon}): ${d.reason ?? 'unknown reason'}`);
+  const sections: [string, typeof matrix.datacenters][] = [
+    ['Unreachable:', matrix.datacenters.filter((d) => !d.reachable && !d.notAsked)],
+    ['Not asked (datacenter config):', matrix.datacenters.filter((d) => d.notAsked)],
+  ];
+  for (const [title, failing] of sections) {
+    if (!failing.length) continue;
+    lines.push('', paint(options.color, 'red', title));
+    for (const d of failing) lines.push(`  ${d.env}/${d.dc} (${d.marathon}): ${d.reason ?? 'unknown reason'}`);
   }
   const drifted = matrix.cells.filter((c) => c.configDrift && c.configDrift.length > 0);
   if (drifted.length || matrix.versionDrift.length) {
@@ -199,7 +226,7 @@ export function renderStatus(matrix: StatusMatrix, options: { color: boolean; wi
 }
 
 function versionCell(cell: StatusCell): Cell {
-  if (!cell.reachable) return { text: 'unreachable', style: 'red' };
+  if (!cell.reachable) return { text: cell.notAsked ? 'error' : 'unreachable', style: 'red' };
   if (!cell.deployed) return { text: 'not deployed', style: 'gray' };
   const version = cell.version ?? cell.image ?? '?';
   return cell.digest ? `${version} @${shortDigest(cell.digest)}` : version;
