@@ -58,7 +58,7 @@ describe(`fetchUsage: ${TASKS} tasks × ${WINDOW_SECONDS / 60} min at ${STEP_SEC
 
   bench('usageFromResults alone (validate and join the answer in Node)', async () => {
     await (seeded ??= seed());
-    usageFromResults(rawAnswer, options.taskIdTag);
+    usageFromResults(rawAnswer);
   }, { time: 0, iterations: 5, warmupIterations: 1 });
 
   for (const [index, name] of ['cpu subquery', 'memory max', 'freshness last'].entries()) {

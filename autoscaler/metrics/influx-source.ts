@@ -65,7 +65,7 @@ export class InfluxMetricsSource {
       throw this.failure(error);
     }
     try {
-      return usageFromResults(raw, options.taskIdTag);
+      return usageFromResults(raw);
     } catch (error) {
       throw this.failure(error);
     }

@@ -5,12 +5,20 @@ export interface UsageQueryOptions { taskIdTag: string; windowSeconds: number }
 /** The order of the statements in the single request; results come back in the same order. */
 export const USAGE_STATEMENTS = ['cpu', 'memory', 'freshness'] as const;
 
+/** The column that carries the task id in every statement's rows (the tag, renamed: a tag may be called anything). */
+export const TASK_COLUMN = 'task';
+/** The value column of each statement, in USAGE_STATEMENTS order. */
+export const VALUE_COLUMNS = ['cores', 'memory', 'last'] as const;
+
 /**
  * InfluxQL for every task's usage over the window, in one batch: CPU cores (the mean of each container's
  * non-negative derivative of its cumulative nanoseconds), peak memory working set per container, and the time of
  * each task's newest CPU sample (a subquery's outer rows carry time 0). CPU and memory stay per container, summed per
  * task by `usageFromResults`: InfluxDB 1.6 regroups a subquery into fewer tags very slowly (5,000 tasks: 10 s instead
  * of 0.6 s), and a task's usage is the sum of its containers anyway.
+ * Each grouped result is flattened by an outer raw SELECT that carries the task id as a column: one series of rows
+ * per statement instead of one series object per container (5,000 tasks: 1.5 MB instead of 3.2 MB of JSON, 3 series
+ * to walk instead of 15,000).
  * The tag name is a user setting: it is only ever emitted through `escape.quoted`.
  */
 export function buildUsageQueries(options: UsageQueryOptions): string[] {
@@ -19,11 +27,15 @@ export function buildUsageQueries(options: UsageQueryOptions): string[] {
   const tag = escape.quoted(options.taskIdTag);
   const recent = `time > now() - ${options.windowSeconds}s AND ${tag} != ''`;
   const perContainer = `GROUP BY ${tag}, "container_name"`;
+  const rows = (value: string, grouped: string) => `SELECT ${tag}::tag AS "${TASK_COLUMN}", "${value}" FROM (${grouped})`;
   return [
-    `SELECT MEAN("cores") AS "cores" FROM (SELECT NON_NEGATIVE_DERIVATIVE("value", 1s) / 1000000000 AS "cores" ` +
-      `FROM "cpu_usage_total" WHERE ${recent} ${perContainer}) ${perContainer}`,
-    `SELECT MAX("value") AS "memory" FROM "memory_working_set" WHERE ${recent} ${perContainer}`,
-    `SELECT LAST("value") AS "last" FROM "cpu_usage_total" WHERE ${recent} GROUP BY ${tag}`,
+    rows(
+      'cores',
+      `SELECT MEAN("cores") AS "cores" FROM (SELECT NON_NEGATIVE_DERIVATIVE("value", 1s) / 1000000000 AS "cores" ` +
+        `FROM "cpu_usage_total" WHERE ${recent} ${perContainer}) ${perContainer}`,
+    ),
+    rows('memory', `SELECT MAX("value") AS "memory" FROM "memory_working_set" WHERE ${recent} ${perContainer}`),
+    rows('last', `SELECT LAST("value") AS "last" FROM "cpu_usage_total" WHERE ${recent} GROUP BY ${tag}`),
   ];
 }
 

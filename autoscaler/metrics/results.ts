@@ -1,41 +1,37 @@
-import { z } from 'zod';
 import type { TaskUsage } from '../policy/types.js';
 import { MetricsError } from './errors.js';
-import { USAGE_STATEMENTS } from './queries.js';
+import { TASK_COLUMN, USAGE_STATEMENTS } from './queries.js';
 
-const seriesSchema = z.object({
-  name: z.string().optional(),
-  tags: z.record(z.string(), z.string()).optional(),
-  columns: z.array(z.string()),
-  values: z.array(z.array(z.unknown())).optional(),
-});
-const statementSchema = z.object({
-  statement_id: z.number().int().nonnegative().optional(),
-  series: z.array(seriesSchema).optional(),
-  error: z.string().optional(),
-});
-const responseSchema = z.object({
-  results: z.array(statementSchema).optional(),
-  error: z.string().optional(),
-});
-
-type Series = z.infer<typeof seriesSchema>;
+/** Which column of each statement's rows holds what the task gets: the freshness statement's answer is the row time. */
+const READ_COLUMNS = { cpu: 'cores', memory: 'memory', freshness: 'time' } as const;
 
 /**
  * Turns InfluxDB's raw JSON answer to `buildUsageQueries` (queried with epoch=ms) into usage by task id.
- * Series without the task-id tag are not tasks and are left out; so are values that are not finite numbers.
+ * Rows without a task id are not tasks and are left out; so are values that are not finite numbers. An answer that
+ * InfluxDB cut short (`partial`, its max-row-limit) is refused: the missing tasks would look like tasks without data.
+ *
+ * The answer holds a row per container (15,000 rows for 5,000 tasks): it is checked by hand, in place, for exactly
+ * the shape read here, instead of being copied through a schema first.
  */
-export function usageFromResults(results: unknown, taskIdTag: string): Record<string, TaskUsage> {
-  const parsed = responseSchema.safeParse(results);
-  if (!parsed.success) {
-    throw new MetricsError(`InfluxDB answered something that is not query results: ${z.prettifyError(parsed.error)}`, 'invalid-response');
+export function usageFromResults(results: unknown): Record<string, TaskUsage> {
+  if (!isObject(results)) throw notResults('(root)', 'expected an object');
+  if (results.error !== undefined) {
+    if (typeof results.error !== 'string') throw notResults('error', 'expected a string');
+    throw new MetricsError(`InfluxDB rejected the usage query: ${results.error}`, 'rejected');
   }
-  if (parsed.data.error) throw new MetricsError(`InfluxDB rejected the usage query: ${parsed.data.error}`, 'rejected');
-  const statements = parsed.data.results ?? [];
+  const statements = results.results ?? [];
+  if (!Array.isArray(statements)) throw notResults('results', 'expected an array of statement results');
+  const errors = new Set<string>();
+  statements.forEach((statement: unknown, index) => {
+    if (!isObject(statement)) throw notResults(`results[${index}]`, 'expected an object');
+    if (statement.partial === true) throw truncated();
+    if (statement.error === undefined) return;
+    if (typeof statement.error !== 'string') throw notResults(`results[${index}].error`, 'expected a string');
+    errors.add(statement.error);
+  });
   // One failing statement marks the others "not executed": report the cause.
-  const errors = [...new Set(statements.flatMap((statement) => (statement.error ? [statement.error] : [])))];
-  const cause = errors.filter((error) => error !== 'not executed');
-  if (errors.length > 0) {
+  if (errors.size > 0) {
+    const cause = [...errors].filter((error) => error !== 'not executed');
     // InfluxDB 1.6 answers a subquery on an unknown database with nothing but "not executed".
     const detail = cause.length > 0 ? cause.join('; ') : 'not executed (InfluxDB says this when the database does not exist)';
     throw new MetricsError(`InfluxDB rejected the usage query: ${detail}`, 'rejected');
@@ -44,33 +40,62 @@ export function usageFromResults(results: unknown, taskIdTag: string): Record<st
     throw new MetricsError(`InfluxDB answered ${statements.length} statements, expected ${USAGE_STATEMENTS.length}`, 'invalid-response');
   }
 
-  const byStatement = new Map(statements.map((statement, index) => [statement.statement_id ?? index, statement.series ?? []]));
+  // Built without a prototype so that a task id like "__proto__" is an ordinary key, then given the usual prototype
+  // (its own keys stay data): a plain object for callers (JSON, equality), with no copy of 5,000 entries.
   const usage: Record<string, TaskUsage> = Object.create(null);
-  const entry = (taskId: string): TaskUsage => (usage[taskId] ??= {});
-
-  // CPU and memory come per container: a task uses the sum of its containers.
-  for (const [taskId, cores] of firstValues(byStatement.get(0), taskIdTag, 'cores')) {
-    const task = entry(taskId);
-    task.cpuCores = (task.cpuCores ?? 0) + cores;
-  }
-  for (const [taskId, bytes] of firstValues(byStatement.get(1), taskIdTag, 'memory')) {
-    const task = entry(taskId);
-    task.memoryBytes = (task.memoryBytes ?? 0) + bytes;
-  }
-  for (const [taskId, at] of firstValues(byStatement.get(2), taskIdTag, 'time')) {
-    const task = entry(taskId);
-    task.lastSampleAt = Math.max(task.lastSampleAt ?? at, at);
-  }
-  // A plain object for callers (JSON, equality); built without a prototype so a task id like "__proto__" stays data.
-  return { ...usage };
+  statements.forEach((statement: Record<string, unknown>, index) => {
+    const id = statement.statement_id ?? index;
+    const kind = typeof id === 'number' ? USAGE_STATEMENTS[id] : undefined;
+    if (kind === undefined) throw notResults(`results[${index}].statement_id`, `expected 0 to ${USAGE_STATEMENTS.length - 1}`);
+    for (const [taskId, value] of rowsOf(statement.series, `results[${index}]`, READ_COLUMNS[kind])) {
+      const task = (usage[taskId] ??= {});
+      // CPU and memory come per container: a task uses the sum of its containers.
+      if (kind === 'cpu') task.cpuCores = (task.cpuCores ?? 0) + value;
+      else if (kind === 'memory') task.memoryBytes = (task.memoryBytes ?? 0) + value;
+      else task.lastSampleAt = Math.max(task.lastSampleAt ?? value, value);
+    }
+  });
+  return Object.setPrototypeOf(usage, Object.prototype) as Record<string, TaskUsage>;
 }
 
-function* firstValues(series: Series[] | undefined, taskIdTag: string, column: string): Generator<[string, number]> {
-  for (const one of series ?? []) {
-    const taskId = one.tags?.[taskIdTag];
-    if (!taskId) continue;
-    const index = one.columns.indexOf(column);
-    const value = index >= 0 ? one.values?.[0]?.[index] : undefined;
-    if (typeof value === 'number' && Number.isFinite(value)) yield [taskId, value];
+/** [task id, the finite number in `column`] of every row of a statement's series, checked as they are read. */
+function rowsOf(series: unknown, path: string, column: string): Array<[string, number]> {
+  const found: Array<[string, number]> = [];
+  if (series === undefined) return found;
+  if (!Array.isArray(series)) throw notResults(`${path}.series`, 'expected an array of series');
+  for (let index = 0; index < series.length; index++) {
+    const one: unknown = series[index];
+    const at = `${path}.series[${index}]`;
+    if (!isObject(one)) throw notResults(at, 'expected an object');
+    const { columns, values } = one;
+    if (one.partial === true) throw truncated();
+    if (!Array.isArray(columns) || !columns.every((name) => typeof name === 'string')) {
+      throw notResults(`${at}.columns`, 'expected an array of column names');
+    }
+    if (values === undefined) continue;
+    if (!Array.isArray(values)) throw notResults(`${at}.values`, 'expected an array of rows');
+    const taskIndex = columns.indexOf(TASK_COLUMN);
+    const valueIndex = columns.indexOf(column);
+    if (taskIndex < 0 || valueIndex < 0) throw notResults(`${at}.columns`, `expected "${TASK_COLUMN}" and "${column}"`);
+    for (let row = 0; row < values.length; row++) {
+      const cells: unknown = values[row];
+      if (!Array.isArray(cells)) throw notResults(`${at}.values[${row}]`, 'expected an array');
+      const taskId: unknown = cells[taskIndex];
+      const value: unknown = cells[valueIndex];
+      if (typeof taskId === 'string' && taskId !== '' && typeof value === 'number' && Number.isFinite(value)) found.push([taskId, value]);
+    }
   }
+  return found;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function notResults(path: string, expected: string): MetricsError {
+  return new MetricsError(`InfluxDB answered something that is not query results: ${path}: ${expected}`, 'invalid-response');
+}
+
+function truncated(): MetricsError {
+  return new MetricsError('InfluxDB cut the answer short (partial results: raise its [http] max-row-limit)', 'invalid-response');
 }
