@@ -65,7 +65,6 @@ const errorBodySchema = z
 
 const deploymentResultSchema = z.object({ deploymentId: z.string(), version: z.string() }).passthrough();
 const appEnvelopeSchema = z.object({ app: z.object({ id: z.string() }).passthrough() });
-const appsEnvelopeSchema = z.object({ apps: z.array(z.object({ id: z.string() }).passthrough()) });
 const deploymentsSchema = z.array(
   z
     .object({
@@ -123,7 +122,7 @@ export class MarathonClient {
     const params = new URLSearchParams();
     for (const e of embed) params.append('embed', e);
     const body = await this.read(`/v2/apps?${params.toString()}`);
-    return parseWith(appsEnvelopeSchema, body, 'GET /v2/apps').apps as AppInfo[];
+    return appsOf(body);
   }
 
   /** GET /v2/apps/{id}: the app with tasks, counts, deployments and lastTaskFailure. */
@@ -354,6 +353,28 @@ async function readSmallBody(stream: AsyncIterable<Buffer> | undefined): Promise
   } catch {
     return text;
   }
+}
+
+/**
+ * The apps of a GET /v2/apps answer, checked in place: the envelope and each app's id. The list holds every app with
+ * its tasks (megabytes with thousands of tasks): a schema's copy of it would double the work and the garbage.
+ */
+function appsOf(body: unknown): AppInfo[] {
+  const fail = (path: string, expected: string) =>
+    new MarathonError('protocol', `unexpected answer to GET /v2/apps: ${path}: ${expected}`, { method: 'GET', url: '/v2/apps' });
+  if (!isJsonObject(body)) throw fail('(root)', 'expected an object');
+  const apps = body.apps;
+  if (!Array.isArray(apps)) throw fail('apps', 'expected an array');
+  for (let index = 0; index < apps.length; index++) {
+    const app: unknown = apps[index];
+    if (!isJsonObject(app)) throw fail(`apps.${index}`, 'expected an object');
+    if (typeof app.id !== 'string') throw fail(`apps.${index}.id`, 'expected a string');
+  }
+  return apps as AppInfo[];
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseWith<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
