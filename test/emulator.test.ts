@@ -8,7 +8,7 @@ import type { AppInfo } from '../src/marathon/types.js';
 import { repoRoot } from './support/cli.js';
 import { dockerApp, startEmulator, withEmulator } from './support/emulator.js';
 
-const examples = path.resolve(repoRoot, '../shared/marathon-api/extracted-examples');
+const examples = path.resolve(repoRoot, 'test/fixtures/marathon-api/extracted-examples');
 const example = (file: string): unknown => JSON.parse(fs.readFileSync(path.join(examples, file), 'utf8'));
 
 const web = dockerApp;
