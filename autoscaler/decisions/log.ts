@@ -57,6 +57,13 @@ function sameDecision(a: DecisionRecord, b: DecisionRecord): boolean {
     a.outcome === b.outcome &&
     a.adopted === undefined &&
     b.adopted === undefined &&
-    a.rules.join(',') === b.rules.join(',')
+    sameRules(a.rules, b.rules)
   );
+}
+
+/** Element by element: called for every app every cycle, so no joined strings. */
+function sameRules(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
 }

@@ -21,11 +21,24 @@ const EPSILON = 1e-9;
  * the ratio is recomputed; within tolerance or a flipped direction means no change.
  */
 export function metricReplicas(metric: MetricName, target: number, tasks: ClassifiedTask[], current: number, tolerance: number): MetricOutcome {
-  const considered = tasks.filter((task) => task.status === 'used' || task.status === 'missing');
-  const used = considered.filter((task) => task.usable.has(metric));
-  const missing = considered.length - used.length;
-  const notReady = tasks.filter((task) => task.status === 'not-ready').length;
-  const warming = tasks.filter((task) => task.status === 'warming-up').length;
+  // One pass, no intermediate lists: this runs for every metric of every app each cycle.
+  let consideredCount = 0;
+  let usedCount = 0;
+  let sum = 0;
+  let notReady = 0;
+  let warming = 0;
+  for (const task of tasks) {
+    if (task.status === 'not-ready') notReady += 1;
+    else if (task.status === 'warming-up') warming += 1;
+    else if (task.status === 'used' || task.status === 'missing') {
+      consideredCount += 1;
+      if (task.usable.includes(metric)) {
+        usedCount += 1;
+        sum += task.utilization[metric] as number;
+      }
+    }
+  }
+  const missing = consideredCount - usedCount;
   const unready = notReady + warming;
   const rules: string[] = [];
   if (missing > 0) rules.push('missing-metrics');
@@ -38,12 +51,11 @@ export function metricReplicas(metric: MetricName, target: number, tasks: Classi
   ].filter(Boolean);
   const aside = setAside.length > 0 ? ` (${setAside.join(', ')})` : '';
 
-  if (used.length === 0) {
+  if (usedCount === 0) {
     return { metric, target, rules, explanation: `${LABEL[metric]}: no task has usable data${aside}` };
   }
-  const sum = used.reduce((total, task) => total + (task.utilization[metric] as number), 0);
-  const ratio = sum / (used.length * target);
-  const head = `${LABEL[metric]} ${formatPercent(sum / used.length)} of target ${formatPercent(target)} on ${used.length}/${considered.length + unready} tasks${aside} → ratio ${formatRatio(ratio)}`;
+  const ratio = sum / (usedCount * target);
+  const head = `${LABEL[metric]} ${formatPercent(sum / usedCount)} of target ${formatPercent(target)} on ${usedCount}/${consideredCount + unready} tasks${aside} → ratio ${formatRatio(ratio)}`;
   const outcome = (replicas: number, rule: string | null, tail: string): MetricOutcome => ({
     metric,
     target,
@@ -56,14 +68,14 @@ export function metricReplicas(metric: MetricName, target: number, tasks: Classi
   const rebalanceUnready = unready > 0 && ratio > 1;
   if (!rebalanceUnready && missing === 0) {
     if (Math.abs(1 - ratio) <= tolerance) return outcome(current, 'tolerance', `, within tolerance ${formatPercent(tolerance)}`);
-    const replicas = ceil(ratio * used.length);
+    const replicas = ceil(ratio * usedCount);
     if (flips(ratio, replicas, current)) return outcome(current, 'direction-flip', ` but ${plural(replicas, 'instance')} would move the other way: no change`);
     return outcome(replicas, null, ` → ${plural(replicas, 'instance')}`);
   }
 
   // Recompute conservatively: missing tasks at 100% of target when shrinking, 0% when growing; unready at 0% when growing.
   const missingShare = ratio < 1 ? target : 0;
-  const count = used.length + missing + (rebalanceUnready ? unready : 0);
+  const count = usedCount + missing + (rebalanceUnready ? unready : 0);
   const newRatio = (sum + missing * missingShare) / (count * target);
   const assumed = [
     missing > 0 ? `missing at ${ratio < 1 ? '100%' : '0%'} of target` : '',
