@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { buildUsageQueries, MetricsError, usageFromResults } from '../autoscaler/metrics/index.js';
 
 describe('buildUsageQueries()', () => {
-  it('asks for CPU cores and peak memory per container and freshness per task in three statements, as rows', () => {
+  it('asks for the first and last CPU sample and peak memory per container in three statements, as rows', () => {
     const grouped = `GROUP BY "MESOS_TASK_ID", "container_name"`;
     const recent = `time > now() - 300s AND "MESOS_TASK_ID" != ''`;
+    const columns = `"MESOS_TASK_ID"::tag AS "task", "container_name"::tag AS "container"`;
     expect(buildUsageQueries({ taskIdTag: 'MESOS_TASK_ID', windowSeconds: 300 })).toEqual([
-      `SELECT "MESOS_TASK_ID"::tag AS "task", "cores" FROM (SELECT MEAN("cores") AS "cores" FROM ` +
-        `(SELECT NON_NEGATIVE_DERIVATIVE("value", 1s) / 1000000000 AS "cores" FROM "cpu_usage_total" WHERE ${recent} ${grouped}) ${grouped})`,
+      `SELECT ${columns}, "first" FROM (SELECT FIRST("value") AS "first" FROM "cpu_usage_total" WHERE ${recent} ${grouped})`,
       `SELECT "MESOS_TASK_ID"::tag AS "task", "memory" FROM (SELECT MAX("value") AS "memory" FROM "memory_working_set" WHERE ${recent} ${grouped})`,
-      `SELECT "MESOS_TASK_ID"::tag AS "task", "last" FROM (SELECT LAST("value") AS "last" FROM "cpu_usage_total" WHERE ${recent} GROUP BY "MESOS_TASK_ID")`,
+      `SELECT ${columns}, "last" FROM (SELECT LAST("value") AS "last" FROM "cpu_usage_total" WHERE ${recent} ${grouped})`,
     ]);
   });
 
@@ -36,56 +36,76 @@ describe('buildUsageQueries()', () => {
   });
 });
 
-/** One statement's answer as InfluxDB 1.x gives it for the flattened queries: one series of [time, task, value] rows. */
-const rows = (statementId: number, column: string, values: unknown[][]) => ({
+/** One statement's answer as InfluxDB 1.x gives it for the flattened queries: one series of rows. */
+const rows = (statementId: number, columns: string[], values: unknown[][]) => ({
   statement_id: statementId,
-  series: [{ name: 'cpu_usage_total', columns: ['time', 'task', column], values }],
+  series: [{ name: 'cpu_usage_total', columns, values }],
 });
+/** The first (statement 0) or last (statement 2) CPU sample per container: [time, task, container, nanoseconds]. */
+const cpuEnds = (statementId: 0 | 2, values: unknown[][]) =>
+  rows(statementId, ['time', 'task', 'container', statementId === 0 ? 'first' : 'last'], values);
+const memory = (values: unknown[][]) => rows(1, ['time', 'task', 'memory'], values);
+const T0 = 1_700_000_000_000;
 
 describe('usageFromResults()', () => {
-  it('joins the three statements by task id', () => {
+  it('joins the three statements by task id: cores from the first and last sample, freshness from the last', () => {
     const raw = {
       results: [
-        rows(0, 'cores', [[0, 'web.1', 1.5], [0, 'web.2', 0.02]]),
-        rows(1, 'memory', [[1_699_999_990_000, 'web.1', 8e8], [1_699_999_990_000, 'web.3', 1e8]]),
-        rows(2, 'last', [[1_700_000_000_000, 'web.1', 9], [1_700_000_001_000, 'web.2', 9]]),
+        cpuEnds(0, [[T0, 'web.1', 'c', 1e9], [T0, 'web.2', 'c', 5e9], [T0, 'web.4', 'c', 0]]),
+        memory([[T0, 'web.1', 8e8], [T0, 'web.3', 1e8]]),
+        // 3 s of 1.5 cores; 100 s of 0.02 cores; web.4 never used any CPU.
+        cpuEnds(2, [[T0 + 3_000, 'web.1', 'c', 5.5e9], [T0 + 100_000, 'web.2', 'c', 7e9], [T0 + 10_000, 'web.4', 'c', 0]]),
       ],
     };
     expect(usageFromResults(raw)).toEqual({
-      'web.1': { cpuCores: 1.5, memoryBytes: 8e8, lastSampleAt: 1_700_000_000_000 },
-      'web.2': { cpuCores: 0.02, lastSampleAt: 1_700_000_001_000 },
+      'web.1': { cpuCores: 1.5, memoryBytes: 8e8, lastSampleAt: T0 + 3_000 },
+      'web.2': { cpuCores: 0.02, lastSampleAt: T0 + 100_000 },
       'web.3': { memoryBytes: 1e8 },
+      'web.4': { cpuCores: 0, lastSampleAt: T0 + 10_000 },
     });
   });
 
-  it('sums the containers of one task (a row each)', () => {
+  it('sums the containers of one task (a row each) and takes the newest of their last samples', () => {
     const raw = {
       results: [
-        rows(0, 'cores', [[0, 'pod.1', 0.25], [0, 'pod.1', 0.5]]),
-        rows(1, 'memory', [[5, 'pod.1', 100], [6, 'pod.1', 50]]),
-        rows(2, 'last', [[1_700_000_000_000, 'pod.1', 1]]),
+        cpuEnds(0, [[T0, 'pod.1', 'a', 0], [T0, 'pod.1', 'b', 1e9]]),
+        memory([[5, 'pod.1', 100], [6, 'pod.1', 50]]),
+        cpuEnds(2, [[T0 + 10_000, 'pod.1', 'a', 2.5e9], [T0 + 4_000, 'pod.1', 'b', 3e9]]),
       ],
     };
-    expect(usageFromResults(raw)).toEqual({ 'pod.1': { cpuCores: 0.75, memoryBytes: 150, lastSampleAt: 1_700_000_000_000 } });
+    expect(usageFromResults(raw)).toEqual({ 'pod.1': { cpuCores: 0.75, memoryBytes: 150, lastSampleAt: T0 + 10_000 } });
+  });
+
+  it.each([
+    { name: 'a single sample', first: [[T0, 'web.1', 'c', 1e9]], last: [[T0, 'web.1', 'c', 1e9]] },
+    { name: 'a counter reset (last below first)', first: [[T0, 'web.1', 'c', 9e9]], last: [[T0 + 10_000, 'web.1', 'c', 1e9]] },
+    { name: 'no first sample', first: [], last: [[T0 + 10_000, 'web.1', 'c', 1e9]] },
+    { name: 'one container of two with a single sample', first: [[T0, 'web.1', 'a', 0], [T0 + 10_000, 'web.1', 'b', 0]], last: [[T0 + 10_000, 'web.1', 'a', 1e9], [T0 + 10_000, 'web.1', 'b', 0]] },
+    { name: 'one container of two reset', first: [[T0, 'web.1', 'a', 0], [T0, 'web.1', 'b', 5e9]], last: [[T0 + 10_000, 'web.1', 'a', 1e9], [T0 + 10_000, 'web.1', 'b', 1e9]] },
+    { name: 'a container without its first sample', first: [[T0, 'web.1', 'a', 0]], last: [[T0 + 10_000, 'web.1', 'a', 1e9], [T0 + 10_000, 'web.1', 'b', 1e9]] },
+  ])('gives a task no CPU figure (missing, never idle) for $name, but keeps its freshness', ({ first, last }) => {
+    const raw = { results: [cpuEnds(0, first), { statement_id: 1 }, cpuEnds(2, last)] };
+    const newest = Math.max(...last.map(([at]) => at as number));
+    expect(usageFromResults(raw)).toEqual({ 'web.1': { lastSampleAt: newest } });
   });
 
   it('reads columns by name, whatever their order, and takes statements by statement_id', () => {
     const raw = {
       results: [
-        { statement_id: 2, series: [{ columns: ['last', 'task', 'time'], values: [[1, 'web.1', 1_700_000_000_000]] }] },
-        { statement_id: 0, series: [{ columns: ['cores', 'time', 'task'], values: [[0.5, 0, 'web.1']] }] },
+        { statement_id: 2, series: [{ columns: ['last', 'container', 'task', 'time'], values: [[1e9, 'c', 'web.1', T0 + 2_000]] }] },
+        { statement_id: 0, series: [{ columns: ['first', 'time', 'task', 'container'], values: [[0, T0, 'web.1', 'c']] }] },
         { statement_id: 1 },
       ],
     };
-    expect(usageFromResults(raw)).toEqual({ 'web.1': { cpuCores: 0.5, lastSampleAt: 1_700_000_000_000 } });
+    expect(usageFromResults(raw)).toEqual({ 'web.1': { cpuCores: 0.5, lastSampleAt: T0 + 2_000 } });
   });
 
-  it('leaves out rows without a task id and values that are not finite numbers', () => {
+  it('leaves out rows without a task id and values, containers or times that are not what they should be', () => {
     const raw = {
       results: [
-        rows(0, 'cores', [[0, '', 3], [0, null, 3], [0, 'web.1', null]]),
-        rows(1, 'memory', [[0, 'web.1', 'lots']]),
-        { statement_id: 2 },
+        cpuEnds(0, [[T0, '', 'c', 3], [T0, null, 'c', 3], [T0, 'web.1', 'c', null]]),
+        memory([[0, 'web.1', 'lots']]),
+        cpuEnds(2, [[T0, 'web.2', null, 3], [null, 'web.3', 'c', 3], [T0, '', 'c', 5]]),
       ],
     };
     expect(usageFromResults(raw)).toEqual({});
@@ -93,11 +113,17 @@ describe('usageFromResults()', () => {
 
   it('keeps hostile task ids as plain keys', () => {
     const ids = ['x" OR 1=1 --', '__proto__', "a'b\"c\\d", 'constructor'];
-    const raw = { results: [rows(0, 'cores', ids.map((id) => [0, id, 1])), { statement_id: 1 }, { statement_id: 2 }] };
+    const raw = {
+      results: [
+        cpuEnds(0, ids.map((id) => [T0, id, 'c', 0])),
+        { statement_id: 1 },
+        cpuEnds(2, ids.map((id) => [T0 + 1_000, id, 'c', 1e9])),
+      ],
+    };
     const usage = usageFromResults(raw);
     expect(Object.keys(usage).sort()).toEqual([...ids].sort());
     expect(Object.hasOwn(usage, '__proto__')).toBe(true);
-    expect(usage.constructor).toEqual({ cpuCores: 1 });
+    expect(usage.constructor).toEqual({ cpuCores: 1, lastSampleAt: T0 + 1_000 });
     expect(Object.getPrototypeOf(usage)).toBe(Object.prototype);
   });
 
@@ -110,11 +136,12 @@ describe('usageFromResults()', () => {
     { name: 'a statement not an object', raw: { results: [{}, 7, {}] }, kind: 'invalid-response', message: 'results[1]: expected an object' },
     { name: 'series not a list', raw: { results: [{ series: {} }, {}, {}] }, kind: 'invalid-response', message: 'results[0].series: expected an array' },
     { name: 'malformed columns', raw: { results: [{ series: [{ columns: 'time' }] }, {}, {}] }, kind: 'invalid-response', message: 'results[0].series[0].columns: expected an array of column names' },
-    { name: 'columns without the task', raw: { results: [{ series: [{ columns: ['time', 'cores'], values: [[0, 1]] }] }, {}, {}] }, kind: 'invalid-response', message: 'expected "task" and "cores"' },
+    { name: 'columns without the task', raw: { results: [{}, { series: [{ columns: ['time', 'memory'], values: [[0, 1]] }] }, {}] }, kind: 'invalid-response', message: 'expected "task", "memory"' },
+    { name: 'CPU columns without the container', raw: { results: [{ series: [{ columns: ['time', 'task', 'first'], values: [[0, 'a', 1]] }] }, {}, {}] }, kind: 'invalid-response', message: 'results[0].series[0].columns: expected "task", "container", "time", "first"' },
     { name: 'values not a list', raw: { results: [{}, { series: [{ columns: ['time', 'task', 'memory'], values: 5 }] }, {}] }, kind: 'invalid-response', message: 'results[1].series[0].values: expected an array of rows' },
-    { name: 'a row not a list', raw: { results: [{}, {}, { series: [{ columns: ['time', 'task', 'last'], values: [[1, 'a', 1], 'x'] }] }] }, kind: 'invalid-response', message: 'results[2].series[0].values[1]: expected an array' },
+    { name: 'a row not a list', raw: { results: [{}, {}, { series: [{ columns: ['time', 'task', 'container', 'last'], values: [[1, 'a', 'c', 1], 'x'] }] }] }, kind: 'invalid-response', message: 'results[2].series[0].values[1]: expected an array' },
     { name: 'an unknown statement id', raw: { results: [{}, {}, { statement_id: 7 }] }, kind: 'invalid-response', message: 'results[2].statement_id: expected 0 to 2' },
-    { name: 'a truncated answer', raw: { results: [{ series: [{ columns: ['time', 'task', 'cores'], values: [], partial: true }] }, {}, {}] }, kind: 'invalid-response', message: 'max-row-limit' },
+    { name: 'a truncated answer', raw: { results: [{ series: [{ columns: ['time', 'task', 'container', 'first'], values: [], partial: true }] }, {}, {}] }, kind: 'invalid-response', message: 'max-row-limit' },
     { name: 'a missing statement', raw: { results: [{}, {}] }, kind: 'invalid-response', message: 'answered 2 statements, expected 3' },
   ])('reports $name as a MetricsError', ({ raw, kind, message }) => {
     let caught: unknown;

@@ -10,6 +10,7 @@ const DB = 'cadvisor';
 const MIB = 1024 * 1024;
 const WINDOW = { taskIdTag: 'MESOS_TASK_ID', windowSeconds: 300 };
 const POD_TASK = 'shop_pod.instance-1';
+const EDGE_TAG = 'EDGE_TASK_ID';
 
 interface SeededTask {
   taskId: string;
@@ -105,6 +106,14 @@ beforeAll(async () => {
       from: seededAt - 280_000, to: seededAt - 10_000 - (container === 'pod-b' ? 10_000 : 0), stepSeconds: 10,
     }));
   }
+  // Under their own tag, so that the other tests' task lists stay as they are: a container restarted in the window
+  // (it ran before the window; its counter starts again from zero and ends below where the window began) and a
+  // container with a single sample.
+  const seed = (taskId: string, cores: number, fromAgo: number, toAgo: number) => cadvisorLines({
+    taskId, containerName: 'main', machine: 'agent-1', cpuCoresUsed: cores, memoryBytes: 32 * MIB,
+    from: seededAt - fromAgo * 1000, to: seededAt - toAgo * 1000, stepSeconds: 10, taskIdTag: EDGE_TAG,
+  });
+  lines.push(seed('restarted.1', 2, 580, 150), seed('restarted.1', 0.5, 140, 10), seed('single.1', 1, 10, 10));
   // cAdvisor's own container and the host's cgroups carry no task label.
   const untagged = [0, 1, 2].map((i) => `cpu_usage_total,container_name=cadvisor,machine=agent-0 value=${i * 1e9}i ${seededAt - (30 - i * 10) * 1000}000000`);
   await influx.writePoints(lines.join('') + untagged.join('\n'), DB);
@@ -164,6 +173,14 @@ describe('InfluxMetricsSource against a real InfluxDB', () => {
     const usage = await source.fetchUsage({ taskIdTag: 'MESOS_TASK_ID', windowSeconds: 150 });
     expect(usage[tasks.stale!.taskId]).toBeUndefined();
     expect(usage[tasks.busy!.taskId]?.cpuCores).toBeCloseTo(1.5, 4);
+  });
+
+  it('gives a restarted container (counter below its first sample) or a single sample no CPU figure, but freshness', async () => {
+    const usage = await new InfluxMetricsSource({ url: influx.url, database: DB }).fetchUsage({ taskIdTag: EDGE_TAG, windowSeconds: 300 });
+    expect(usage).toEqual({
+      'restarted.1': { memoryBytes: 32 * MIB, lastSampleAt: seededAt - 10_000 },
+      'single.1': { memoryBytes: 32 * MIB, lastSampleAt: seededAt - 10_000 },
+    });
   });
 
   it('feeds decide(): the stale task is missing data, so the idle app does not shrink', async () => {

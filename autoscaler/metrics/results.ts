@@ -1,9 +1,13 @@
 import type { TaskUsage } from '../policy/types.js';
 import { MetricsError } from './errors.js';
-import { TASK_COLUMN, USAGE_STATEMENTS } from './queries.js';
+import { CONTAINER_COLUMN, TASK_COLUMN, USAGE_STATEMENTS } from './queries.js';
 
-/** Which column of each statement's rows holds what the task gets: the freshness statement's answer is the row time. */
-const READ_COLUMNS = { cpu: 'cores', memory: 'memory', freshness: 'time' } as const;
+/** A container's first or last CPU sample in the window: cumulative nanoseconds and epoch ms. */
+interface Sample { nanoseconds: number; at: number }
+/** Task id → container name → sample. */
+type SamplesByTask = Map<string, Map<string, Sample>>;
+
+const NANOSECONDS_PER_MS = 1e6;
 
 /**
  * Turns InfluxDB's raw JSON answer to `buildUsageQueries` (queried with epoch=ms) into usage by task id.
@@ -43,25 +47,67 @@ export function usageFromResults(results: unknown): Record<string, TaskUsage> {
   // Built without a prototype so that a task id like "__proto__" is an ordinary key, then given the usual prototype
   // (its own keys stay data): a plain object for callers (JSON, equality), with no copy of 5,000 entries.
   const usage: Record<string, TaskUsage> = Object.create(null);
+  const firsts: SamplesByTask = new Map();
+  const lasts: SamplesByTask = new Map();
   statements.forEach((statement: Record<string, unknown>, index) => {
     const id = statement.statement_id ?? index;
     const kind = typeof id === 'number' ? USAGE_STATEMENTS[id] : undefined;
     if (kind === undefined) throw notResults(`results[${index}].statement_id`, `expected 0 to ${USAGE_STATEMENTS.length - 1}`);
-    for (const [taskId, value] of rowsOf(statement.series, `results[${index}]`, READ_COLUMNS[kind])) {
-      const task = (usage[taskId] ??= {});
-      // CPU and memory come per container: a task uses the sum of its containers.
-      if (kind === 'cpu') task.cpuCores = (task.cpuCores ?? 0) + value;
-      else if (kind === 'memory') task.memoryBytes = (task.memoryBytes ?? 0) + value;
-      else task.lastSampleAt = Math.max(task.lastSampleAt ?? value, value);
+    const path = `results[${index}]`;
+    if (kind === 'memory') {
+      // Per container: a task uses the sum of its containers.
+      readRows(statement.series, path, kind, false, (taskId, memory) => {
+        const task = (usage[taskId] ??= {});
+        task.memoryBytes = (task.memoryBytes ?? 0) + memory;
+      });
+      return;
     }
+    const samples = kind === 'first' ? firsts : lasts;
+    readRows(statement.series, path, kind, true, (taskId, nanoseconds, container, at) => {
+      let containers = samples.get(taskId);
+      if (containers === undefined) samples.set(taskId, (containers = new Map()));
+      containers.set(container, { nanoseconds, at });
+    });
   });
+  for (const [taskId, newest] of lasts) {
+    const task = (usage[taskId] ??= {});
+    // A task's newest sample is the newest of its containers'.
+    for (const { at } of newest.values()) task.lastSampleAt = Math.max(task.lastSampleAt ?? at, at);
+    const cores = coresOf(firsts.get(taskId), newest);
+    if (cores !== undefined) task.cpuCores = cores;
+  }
   return Object.setPrototypeOf(usage, Object.prototype) as Record<string, TaskUsage>;
 }
 
-/** [task id, the finite number in `column`] of every row of a statement's series, checked as they are read. */
-function rowsOf(series: unknown, path: string, column: string): Array<[string, number]> {
-  const found: Array<[string, number]> = [];
-  if (series === undefined) return found;
+/**
+ * A task's CPU cores over the window: the sum over its containers of (last - first) cumulative nanoseconds over the
+ * time between the two samples. A container with a single sample (no interval) or whose counter went backwards (a
+ * restart reset it) has no figure, and then neither has the task: a partial sum would understate its usage, and no
+ * figure makes the task count as missing data, never as idle.
+ */
+function coresOf(oldest: Map<string, Sample> | undefined, newest: Map<string, Sample>): number | undefined {
+  if (oldest === undefined || oldest.size !== newest.size) return undefined;
+  let cores = 0;
+  for (const [container, last] of newest) {
+    const first = oldest.get(container);
+    if (first === undefined || last.at <= first.at || last.nanoseconds < first.nanoseconds) return undefined;
+    cores += (last.nanoseconds - first.nanoseconds) / ((last.at - first.at) * NANOSECONDS_PER_MS);
+  }
+  return cores;
+}
+
+/**
+ * Calls `visit` with the task id and the finite number in `column` of every row of a statement's series, checked as
+ * they are read; `perContainer` rows must also carry the container name and a finite time (or are left out).
+ */
+function readRows(
+  series: unknown,
+  path: string,
+  column: string,
+  perContainer: boolean,
+  visit: (taskId: string, value: number, container: string, at: number) => void,
+): void {
+  if (series === undefined) return;
   if (!Array.isArray(series)) throw notResults(`${path}.series`, 'expected an array of series');
   for (let index = 0; index < series.length; index++) {
     const one: unknown = series[index];
@@ -76,16 +122,31 @@ function rowsOf(series: unknown, path: string, column: string): Array<[string, n
     if (!Array.isArray(values)) throw notResults(`${at}.values`, 'expected an array of rows');
     const taskIndex = columns.indexOf(TASK_COLUMN);
     const valueIndex = columns.indexOf(column);
-    if (taskIndex < 0 || valueIndex < 0) throw notResults(`${at}.columns`, `expected "${TASK_COLUMN}" and "${column}"`);
+    const containerIndex = perContainer ? columns.indexOf(CONTAINER_COLUMN) : -1;
+    const timeIndex = perContainer ? columns.indexOf('time') : -1;
+    if (taskIndex < 0 || valueIndex < 0 || (perContainer && (containerIndex < 0 || timeIndex < 0))) {
+      const expected = perContainer ? [TASK_COLUMN, CONTAINER_COLUMN, 'time', column] : [TASK_COLUMN, column];
+      throw notResults(`${at}.columns`, `expected ${expected.map((name) => `"${name}"`).join(', ')}`);
+    }
     for (let row = 0; row < values.length; row++) {
       const cells: unknown = values[row];
       if (!Array.isArray(cells)) throw notResults(`${at}.values[${row}]`, 'expected an array');
       const taskId: unknown = cells[taskIndex];
       const value: unknown = cells[valueIndex];
-      if (typeof taskId === 'string' && taskId !== '' && typeof value === 'number' && Number.isFinite(value)) found.push([taskId, value]);
+      if (typeof taskId !== 'string' || taskId === '' || !isFiniteNumber(value)) continue;
+      if (!perContainer) {
+        visit(taskId, value, '', 0);
+        continue;
+      }
+      const container: unknown = cells[containerIndex];
+      const time: unknown = cells[timeIndex];
+      if (typeof container === 'string' && isFiniteNumber(time)) visit(taskId, value, container, time);
     }
   }
-  return found;
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
