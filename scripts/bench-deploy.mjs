@@ -55,9 +55,9 @@ fs.writeFileSync(
 );
 const env = { ...process.env, BATON_CONFIG_DIR: configDir, BATON_AUDIT_LOG: path.join(work, 'audit.jsonl'), CI: 'true', NO_COLOR: '1' };
 
+/** Every event the emulator emitted: { emittedAt (epoch ms), eventType, data }. */
 async function emittedEvents() {
-  const body = await (await fetch(`${emulator.url}/_emulator/events`)).json();
-  return Array.isArray(body) ? body : body.events;
+  return (await (await fetch(`${emulator.url}/_emulator/events`)).json()).events;
 }
 
 const successToExit = [];
@@ -77,13 +77,12 @@ for (let i = 1; i <= runs; i++) {
   });
   const deploymentId = exitAt.doc.datacenters[0].deploymentId;
   const events = await emittedEvents();
-  const time = (e) => e.emittedAt ?? e.at ?? e.time ?? e.timestamp;
-  const data = (e) => e.data ?? e.event ?? e;
-  const success = events.find((e) => (data(e).eventType ?? e.eventType) === 'deployment_success' && (data(e).id === deploymentId || data(e).plan?.id === deploymentId));
-  const posted = events.find((e) => (data(e).eventType ?? e.eventType) === 'deployment_info' && (data(e).plan?.id === deploymentId));
+  const ofDeployment = (type) => events.find((e) => e.eventType === type && (e.data.id === deploymentId || e.data.plan?.id === deploymentId));
+  const success = ofDeployment('deployment_success');
+  const posted = ofDeployment('deployment_info');
   if (!success) throw new Error(`no deployment_success for ${deploymentId} in the emulator's event log`);
-  const successAt = typeof time(success) === 'number' ? time(success) : Date.parse(time(success));
-  const postedAt = posted ? (typeof time(posted) === 'number' ? time(posted) : Date.parse(time(posted))) : began;
+  const successAt = success.emittedAt;
+  const postedAt = posted ? posted.emittedAt : began;
   successToExit.push(exitAt.at - successAt);
   total.push(exitAt.at - began);
   overhead.push(exitAt.at - began - (successAt - postedAt));

@@ -5,22 +5,9 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { MarathonClient } from '../src/marathon/client.js';
 import { repoRoot, runBaton } from './support/cli.js';
 import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { marathonRequests as requestsOf } from './support/emulator.js';
 
 const timings = { stagingMs: 40, healthyMs: 60, crashMs: 60, killMs: 20, backoffMs: 60 };
-
-interface LoggedRequest {
-  method: string;
-  path: string;
-}
-
-async function requestsTo(emulator: RunningEmulator): Promise<LoggedRequest[]> {
-  const body = (await (await fetch(`${emulator.url}/_emulator/requests`)).json()) as LoggedRequest[] | { requests: LoggedRequest[] };
-  return Array.isArray(body) ? body : body.requests;
-}
-
-async function marathonRequests(emulator: RunningEmulator): Promise<LoggedRequest[]> {
-  return (await requestsTo(emulator)).filter((r) => !r.path.startsWith('/_emulator'));
-}
 
 function imageIn(app: Record<string, unknown>): string {
   return (app.container as { docker: { image: string } }).docker.image;
@@ -70,11 +57,11 @@ describe('baton deploy against the Marathon emulator', () => {
     const f = setup();
     f.writeApp('web2', { 'qa-deploy.json': webApp('/e2e/web2', { instances: 1 }) });
     expect((await runBaton(['deploy', 'web2', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
-    const before = (await marathonRequests(aa)).length;
+    const before = (await requestsOf(aa.url)).length;
     const again = await runBaton(['deploy', 'web2', '--env', 'qa', '--version', '1.0.0', '--json'], { env: f.env });
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('already at 1.0.0');
-    const writes = (await marathonRequests(aa)).slice(before).filter((r) => r.method !== 'GET');
+    const writes = (await requestsOf(aa.url)).slice(before).filter((r) => r.method !== 'GET');
     expect(writes).toEqual([]);
     expect(JSON.parse(again.stdout).datacenters[0]).toMatchObject({ outcome: 'unchanged', fromVersion: '1.0.0', toVersion: '1.0.0' });
   });
@@ -143,25 +130,25 @@ describe('baton deploy against the Marathon emulator', () => {
   it('rejects an invalid config before sending anything to Marathon', async () => {
     const f = setup();
     f.writeApp('broken', { 'qa-deploy.json': webApp('/e2e/broken', { instances: -1 }) });
-    const before = (await marathonRequests(aa)).length;
+    const before = (await requestsOf(aa.url)).length;
     const result = await runBaton(['deploy', 'broken', '--env', 'qa', '--version', '1.0.0'], { env: f.env });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('qa-deploy.json');
     expect(result.stderr).toContain('/instances');
-    expect((await marathonRequests(aa)).length).toBe(before);
+    expect((await requestsOf(aa.url)).length).toBe(before);
     expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'invalid', app: 'broken', toVersion: '1.0.0' });
   });
 
   it('refuses a confirm environment without a TTY and without --yes, sending nothing', async () => {
     const f = setup();
     f.writeApp('web7', { 'prod-deploy.json': webApp('/e2e/web7') });
-    const beforeAA = (await marathonRequests(aa)).length;
-    const beforeBB = (await marathonRequests(bb)).length;
+    const beforeAA = (await requestsOf(aa.url)).length;
+    const beforeBB = (await requestsOf(bb.url)).length;
     const result = await runBaton(['deploy', 'web7', '--env', 'prod', '--version', '1.0.0'], { env: f.env });
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/--yes/);
-    expect((await marathonRequests(aa)).length).toBe(beforeAA);
-    expect((await marathonRequests(bb)).length).toBe(beforeBB);
+    expect((await requestsOf(aa.url)).length).toBe(beforeAA);
+    expect((await requestsOf(bb.url)).length).toBe(beforeBB);
     expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'refused', env: 'prod' });
   });
 
@@ -181,7 +168,7 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/AA\s+succeeded[\s\S]*BB\s+succeeded/);
 
-    const beforeBB = (await marathonRequests(bb)).length;
+    const beforeBB = (await requestsOf(bb.url)).length;
     const bad = await runBaton(['deploy', 'web9', '--env', 'prod', '--version', '2.0.0-crash', '--yes', '--json'], { env: f.env });
     expect(bad.code).toBe(5);
     const doc = JSON.parse(bad.stdout);
@@ -189,7 +176,7 @@ describe('baton deploy against the Marathon emulator', () => {
       ['AA', 'failed-rolled-back'],
       ['BB', 'skipped'],
     ]);
-    const bbWrites = (await marathonRequests(bb)).slice(beforeBB).filter((r) => r.method !== 'GET');
+    const bbWrites = (await requestsOf(bb.url)).slice(beforeBB).filter((r) => r.method !== 'GET');
     expect(bbWrites).toEqual([]);
     expect(imageIn(await new MarathonClient({ url: bb.url }).getApp('/e2e/web9'))).toBe('registry.example.com/shop/web:1.0.0');
   });
@@ -295,12 +282,12 @@ describe('baton deploy against the Marathon emulator', () => {
   it('--dry-run shows the diff and changes nothing', async () => {
     const f = setup();
     f.writeApp('web12', { 'qa-deploy.json': webApp('/e2e/web12', { instances: 1, env: { DB_PASSWORD: 's3cret-value' } }) });
-    const before = (await marathonRequests(aa)).length;
+    const before = (await requestsOf(aa.url)).length;
     const result = await runBaton(['deploy', 'web12', '--env', 'qa', '--version', '1.0.0', '--dry-run'], { env: f.env });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('+ container:');
     expect(result.stdout).not.toContain('s3cret-value');
-    const writes = (await marathonRequests(aa)).slice(before).filter((r) => r.method !== 'GET');
+    const writes = (await requestsOf(aa.url)).slice(before).filter((r) => r.method !== 'GET');
     expect(writes).toEqual([]);
     expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'dry-run' });
   });

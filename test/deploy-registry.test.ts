@@ -3,6 +3,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { MarathonClient } from '../src/marathon/client.js';
 import { runBaton } from './support/cli.js';
 import { makeDeployFixture, webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { marathonWrites } from './support/emulator.js';
 import { headManifestDigest, pushTestImage, startRegistry, type RunningRegistry } from './support/registry.js';
 
 const timings = { stagingMs: 30, healthyMs: 50, crashMs: 50, killMs: 20, backoffMs: 50 };
@@ -30,20 +31,14 @@ describe('baton deploy with a real registry', () => {
     return fixture;
   }
 
-  async function marathonWrites(): Promise<unknown[]> {
-    const body = (await (await fetch(`${marathon.url}/_emulator/requests`)).json()) as { method: string; path: string }[] | { requests: { method: string; path: string }[] };
-    const list = Array.isArray(body) ? body : body.requests;
-    return list.filter((r) => !r.path.startsWith('/_emulator') && r.method !== 'GET');
-  }
-
   it('fails early, before Marathon hears of it, when the version does not exist in the registry', async () => {
     const f = setup('missing', 'shop/missing');
     await pushTestImage(registry.url, 'shop/missing', '1.0.0');
-    const before = (await marathonWrites()).length;
+    const before = (await marathonWrites(marathon.url)).length;
     const result = await runBaton(['deploy', 'missing', '--env', 'qa', '--version', '1.0.1'], { env: f.env });
     expect(result.code).toBe(10);
     expect(result.stderr).toContain(`${registry.host}/shop/missing:1.0.1 does not exist in the registry`);
-    expect((await marathonWrites()).length).toBe(before);
+    expect((await marathonWrites(marathon.url)).length).toBe(before);
     expect(await new MarathonClient({ url: marathon.url }).findApp('/reg/missing')).toBeNull();
 
     const skipped = await runBaton(['deploy', 'missing', '--env', 'qa', '--version', '1.0.0'], { env: f.env });

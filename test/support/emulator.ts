@@ -33,6 +33,17 @@ export interface LoggedRequest {
   status: number | null;
 }
 
+/** The Marathon API requests the emulator received (its own /_emulator control routes left out). */
+export async function marathonRequests(url: string): Promise<LoggedRequest[]> {
+  const body = (await (await fetch(`${url}/_emulator/requests`)).json()) as { requests: LoggedRequest[] };
+  return body.requests.filter((r) => !r.path.startsWith('/_emulator'));
+}
+
+/** The requests that could have changed something (anything but GET). */
+export async function marathonWrites(url: string): Promise<LoggedRequest[]> {
+  return (await marathonRequests(url)).filter((r) => r.method !== 'GET');
+}
+
 export interface LoggedEvent {
   emittedAt: number;
   eventType: string;
