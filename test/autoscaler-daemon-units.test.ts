@@ -199,14 +199,18 @@ describe('decision log', () => {
     desired: 2,
     recommendation: 2,
     action: 'none',
-    reason: `within tolerance at ${at}`,
     rules: ['tolerance'],
     inputs: { targets: { cpu: 0.5 }, ratios: { cpu: 1 }, bounds: { min: 1, max: 5, scheduleFloor: null }, tasks: [] },
     dryRun: false,
     source: 'rest',
     outcome: 'unchanged',
     resources: { cpus: 1, memMiB: 128 },
-    usage: [],
+    metrics: [],
+    notes: [],
+    adopted: undefined,
+    error: undefined,
+    firstAt: at,
+    repeated: 1,
     ...overrides,
   });
 
@@ -215,7 +219,7 @@ describe('decision log', () => {
     log.add(record(1));
     log.add(record(2));
     log.add(record(3));
-    expect(log.list({ limit: 10 })).toEqual([expect.objectContaining({ at: 3, firstAt: 1, repeated: 3, reason: 'within tolerance at 3' })]);
+    expect(log.list({ limit: 10 })).toEqual([expect.objectContaining({ at: 3, firstAt: 1, repeated: 3 })]);
     log.add(record(4, { action: 'scale-up', desired: 4, outcome: 'applied' }));
     log.add(record(5, { current: 4, desired: 4 }));
     log.add(record(6, { current: 4, desired: 6, action: 'scale-up', outcome: 'applied' }));

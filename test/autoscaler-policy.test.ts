@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide } from '../autoscaler/policy/decide.js';
+import { decide, explainDecision } from '../autoscaler/policy/decide.js';
 import type { DecisionInput, ScalingPolicy, TaskUsage, TaskView } from '../autoscaler/policy/types.js';
 
 const NOW = Date.parse('2024-03-04T10:00:00Z');
@@ -523,13 +523,14 @@ describe('decide()', () => {
     expect({ desired: decision.desired, action: decision.action }).toEqual({ desired, action });
     if (recommendation !== undefined) expect(decision.recommendation).toBe(recommendation);
     if (rules !== undefined) expect(decision.rules).toEqual(rules);
-    for (const part of reason ?? []) expect(decision.reason).toContain(part);
+    const sentence = explainDecision(decision);
+    for (const part of reason ?? []) expect(sentence).toContain(part);
     expect(decision.current).toBe(given.instances);
     expect(decision.appId).toBe('/shop/web');
     expect(decision.at).toBe(NOW);
   });
 
-  it('explains its inputs: per-task utilization and status, targets, ratios and bounds', () => {
+  it('explains its inputs: per-task utilization, raw usage and status, targets, ratios and bounds', () => {
     const decision = decide(
       scenario({
         instances: 4,
@@ -538,18 +539,49 @@ describe('decide()', () => {
         scheduleFloor: 3,
       }),
     );
+    const sampled = NOW - 5_000;
     expect(decision.inputs).toEqual({
       targets: { cpu: 0.6, memory: 0.8 },
       ratios: { cpu: 1, memory: expect.closeTo(0.75, 9) },
       bounds: { min: 2, max: 9, scheduleFloor: 3 },
       tasks: [
-        { taskId: 'shop_web.task-1', status: 'used', cpuUtilization: 0.9, memoryUtilization: expect.closeTo(0.5, 9) },
-        { taskId: 'shop_web.task-2', status: 'used', cpuUtilization: 0.3, memoryUtilization: expect.closeTo(0.7, 9) },
+        {
+          taskId: 'shop_web.task-1',
+          status: 'used',
+          cpuUtilization: 0.9,
+          memoryUtilization: expect.closeTo(0.5, 9),
+          cpuCores: 0.45,
+          memoryBytes: 256 * MIB,
+          lastSampleAt: sampled,
+        },
+        {
+          taskId: 'shop_web.task-2',
+          status: 'used',
+          cpuUtilization: 0.3,
+          memoryUtilization: expect.closeTo(0.7, 9),
+          cpuCores: 0.15,
+          memoryBytes: expect.closeTo(0.7 * 512 * MIB, 0),
+          lastSampleAt: sampled,
+        },
         { taskId: 'shop_web.task-3', status: 'missing' },
-        { taskId: 'shop_web.task-4', status: 'warming-up', cpuUtilization: 1 },
+        { taskId: 'shop_web.task-4', status: 'warming-up', cpuUtilization: 1, cpuCores: 0.5, lastSampleAt: sampled },
       ],
     });
     expect(decision.dryRun).toBe(false);
+  });
+
+  it('explains itself in one sentence: each metric, every adjustment, the verdict', () => {
+    const scaled = decide(scenario({ instances: 3, tasks: busy(3, 0.92), policy: { maxInstances: 4 } }));
+    expect(explainDecision(scaled)).toBe(
+      'CPU 92% of target 60% on 3/3 tasks → ratio 1.53 → 5 instances; capped by max 4; 3 → 4 instances.',
+    );
+    const held = decide(scenario({ instances: 4, tasks: [...busy(3, 0.3), { noData: true }], history: [[100, 4]] }));
+    expect(explainDecision(held)).toBe(
+      'CPU 30% of target 60% on 3/4 tasks (1 without fresh data) → ratio 0.50; recomputed with missing at 100% of target → ratio 0.63 → 3 instances; ' +
+        'not scaling down: 1/4 tasks lack fresh data; stays at 4 instances.',
+    );
+    const skipped = decide(scenario({ instances: 2, tasks: busy(2, 0.9), deploymentInProgress: true }));
+    expect(explainDecision(skipped)).toBe('A deployment is in progress: left at 2 instances until it finishes.');
   });
 
   it('is pure: the same input gives the same decision and the input is not changed', () => {

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { HealthReport } from '../controller/controller.js';
 import type { CycleResult } from '../cycle/run-cycle.js';
 import type { DecisionLog, LoggedDecision } from '../decisions/log.js';
+import { decisionView, type DecisionView } from '../decisions/view.js';
+import { explainDecision } from '../policy/decide.js';
 import { isValidAppId, registrationSchema, toPolicy, type PolicyDefaults, type Registration } from '../registry/registration.js';
 import type { RegistrationStore } from '../registry/store.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -84,7 +86,7 @@ async function handle(deps: ApiDeps, request: http.IncomingMessage, response: ht
     const limit = parseLimit(url.searchParams.get('limit'));
     const options: { appId?: string; limit: number } = { limit };
     if (appId) options.appId = appId;
-    return sendJson(response, 200, { decisions: deps.decisions.list(options) });
+    return sendJson(response, 200, { decisions: deps.decisions.list(options).map(decisionView) });
   }
   if (path === '/apps') {
     allow(method, ['GET', 'POST']);
@@ -110,7 +112,7 @@ interface AppEntry {
   policy: ReturnType<typeof toPolicy>;
   inMarathon: boolean | null;
   instances: number | null;
-  lastDecision: Pick<LoggedDecision, 'at' | 'action' | 'current' | 'desired' | 'reason' | 'outcome' | 'rules'> | null;
+  lastDecision: Pick<DecisionView, 'at' | 'action' | 'current' | 'desired' | 'reason' | 'outcome' | 'rules'> | null;
   /** Labels of an app registered by REST are ignored (REST wins); shown so nobody wonders why they have no effect. */
   labelsOverridden?: boolean;
 }
@@ -148,8 +150,8 @@ function listApps(deps: ApiDeps): { apps: AppEntry[]; labelIssues: { appId: stri
 
 function summary(decision: LoggedDecision | undefined): AppEntry['lastDecision'] {
   if (!decision) return null;
-  const { at, action, current, desired, reason, outcome, rules } = decision;
-  return { at, action, current, desired, reason, outcome, rules };
+  const { at, action, current, desired, outcome, rules } = decision;
+  return { at, action, current, desired, reason: explainDecision(decision), outcome, rules };
 }
 
 async function registerApp(deps: ApiDeps, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {

@@ -1,7 +1,7 @@
 import type { DeploymentResult, AppInfo } from '../../src/marathon/types.js';
 import { MarathonError } from '../../src/marathon/errors.js';
 import type { UsageQueryOptions } from '../metrics/index.js';
-import { activeScheduleFloor, decide } from '../policy/decide.js';
+import { activeScheduleFloor, decide, explainDecision } from '../policy/decide.js';
 import type { AppView, Decision, Recommendation, ScalingPolicy, TaskUsage } from '../policy/types.js';
 import { registrationFromLabels, type LabelRegistration } from '../registry/labels.js';
 import { toPolicy, type PolicyDefaults, type Registration } from '../registry/registration.js';
@@ -62,25 +62,21 @@ export function newCycleState(): CycleState {
 export type ErrorSource = 'marathon' | 'influxdb';
 export type Outcome = 'applied' | 'dry-run' | 'failed' | 'locked' | 'unchanged';
 
-/** A decision as /decisions shows it: the pure function's answer plus what the daemon did with it. */
+/**
+ * A decision as the daemon keeps it for /decisions: the pure function's answer plus what the daemon did with it.
+ * Built with every field in place (absent ones `undefined`), so the thousands made each cycle share one shape.
+ */
 export interface DecisionRecord extends Decision {
   source: ScalingPolicy['source'];
   outcome: Outcome;
   /** Set when `instances` was changed by someone else since we last looked; it became the new baseline. */
-  adopted?: { from: number; to: number };
-  error?: string;
+  adopted: { from: number; to: number } | undefined;
+  error: string | undefined;
   /** The app's resources: utilization = usage / these. */
   resources: { cpus: number; memMiB: number };
-  /** Raw usage of each of the app's tasks from InfluxDB (null where there is no data). */
-  usage: TaskUsageRow[];
-}
-
-export interface TaskUsageRow {
-  taskId: string;
-  cpuCores: number | null;
-  memoryBytes: number | null;
-  /** Epoch ms of the newest sample. */
-  lastSampleAt: number | null;
+  /** When the first of a run of identical decisions was made, and how many there were (the log folds repeats). */
+  firstAt: number;
+  repeated: number;
 }
 
 export interface ManagedApp {
@@ -240,12 +236,7 @@ export async function runCycle(
       rememberRecommendation(memory, { at: now, desired: decision.recommendation }, policy.scaleDownStabilizationSeconds);
     }
 
-    // decide() returns a fresh object: extend it in place rather than copying a thousand of them every cycle.
-    const record = decision as DecisionRecord;
-    record.source = managed.source;
-    record.outcome = 'unchanged';
-    record.resources = { cpus: view.cpus, memMiB: view.mem };
-    record.usage = view.tasks.map((task) => usageRow(task.id, usage));
+    const record = toRecord(decision, managed.source, view);
     if (adopted) {
       record.adopted = adopted;
       record.rules = [...record.rules, 'adopted-manual-change'];
@@ -256,7 +247,7 @@ export async function runCycle(
       result.skipped.push({ appId: managed.appId, reason: decision.rules[0] ?? decision.action });
       const skipReason = decision.rules.join(',');
       if (decision.action === 'skip' && memory.skippedFor !== skipReason) {
-        logger.info('app skipped', { appId: managed.appId, reason: decision.reason });
+        logger.info('app skipped', { appId: managed.appId, reason: explainDecision(decision) });
       }
       memory.skippedFor = decision.action === 'skip' ? skipReason : undefined;
       continue;
@@ -388,9 +379,27 @@ function cachedLabelRegistration(
   return parsed;
 }
 
-function usageRow(taskId: string, usage: Record<string, TaskUsage>): TaskUsageRow {
-  const u = Object.hasOwn(usage, taskId) ? usage[taskId] : undefined;
-  return { taskId, cpuCores: u?.cpuCores ?? null, memoryBytes: u?.memoryBytes ?? null, lastSampleAt: u?.lastSampleAt ?? null };
+function toRecord(decision: Decision, source: ScalingPolicy['source'], view: AppView): DecisionRecord {
+  return {
+    appId: decision.appId,
+    at: decision.at,
+    current: decision.current,
+    desired: decision.desired,
+    recommendation: decision.recommendation,
+    action: decision.action,
+    rules: decision.rules,
+    inputs: decision.inputs,
+    dryRun: decision.dryRun,
+    metrics: decision.metrics,
+    notes: decision.notes,
+    source,
+    outcome: 'unchanged',
+    adopted: undefined,
+    error: undefined,
+    resources: { cpus: view.cpus, memMiB: view.mem },
+    firstAt: decision.at,
+    repeated: 1,
+  };
 }
 
 function logFields(decision: Decision): Record<string, unknown> {
@@ -398,7 +407,7 @@ function logFields(decision: Decision): Record<string, unknown> {
     appId: decision.appId,
     from: decision.current,
     to: decision.desired,
-    reason: decision.reason,
+    reason: explainDecision(decision),
     rules: decision.rules,
   };
 }

@@ -1,10 +1,7 @@
 import type { DecisionRecord } from '../cycle/run-cycle.js';
 
 /** A decision as kept for GET /decisions: a run of identical decisions is one entry (the newest inputs, a count). */
-export interface LoggedDecision extends DecisionRecord {
-  firstAt: number;
-  repeated: number;
-}
+export type LoggedDecision = DecisionRecord;
 
 /** Recent decisions per app, bounded: `perApp` entries each, so memory stays flat with thousands of apps. */
 export class DecisionLog {
@@ -13,20 +10,17 @@ export class DecisionLog {
   constructor(private readonly perApp: number) {}
 
   add(record: DecisionRecord): void {
-    const entries = this.byApp.get(record.appId) ?? [];
-    this.byApp.set(record.appId, entries);
+    let entries = this.byApp.get(record.appId);
+    if (entries === undefined) this.byApp.set(record.appId, (entries = []));
     const latest = entries[entries.length - 1];
     // The record is the cycle's own (nobody else keeps it): it becomes the entry without a copy.
-    const entry = record as LoggedDecision;
     if (latest && sameDecision(latest, record)) {
-      entry.firstAt = latest.firstAt;
-      entry.repeated = latest.repeated + 1;
-      entries[entries.length - 1] = entry;
+      record.firstAt = latest.firstAt;
+      record.repeated = latest.repeated + 1;
+      entries[entries.length - 1] = record;
       return;
     }
-    entry.firstAt = record.at;
-    entry.repeated = 1;
-    entries.push(entry);
+    entries.push(record);
     if (entries.length > this.perApp) entries.splice(0, entries.length - this.perApp);
   }
 

@@ -1,17 +1,19 @@
-import type { ScalingPolicy } from './types.js';
+import type { DecisionNote, ScalingPolicy } from './types.js';
+import { addRule } from './replicas.js';
 
 /**
  * HPA's rate limit and bounds: grow by at most `scaleUpMaxStep` (default max(100% of current, 4)) per cycle,
  * never above max; never below min or the active schedule floor (max wins over a floor set above it).
+ * Returns the bounded count; what applied is added to `rules` and `notes`.
  */
 export function limitAndBound(
   stabilized: number,
   current: number,
   policy: ScalingPolicy,
   scheduleFloor: number | null,
-): { desired: number; rules: string[]; notes: string[] } {
-  const rules: string[] = [];
-  const notes: string[] = [];
+  rules: string[],
+  notes: DecisionNote[],
+): number {
   const { minInstances: min, maxInstances: max } = policy;
   let desired = stabilized;
 
@@ -19,13 +21,13 @@ export function limitAndBound(
   const upLimit = current + step;
   if (desired > upLimit && upLimit < max) {
     desired = upLimit;
-    rules.push('scale-up-limit');
-    notes.push(`limited to +${step} per cycle (scale-up limit) → ${desired}`);
+    addRule(rules, 'scale-up-limit');
+    notes.push({ note: 'scale-up-limit', step, desired });
   }
   if (desired > max) {
     desired = max;
-    rules.push('max-bound');
-    notes.push(`capped by max ${max}`);
+    addRule(rules, 'max-bound');
+    notes.push({ note: 'max-bound', max });
   }
 
   const floor = scheduleFloor !== null && scheduleFloor > min ? scheduleFloor : null;
@@ -33,12 +35,12 @@ export function limitAndBound(
   if (desired < lowest) {
     desired = lowest;
     if (floor !== null) {
-      rules.push('schedule-floor');
-      notes.push(floor > max ? `raised to max ${max} (the schedule floor ${floor} is above max)` : `raised to the schedule floor ${floor}`);
+      addRule(rules, 'schedule-floor');
+      notes.push({ note: 'schedule-floor', floor, max });
     } else {
-      rules.push('min-bound');
-      notes.push(`raised to min ${min}`);
+      addRule(rules, 'min-bound');
+      notes.push({ note: 'min-bound', min });
     }
   }
-  return { desired, rules, notes };
+  return desired;
 }

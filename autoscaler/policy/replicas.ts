@@ -1,16 +1,7 @@
-import type { ClassifiedTask, MetricName } from './tasks.js';
-import { formatPercent, formatRatio, METRIC_LABEL as LABEL, plural } from './format.js';
+import type { MetricName, MetricOutcome, TaskDecisionInput } from './types.js';
+import { countsFor, utilizationOf } from './tasks.js';
 
-export interface MetricOutcome {
-  metric: MetricName;
-  target: number;
-  /** usage / target over the tasks with data (before the missing/unready adjustment). */
-  ratio?: number;
-  /** Desired instances by this metric alone; undefined when no task has usable data for it. */
-  replicas?: number;
-  rules: string[];
-  explanation: string;
-}
+export type { MetricOutcome } from './types.js';
 
 /** ceil() of a product that is an integer up to floating-point noise (0.6/0.3×2) must not add an instance. */
 const EPSILON = 1e-9;
@@ -19,78 +10,96 @@ const EPSILON = 1e-9;
  * Kubernetes' replica calculator for one metric: ratio over tasks with data, desired = ceil(ratio × count).
  * With missing tasks (100% of target on a scale-down, 0% on a scale-up) or unready tasks on a scale-up (0%),
  * the ratio is recomputed; within tolerance or a flipped direction means no change.
+ * Numbers only: this runs for every metric of every app each cycle, and the words are written when someone reads them.
  */
-export function metricReplicas(metric: MetricName, target: number, tasks: ClassifiedTask[], current: number, tolerance: number): MetricOutcome {
-  // One pass, no intermediate lists: this runs for every metric of every app each cycle.
-  let consideredCount = 0;
-  let usedCount = 0;
+export function metricReplicas(
+  metric: MetricName,
+  target: number,
+  tasks: TaskDecisionInput[],
+  current: number,
+  tolerance: number,
+  freshSince: number,
+): MetricOutcome {
+  let considered = 0;
+  let used = 0;
   let sum = 0;
   let notReady = 0;
-  let warming = 0;
-  for (const task of tasks) {
+  let warmingUp = 0;
+  for (let index = 0; index < tasks.length; index++) {
+    const task = tasks[index] as TaskDecisionInput;
     if (task.status === 'not-ready') notReady += 1;
-    else if (task.status === 'warming-up') warming += 1;
+    else if (task.status === 'warming-up') warmingUp += 1;
     else if (task.status === 'used' || task.status === 'missing') {
-      consideredCount += 1;
-      if (task.usable.includes(metric)) {
-        usedCount += 1;
-        sum += task.utilization[metric] as number;
+      considered += 1;
+      if (countsFor(task, metric, freshSince)) {
+        used += 1;
+        sum += utilizationOf(task, metric) as number;
       }
     }
   }
-  const missing = consideredCount - usedCount;
-  const unready = notReady + warming;
-  const rules: string[] = [];
-  if (missing > 0) rules.push('missing-metrics');
-  if (notReady > 0) rules.push('not-ready');
-  if (warming > 0) rules.push('warming-up');
-  const setAside = [
-    missing > 0 ? `${missing} without fresh data` : '',
-    notReady > 0 ? `${notReady} not ready` : '',
-    warming > 0 ? `${warming} warming up` : '',
-  ].filter(Boolean);
-  const aside = setAside.length > 0 ? ` (${setAside.join(', ')})` : '';
-
-  if (usedCount === 0) {
-    return { metric, target, rules, explanation: `${LABEL[metric]}: no task has usable data${aside}` };
-  }
-  const ratio = sum / (usedCount * target);
-  const head = `${LABEL[metric]} ${formatPercent(sum / usedCount)} of target ${formatPercent(target)} on ${usedCount}/${consideredCount + unready} tasks${aside} → ratio ${formatRatio(ratio)}`;
-  const outcome = (replicas: number, rule: string | null, tail: string): MetricOutcome => ({
+  const outcome: MetricOutcome = {
     metric,
     target,
-    ratio,
-    replicas,
-    rules: rule ? [...rules, rule] : rules,
-    explanation: `${head}${tail}`,
-  });
+    tolerance,
+    ratio: undefined,
+    replicas: undefined,
+    meanUtilization: undefined,
+    used,
+    considered,
+    missing: considered - used,
+    notReady,
+    warmingUp,
+    recomputedRatio: undefined,
+    conclusion: 'no-data',
+    flippedReplicas: undefined,
+  };
+  if (used === 0) return outcome;
 
+  const ratio = sum / (used * target);
+  outcome.ratio = ratio;
+  outcome.meanUtilization = sum / used;
+  const unready = notReady + warmingUp;
   const rebalanceUnready = unready > 0 && ratio > 1;
-  if (!rebalanceUnready && missing === 0) {
-    if (Math.abs(1 - ratio) <= tolerance) return outcome(current, 'tolerance', `, within tolerance ${formatPercent(tolerance)}`);
-    const replicas = ceil(ratio * usedCount);
-    if (flips(ratio, replicas, current)) return outcome(current, 'direction-flip', ` but ${plural(replicas, 'instance')} would move the other way: no change`);
-    return outcome(replicas, null, ` → ${plural(replicas, 'instance')}`);
+  let finalRatio = ratio;
+  let count = used;
+  if (rebalanceUnready || outcome.missing > 0) {
+    // Recompute conservatively: missing tasks at 100% of target when shrinking, 0% when growing; unready at 0% when growing.
+    const missingShare = ratio < 1 ? target : 0;
+    count = used + outcome.missing + (rebalanceUnready ? unready : 0);
+    finalRatio = (sum + outcome.missing * missingShare) / (count * target);
+    outcome.recomputedRatio = finalRatio;
   }
+  outcome.replicas = current;
+  if (Math.abs(1 - finalRatio) <= tolerance) {
+    outcome.conclusion = 'tolerance';
+    return outcome;
+  }
+  if ((ratio < 1 && finalRatio > 1) || (ratio > 1 && finalRatio < 1)) {
+    outcome.conclusion = 'direction-flip';
+    return outcome;
+  }
+  const replicas = ceil(finalRatio * count);
+  if (flips(finalRatio, replicas, current)) {
+    outcome.conclusion = 'direction-flip';
+    outcome.flippedReplicas = replicas;
+    return outcome;
+  }
+  outcome.conclusion = 'replicas';
+  outcome.replicas = replicas;
+  return outcome;
+}
 
-  // Recompute conservatively: missing tasks at 100% of target when shrinking, 0% when growing; unready at 0% when growing.
-  const missingShare = ratio < 1 ? target : 0;
-  const count = usedCount + missing + (rebalanceUnready ? unready : 0);
-  const newRatio = (sum + missing * missingShare) / (count * target);
-  const assumed = [
-    missing > 0 ? `missing at ${ratio < 1 ? '100%' : '0%'} of target` : '',
-    rebalanceUnready ? 'unready at 0%' : '',
-  ].filter(Boolean).join(', ');
-  const recomputed = `; recomputed with ${assumed} → ratio ${formatRatio(newRatio)}`;
-  if (Math.abs(1 - newRatio) <= tolerance) return outcome(current, 'tolerance', `${recomputed}, within tolerance ${formatPercent(tolerance)}`);
-  if ((ratio < 1 && newRatio > 1) || (ratio > 1 && newRatio < 1)) {
-    return outcome(current, 'direction-flip', `${recomputed}, which flips direction: no change`);
-  }
-  const replicas = ceil(newRatio * count);
-  if (flips(newRatio, replicas, current)) {
-    return outcome(current, 'direction-flip', `${recomputed} but ${plural(replicas, 'instance')} would move the other way: no change`);
-  }
-  return outcome(replicas, null, `${recomputed} → ${plural(replicas, 'instance')}`);
+/** The rules a metric's outcome adds to the decision, in the order they are reported. */
+export function outcomeRules(outcome: MetricOutcome, rules: string[]): void {
+  if (outcome.missing > 0) addRule(rules, 'missing-metrics');
+  if (outcome.notReady > 0) addRule(rules, 'not-ready');
+  if (outcome.warmingUp > 0) addRule(rules, 'warming-up');
+  if (outcome.conclusion === 'tolerance' || outcome.conclusion === 'direction-flip') addRule(rules, outcome.conclusion);
+}
+
+/** Rules are a handful of names: an array that skips duplicates beats a Set built and spread for every app. */
+export function addRule(rules: string[], rule: string): void {
+  if (!rules.includes(rule)) rules.push(rule);
 }
 
 function ceil(value: number): number {

@@ -47,7 +47,60 @@ export interface DecisionInput {
   consecutiveMetricFailures: number;
 }
 export type DecisionAction = 'scale-up' | 'scale-down' | 'none' | 'hold' | 'skip';
-export interface TaskDecisionInput { taskId: string; cpuUtilization?: number; memoryUtilization?: number; status: 'used' | 'missing' | 'not-ready' | 'warming-up' | 'not-running' }
+export type MetricName = 'cpu' | 'memory';
+export type TaskStatus = 'used' | 'missing' | 'not-ready' | 'warming-up' | 'not-running';
+/**
+ * One task as the decision saw it. Absent values are `undefined` (not left out): every entry has the same shape, which
+ * keeps thousands of them cheap to build and to keep for /decisions.
+ */
+export interface TaskDecisionInput {
+  taskId: string;
+  status: TaskStatus;
+  cpuUtilization: number | undefined;    // cores / app cpus
+  memoryUtilization: number | undefined; // bytes / app mem
+  /** Raw usage from InfluxDB (what the utilization was computed from). */
+  cpuCores: number | undefined;
+  memoryBytes: number | undefined;
+  lastSampleAt: number | undefined;      // epoch ms of the newest sample
+}
+/** What one metric asked for, as numbers: `explainDecision` turns it into words. */
+export interface MetricOutcome {
+  metric: MetricName;
+  target: number;
+  tolerance: number;
+  /** usage / target over the tasks with usable data (before the missing/unready adjustment). */
+  ratio: number | undefined;
+  /** Desired instances by this metric alone; undefined when no task has usable data for it. */
+  replicas: number | undefined;
+  /** Mean utilization of the tasks with usable data. */
+  meanUtilization: number | undefined;
+  used: number;                   // tasks whose data counted
+  considered: number;             // running, ready, warmed-up tasks (with or without data)
+  missing: number;                // considered tasks without fresh data for this metric
+  notReady: number;
+  warmingUp: number;
+  /** The ratio recomputed with missing (and, on a scale-up, unready) tasks assumed at 100% or 0% of target. */
+  recomputedRatio: number | undefined;
+  /** How the metric concluded: a count, or no change because of tolerance or a flipped direction. */
+  conclusion: 'no-data' | 'replicas' | 'tolerance' | 'direction-flip';
+  /** With 'direction-flip' after computing a count: the count that would have moved the other way. */
+  flippedReplicas: number | undefined;
+}
+/** Why the count was adjusted or held, with the figures a person needs: `explainDecision` turns it into words. */
+export type DecisionNote =
+  | { note: 'deployment-in-progress' }
+  | { note: 'paused' }
+  | { note: 'metrics-unavailable'; consecutiveFailures: number }
+  | { note: 'no-targets' }
+  | { note: 'no-usable-data' }
+  | { note: 'metric-without-data'; metrics: MetricName[] }
+  | { note: 'tasks-without-data'; missing: number; considered: number }
+  | { note: 'stabilization-window'; desired: number; seconds: number }
+  | { note: 'scale-up-limit'; step: number; desired: number }
+  | { note: 'max-bound'; max: number }
+  | { note: 'schedule-floor'; floor: number; max: number }
+  | { note: 'min-bound'; min: number }
+  | { note: 'dry-run' };
 export interface Decision {
   appId: string;
   at: number;
@@ -55,7 +108,6 @@ export interface Decision {
   desired: number;                 // what to set (== current when no change)
   recommendation: number;          // raw recommendation before stabilization/limits (store it in the history)
   action: DecisionAction;
-  reason: string;                  // one human sentence: why
   rules: string[];                 // every rule that applied/held/blocked, e.g. "tolerance", "stabilization-window", "max-bound", "schedule-floor", "missing-metrics", "deployment-in-progress", "paused"
   inputs: {
     targets: { cpu?: number; memory?: number };
@@ -64,4 +116,8 @@ export interface Decision {
     tasks: TaskDecisionInput[];
   };
   dryRun: boolean;
+  /** Per metric, in target order (cpu, memory). */
+  metrics: MetricOutcome[];
+  /** In the order they applied. */
+  notes: DecisionNote[];
 }

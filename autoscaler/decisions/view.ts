@@ -1,0 +1,85 @@
+import { explainDecision } from '../policy/decide.js';
+import type { DecisionRecord } from '../cycle/run-cycle.js';
+
+/** A task's figures as /decisions shows them under `inputs.tasks`: what the decision saw (absent values left out). */
+export interface TaskInputView {
+  taskId: string;
+  status: string;
+  cpuUtilization?: number;
+  memoryUtilization?: number;
+}
+
+/** A task's raw usage from InfluxDB as /decisions shows it under `usage` (null where there is no data). */
+export interface TaskUsageView {
+  taskId: string;
+  cpuCores: number | null;
+  memoryBytes: number | null;
+  /** Epoch ms of the newest sample. */
+  lastSampleAt: number | null;
+}
+
+/** One entry of GET /decisions. */
+export interface DecisionView {
+  appId: string;
+  at: number;
+  current: number;
+  desired: number;
+  recommendation: number;
+  action: DecisionRecord['action'];
+  /** The decision in one sentence. */
+  reason: string;
+  rules: string[];
+  inputs: Omit<DecisionRecord['inputs'], 'tasks'> & { tasks: TaskInputView[] };
+  dryRun: boolean;
+  source: DecisionRecord['source'];
+  outcome: DecisionRecord['outcome'];
+  adopted?: { from: number; to: number };
+  error?: string;
+  resources: DecisionRecord['resources'];
+  usage: TaskUsageView[];
+  firstAt: number;
+  repeated: number;
+}
+
+/**
+ * The kept record in the shape /decisions answers with: the sentence written now, the per-task figures split into
+ * what the decision used and the raw usage. Done per request, for the entries asked for, not per cycle for all apps.
+ */
+export function decisionView(record: DecisionRecord): DecisionView {
+  const view: DecisionView = {
+    appId: record.appId,
+    at: record.at,
+    current: record.current,
+    desired: record.desired,
+    recommendation: record.recommendation,
+    action: record.action,
+    reason: explainDecision(record),
+    rules: record.rules,
+    inputs: {
+      targets: record.inputs.targets,
+      ratios: record.inputs.ratios,
+      bounds: record.inputs.bounds,
+      tasks: record.inputs.tasks.map((task) => {
+        const entry: TaskInputView = { taskId: task.taskId, status: task.status };
+        if (task.cpuUtilization !== undefined) entry.cpuUtilization = task.cpuUtilization;
+        if (task.memoryUtilization !== undefined) entry.memoryUtilization = task.memoryUtilization;
+        return entry;
+      }),
+    },
+    dryRun: record.dryRun,
+    source: record.source,
+    outcome: record.outcome,
+    resources: record.resources,
+    usage: record.inputs.tasks.map((task) => ({
+      taskId: task.taskId,
+      cpuCores: task.cpuCores ?? null,
+      memoryBytes: task.memoryBytes ?? null,
+      lastSampleAt: task.lastSampleAt ?? null,
+    })),
+    firstAt: record.firstAt,
+    repeated: record.repeated,
+  };
+  if (record.adopted) view.adopted = record.adopted;
+  if (record.error !== undefined) view.error = record.error;
+  return view;
+}

@@ -1,0 +1,100 @@
+import { formatPercent, formatRatio, METRIC_LABEL, plural } from './format.js';
+import type { Decision, DecisionNote, MetricOutcome } from './types.js';
+
+/**
+ * The decision in one sentence for a person: each metric's arithmetic, then every adjustment, then the verdict, e.g.
+ * "CPU 92% of target 60% on 3/3 tasks → ratio 1.53 → 5 instances; capped by max 4; 3 → 4 instances."
+ * Pure and written only when asked for (/decisions, a log line): decide() keeps the numbers it needs.
+ */
+export function explainDecision(decision: Pick<Decision, 'action' | 'current' | 'desired' | 'inputs' | 'metrics' | 'notes'>): string {
+  const { current, desired } = decision;
+  const first = decision.notes[0];
+  if ((decision.action === 'skip' || decision.action === 'hold') && first) {
+    const sentence = unchangedSentence(first, current, decision.inputs.bounds.min);
+    if (sentence !== undefined) return sentence;
+  }
+  const parts = decision.metrics.map(explainMetric);
+  for (const note of decision.notes) parts.push(noteText(note));
+  parts.push(desired === current ? `stays at ${plural(current, 'instance')}` : `${current} → ${plural(desired, 'instance')}`);
+  return `${parts.join('; ')}.`;
+}
+
+function unchangedSentence(note: DecisionNote, current: number, min: number): string | undefined {
+  switch (note.note) {
+    case 'deployment-in-progress':
+      return `A deployment is in progress: left at ${plural(current, 'instance')} until it finishes.`;
+    case 'paused':
+      return `The app is at 0 instances while min is ${min}: treated as paused and left alone.`;
+    case 'metrics-unavailable': {
+      const streak = note.consecutiveFailures > 1 ? ` (${note.consecutiveFailures} cycles in a row)` : '';
+      return `Metrics could not be read${streak}: holding ${plural(current, 'instance')}, no scaling this cycle.`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** One metric's arithmetic, e.g. "CPU 92% of target 60% on 3/4 tasks (1 warming up) → ratio 1.53 → 5 instances". */
+export function explainMetric(outcome: MetricOutcome): string {
+  const label = METRIC_LABEL[outcome.metric];
+  const setAside: string[] = [];
+  if (outcome.missing > 0) setAside.push(`${outcome.missing} without fresh data`);
+  if (outcome.notReady > 0) setAside.push(`${outcome.notReady} not ready`);
+  if (outcome.warmingUp > 0) setAside.push(`${outcome.warmingUp} warming up`);
+  const aside = setAside.length > 0 ? ` (${setAside.join(', ')})` : '';
+  if (outcome.ratio === undefined || outcome.meanUtilization === undefined) return `${label}: no task has usable data${aside}`;
+
+  const tasks = outcome.considered + outcome.notReady + outcome.warmingUp;
+  let text =
+    `${label} ${formatPercent(outcome.meanUtilization)} of target ${formatPercent(outcome.target)} on ${outcome.used}/${tasks} tasks` +
+    `${aside} → ratio ${formatRatio(outcome.ratio)}`;
+  if (outcome.recomputedRatio !== undefined) {
+    const assumed: string[] = [];
+    if (outcome.missing > 0) assumed.push(`missing at ${outcome.ratio < 1 ? '100%' : '0%'} of target`);
+    if (outcome.notReady + outcome.warmingUp > 0 && outcome.ratio > 1) assumed.push('unready at 0%');
+    text += `; recomputed with ${assumed.join(', ')} → ratio ${formatRatio(outcome.recomputedRatio)}`;
+  }
+  switch (outcome.conclusion) {
+    case 'tolerance':
+      return `${text}, within tolerance ${formatPercent(outcome.tolerance)}`;
+    case 'direction-flip':
+      return outcome.flippedReplicas === undefined
+        ? `${text}, which flips direction: no change`
+        : `${text} but ${plural(outcome.flippedReplicas, 'instance')} would move the other way: no change`;
+    default:
+      return `${text} → ${plural(outcome.replicas ?? 0, 'instance')}`;
+  }
+}
+
+function noteText(note: DecisionNote): string {
+  switch (note.note) {
+    case 'deployment-in-progress':
+      return 'a deployment is in progress';
+    case 'paused':
+      return 'treated as paused';
+    case 'metrics-unavailable':
+      return 'metrics could not be read';
+    case 'no-targets':
+      return 'no CPU or memory target set: only the bounds and schedules apply';
+    case 'no-usable-data':
+      return 'no task has usable data: holding the current count';
+    case 'metric-without-data':
+      return `not scaling down: no usable data for ${note.metrics.map((metric) => METRIC_LABEL[metric]).join(', ')}`;
+    case 'tasks-without-data':
+      return `not scaling down: ${note.missing}/${note.considered} tasks lack fresh data`;
+    case 'stabilization-window':
+      return `kept at ${note.desired} by the scale-down stabilization window (highest recommendation in the last ${note.seconds} s)`;
+    case 'scale-up-limit':
+      return `limited to +${note.step} per cycle (scale-up limit) → ${note.desired}`;
+    case 'max-bound':
+      return `capped by max ${note.max}`;
+    case 'schedule-floor':
+      return note.floor > note.max
+        ? `raised to max ${note.max} (the schedule floor ${note.floor} is above max)`
+        : `raised to the schedule floor ${note.floor}`;
+    case 'min-bound':
+      return `raised to min ${note.min}`;
+    case 'dry-run':
+      return 'dry run: not applied';
+  }
+}
