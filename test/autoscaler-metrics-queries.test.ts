@@ -83,10 +83,23 @@ describe('usageFromResults()', () => {
     { name: 'one container of two with a single sample', first: [[T0, 'web.1', 'a', 0], [T0 + 10_000, 'web.1', 'b', 0]], last: [[T0 + 10_000, 'web.1', 'a', 1e9], [T0 + 10_000, 'web.1', 'b', 0]] },
     { name: 'one container of two reset', first: [[T0, 'web.1', 'a', 0], [T0, 'web.1', 'b', 5e9]], last: [[T0 + 10_000, 'web.1', 'a', 1e9], [T0 + 10_000, 'web.1', 'b', 1e9]] },
     { name: 'a container without its first sample', first: [[T0, 'web.1', 'a', 0]], last: [[T0 + 10_000, 'web.1', 'a', 1e9], [T0 + 10_000, 'web.1', 'b', 1e9]] },
+    { name: 'a container without its last sample', first: [[T0, 'web.1', 'a', 0], [T0, 'web.1', 'b', 0]], last: [[T0 + 10_000, 'web.1', 'a', 1e9]] },
   ])('gives a task no CPU figure (missing, never idle) for $name, but keeps its freshness', ({ first, last }) => {
     const raw = { results: [cpuEnds(0, first), { statement_id: 1 }, cpuEnds(2, last)] };
     const newest = Math.max(...last.map(([at]) => at as number));
     expect(usageFromResults(raw)).toEqual({ 'web.1': { lastSampleAt: newest } });
+  });
+
+  it('pairs the first and last sample of each container whatever the order of the rows; a task only in FIRST gets no entry', () => {
+    const raw = {
+      results: [
+        cpuEnds(0, [[T0, 'pod.1', 'c', 0], [T0, 'first-only.1', 'c', 0], [T0, 'pod.1', 'a', 0], [T0 + 2_000, 'pod.1', 'b', 4e9]]),
+        memory([]),
+        // b: 2e9 ns over 2 s, c: 2e9 ns over 8 s, a: 5e9 ns over 10 s.
+        cpuEnds(2, [[T0 + 4_000, 'pod.1', 'b', 6e9], [T0 + 8_000, 'pod.1', 'c', 2e9], [T0 + 10_000, 'pod.1', 'a', 5e9]]),
+      ],
+    };
+    expect(usageFromResults(raw)).toEqual({ 'pod.1': { cpuCores: 1.75, lastSampleAt: T0 + 10_000 } });
   });
 
   it('reads columns by name, whatever their order, and takes statements by statement_id', () => {

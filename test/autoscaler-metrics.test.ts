@@ -203,7 +203,7 @@ describe('InfluxMetricsSource against a real InfluxDB', () => {
       metricsAvailable: true,
       consecutiveMetricFailures: 0,
     });
-    expect(decision.inputs.tasks).toEqual([
+    expect(decision.inputs.tasks).toMatchObject([
       { taskId: tasks.idle!.taskId, status: 'used', cpuUtilization: expect.closeTo(0.02, 4) },
       { taskId: tasks.stale!.taskId, status: 'missing', cpuUtilization: expect.closeTo(0.5, 4) },
     ]);
