@@ -8,9 +8,9 @@ import { toPolicy, type PolicyDefaults, type Registration } from '../registry/re
 import type { Logger } from '../telemetry/logger.js';
 import { toAppView } from './app-view.js';
 
-/** Marathon as the cycle uses it: the one list request, and scaling. (MarathonClient fits.) */
+/** Marathon as the cycle uses it: the one list request, read app by app, and scaling. (MarathonClient fits.) */
 export interface MarathonPort {
-  listApps(embed: string[]): Promise<AppInfo[]>;
+  visitApps(embed: string[], visit: (app: AppInfo) => void): Promise<number>;
   scaleApp(appId: string, instances: number): Promise<DeploymentResult>;
 }
 
@@ -138,9 +138,11 @@ export async function runCycle(
   let views: Map<string, AppView>;
   result.requests.marathon += 1;
   try {
-    // Only the compact views outlive this statement: the raw list (megabytes with thousands of tasks) is garbage before
-    // the InfluxDB wait, so it dies young instead of being promoted and collected by a full GC.
-    views = selectManagedApps(await deps.marathon.listApps(LIST_EMBEDS), registrations, settings.defaults, state, result);
+    // Each app is reduced to what the cycle needs as it arrives: the raw list (megabytes with thousands of tasks) is
+    // never alive at once, so it neither grows the young generation nor gets promoted to be collected by a full GC.
+    const collector = new ManagedAppsCollector(registrations, settings.defaults, state);
+    await deps.marathon.visitApps(LIST_EMBEDS, (app) => collector.visit(app));
+    views = collector.finish(result);
     result.phasesMs.marathonList = clock.now() - startedAt;
   } catch (error) {
     const message = describeError(error);
@@ -309,54 +311,65 @@ export async function runCycle(
 
 /**
  * Which apps are managed this cycle: REST registrations (they win), then apps registering by AUTOSCALE_* labels.
- * Fills result.managed and result.labelIssues; returns the decision function's view of each managed app in Marathon.
+ * Sees Marathon's apps one at a time and keeps the decision function's view of the managed ones only. Nothing reaches
+ * the cycle's result or state before `finish`: a list that fails halfway changes nothing.
  */
-function selectManagedApps(
-  apps: AppInfo[],
-  registrations: Registration[],
-  defaults: PolicyDefaults,
-  state: CycleState,
-  result: CycleResult,
-): Map<string, AppView> {
-  const byId = new Map(apps.map((app) => [app.id, app]));
-  const views = new Map<string, AppView>();
-  const restIds = new Set<string>();
-  for (const registration of registrations) {
-    restIds.add(registration.appId);
-    const app = byId.get(registration.appId);
-    const managed: ManagedApp = {
-      appId: registration.appId,
-      source: 'rest',
-      policy: toPolicy(registration, defaults, 'rest'),
-      inMarathon: app !== undefined,
-    };
-    if (app) {
-      managed.instances = app.instances ?? 0;
-      views.set(app.id, toAppView(app));
-    }
-    result.managed.push(managed);
+class ManagedAppsCollector {
+  private readonly restById: Map<string, Registration>;
+  private readonly views = new Map<string, AppView>();
+  private readonly labelled: ManagedApp[] = [];
+  private readonly labelIssues: CycleResult['labelIssues'] = [];
+  private readonly seenLabels: CycleState['labels'] = new Map();
+
+  constructor(
+    private readonly registrations: Registration[],
+    private readonly defaults: PolicyDefaults,
+    private readonly state: CycleState,
+  ) {
+    this.restById = new Map(registrations.map((registration) => [registration.appId, registration]));
   }
-  const seenLabels: CycleState['labels'] = new Map();
-  for (const app of apps) {
-    if (restIds.has(app.id)) continue;
-    const parsed = cachedLabelRegistration(state, seenLabels, app);
-    if (parsed.kind === 'none') continue;
-    if (parsed.kind === 'invalid') {
-      result.labelIssues.push({ appId: app.id, errors: parsed.errors });
-      continue;
+
+  visit(app: AppInfo): void {
+    if (this.restById.has(app.id)) {
+      this.views.set(app.id, toAppView(app));
+      return;
     }
-    result.managed.push({
+    const parsed = cachedLabelRegistration(this.state, this.seenLabels, app);
+    if (parsed.kind === 'none') return;
+    if (parsed.kind === 'invalid') {
+      this.labelIssues.push({ appId: app.id, errors: parsed.errors });
+      return;
+    }
+    const view = toAppView(app);
+    this.labelled.push({
       appId: app.id,
       source: 'labels',
-      policy: toPolicy(parsed.registration, defaults, 'labels'),
+      policy: toPolicy(parsed.registration, this.defaults, 'labels'),
       inMarathon: true,
-      instances: app.instances ?? 0,
+      instances: view.instances,
     });
-    views.set(app.id, toAppView(app));
+    this.views.set(app.id, view);
   }
-  state.labels = seenLabels;
-  result.managed.sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0));
-  return views;
+
+  /** Fills result.managed and result.labelIssues; returns the view of each managed app that is in Marathon. */
+  finish(result: CycleResult): Map<string, AppView> {
+    for (const registration of this.registrations) {
+      const view = this.views.get(registration.appId);
+      const managed: ManagedApp = {
+        appId: registration.appId,
+        source: 'rest',
+        policy: toPolicy(registration, this.defaults, 'rest'),
+        inMarathon: view !== undefined,
+      };
+      if (view) managed.instances = view.instances;
+      result.managed.push(managed);
+    }
+    for (const managed of this.labelled) result.managed.push(managed);
+    result.managed.sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0));
+    result.labelIssues.push(...this.labelIssues);
+    this.state.labels = this.seenLabels;
+    return this.views;
+  }
 }
 
 /** Labels rarely change between cycles: parse an app's AUTOSCALE_* labels again only when they did. */

@@ -3,6 +3,7 @@ import https from 'node:https';
 import axios, { AxiosError, type AxiosInstance, type AxiosRequestConfig } from 'axios';
 import { z } from 'zod';
 import { MarathonError, kindForStatus } from './errors.js';
+import { JsonArrayElements } from './json-elements.js';
 import { parseServerSentEvents } from './sse.js';
 import type {
   AppDefinition,
@@ -123,6 +124,60 @@ export class MarathonClient {
     for (const e of embed) params.append('embed', e);
     const body = await this.read(`/v2/apps?${params.toString()}`);
     return appsOf(body);
+  }
+
+  /**
+   * GET /v2/apps like `listApps`, but each app is handed to `visit` as soon as its bytes have arrived and is not kept:
+   * the whole list (megabytes with thousands of tasks) is never in memory at once. For a caller that keeps a few
+   * fields of each app every few seconds (the autoscaler). Returns how many apps there were.
+   * Retried like any read until the answer starts; a failure while the apps are being read is not (visit has seen
+   * some of them): it is thrown, as 'unreachable' when the connection broke and 'protocol' when the JSON is wrong.
+   */
+  async visitApps(embed: string[], visit: (app: AppInfo) => void): Promise<number> {
+    const params = new URLSearchParams();
+    for (const e of embed) params.append('embed', e);
+    const path = `/v2/apps?${params.toString()}`;
+    const body = await this.retryRead(async () => {
+      let response;
+      try {
+        response = await this.http.request({ method: 'GET', url: path, headers: this.headers(), responseType: 'stream' });
+      } catch (error) {
+        throw this.toMarathonError('GET', path, error);
+      }
+      if (response.status >= 200 && response.status < 300) return response.data as AsyncIterable<Buffer>;
+      throw this.errorFor('GET', path, response.status, await readSmallBody(response.data as AsyncIterable<Buffer>));
+    });
+    let visitError: unknown;
+    const fail = (where: string, expected: string) =>
+      new MarathonError('protocol', `unexpected answer to GET /v2/apps: ${where}: ${expected}`, { method: 'GET', url: '/v2/apps' });
+    const elements = new JsonArrayElements(
+      'apps',
+      (text, index) => {
+        let app: unknown;
+        try {
+          app = JSON.parse(text);
+        } catch (error) {
+          throw fail(`apps.${index}`, `valid JSON (${error instanceof Error ? error.message : String(error)})`);
+        }
+        if (!isJsonObject(app)) throw fail(`apps.${index}`, 'expected an object');
+        if (typeof app.id !== 'string') throw fail(`apps.${index}.id`, 'expected a string');
+        try {
+          visit(app as AppInfo);
+        } catch (error) {
+          visitError = error;
+          throw error;
+        }
+      },
+      fail,
+    );
+    try {
+      for await (const chunk of body) elements.push(chunk);
+    } catch (error) {
+      // The caller's own failure, or a wrong answer, as it is; anything else is the connection breaking mid-answer.
+      if (error === visitError || error instanceof MarathonError) throw error;
+      throw this.toMarathonError('GET', path, error);
+    }
+    return elements.end();
   }
 
   /** GET /v2/apps/{id}: the app with tasks, counts, deployments and lastTaskFailure. */
@@ -260,11 +315,15 @@ export class MarathonClient {
 
   /** An idempotent GET: retried with exponential backoff on network errors and 5xx. */
   private async read(path: string): Promise<unknown> {
+    return this.retryRead(async () => (await this.send({ method: 'GET', url: path })).data);
+  }
+
+  /** Runs an idempotent read, again after a network error or a 5xx, with exponential backoff and jitter. */
+  private async retryRead<T>(attemptRead: () => Promise<T>): Promise<T> {
     let attempt = 0;
     for (;;) {
       try {
-        const response = await this.send({ method: 'GET', url: path });
-        return response.data;
+        return await attemptRead();
       } catch (error) {
         const retryable = error instanceof MarathonError && (error.kind === 'unreachable' || error.kind === 'server');
         if (!retryable || attempt >= this.readRetries) throw error;
