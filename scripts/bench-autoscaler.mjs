@@ -126,10 +126,12 @@ async function main() {
     };
     say(`starting baton-autoscaler (interval ${INTERVAL_SECONDS} s), measuring ${CYCLES} cycles after one warm-up cycle`);
     // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the daemon there (open it in Chrome DevTools).
-    // BENCH_NODE_ARGS="--max-semi-space-size=32" tries V8 flags on the daemon.
+    // The daemon runs with the NODE_OPTIONS its production deploy config sets (as deployed); BENCH_NODE_ARGS replaces
+    // them, e.g. BENCH_NODE_ARGS="" for plain node or BENCH_NODE_ARGS="--max-semi-space-size=8" to try V8 flags.
+    const daemonNodeArgs = process.env.BENCH_NODE_ARGS ?? (await deployedNodeOptions());
     const nodeArgs = [
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : []),
-      ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : []),
+      ...daemonNodeArgs.split(/\s+/).filter(Boolean),
       ...(process.env.BENCH_HEAP_SNAPSHOT ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(process.env.BENCH_HEAP_SNAPSHOT)}`] : []),
     ];
     const daemon = await startDaemon(config, { dir: work, name: 'bench', bin: path.join(repoRoot, 'bin/baton-autoscaler'), nodeArgs });
@@ -191,6 +193,7 @@ async function main() {
       overlappingTicksSkipped: overlaps,
       floorCpuMsPerCycle: floor,
       machine: { cpus: os.cpus().length, node: process.version },
+      daemonNodeArgs,
     };
     printReport(result);
   } finally {
@@ -198,7 +201,7 @@ async function main() {
   }
 }
 
-/** CPU per iteration of MarathonClient.listApps and InfluxMetricsSource.fetchUsage alone, in a child process. */
+/** CPU per iteration of MarathonClient.visitApps (apps dropped) and InfluxMetricsSource.fetchUsage alone, in a child process. */
 function measureFloor(marathonUrl, influxUrl, windowSeconds) {
   const script = `
     const { MarathonClient } = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, 'dist/src/marathon/client.js')).href)});
@@ -206,19 +209,20 @@ function measureFloor(marathonUrl, influxUrl, windowSeconds) {
     const marathon = new MarathonClient({ url: ${JSON.stringify(marathonUrl)} });
     const influx = new InfluxMetricsSource({ url: ${JSON.stringify(influxUrl)}, database: 'cadvisor' });
     const options = { taskIdTag: 'MESOS_TASK_ID', windowSeconds: ${windowSeconds} };
-    await marathon.listApps(['apps.tasks', 'apps.deployments']);
+    const drop = () => undefined;
+    await marathon.visitApps(['apps.tasks', 'apps.deployments'], drop);
     await influx.fetchUsage(options);
     let list = 0, usage = 0;
     const n = 5;
     for (let i = 0; i < n; i++) {
       let c = process.cpuUsage();
-      await marathon.listApps(['apps.tasks', 'apps.deployments']);
+      await marathon.visitApps(['apps.tasks', 'apps.deployments'], drop);
       c = process.cpuUsage(c); list += (c.user + c.system) / 1000;
       c = process.cpuUsage();
       await influx.fetchUsage(options);
       c = process.cpuUsage(c); usage += (c.user + c.system) / 1000;
     }
-    process.stdout.write(JSON.stringify({ listApps: Math.round(list / n), fetchUsage: Math.round(usage / n) }));
+    process.stdout.write(JSON.stringify({ marathonList: Math.round(list / n), fetchUsage: Math.round(usage / n) }));
   `;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -226,6 +230,13 @@ function measureFloor(marathonUrl, influxUrl, windowSeconds) {
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`floor measurement exited with ${code}`))));
   });
+}
+
+/** NODE_OPTIONS of the daemon's production app definition (deploy-configs/baton-autoscaler/prod-deploy.json). */
+async function deployedNodeOptions() {
+  const file = path.join(repoRoot, 'deploy-configs/baton-autoscaler/prod-deploy.json');
+  const options = JSON.parse(await readFile(file, 'utf8')).env?.NODE_OPTIONS;
+  return typeof options === 'string' ? options : '';
 }
 
 function counts(marathonProxy, influxProxy) {
@@ -252,13 +263,14 @@ function printReport(r) {
   const verdict = (ok) => (ok ? 'ok' : 'MISSED');
   const lines = [
     `baton-autoscaler benchmark: ${r.apps} apps x ${r.tasks / r.apps} tasks (${r.managedApps} managed), ${r.cycles} cycles, ${r.machine.cpus} CPUs, Node ${r.machine.node}`,
+    `  daemon node options: ${r.daemonNodeArgs || '(none)'}`,
     `  Marathon list requests per cycle  ${r.marathonListRequestsPerCycle}   (target 1)  ${verdict(r.marathonListRequestsPerCycle === 1)}`,
     `  InfluxDB requests per cycle       ${r.influxRequestsPerCycle}   (target 1)  ${verdict(r.influxRequestsPerCycle === 1)}`,
     `  cycle wall time p50 / p95 / max   ${r.cycleWallMs.p50} / ${r.cycleWallMs.p95} / ${r.cycleWallMs.max} ms   (target p50 < 1500 ms)  ${verdict(r.cycleWallMs.p50 < 1500)}`,
     `    phases p50: Marathon list ${r.phaseP50Ms.marathonList} ms, InfluxDB query ${r.phaseP50Ms.influxQuery} ms, decisions ${r.phaseP50Ms.decide} ms, scaling ${r.phaseP50Ms.scale} ms`,
     `  own CPU time per cycle            ${r.cpuMsPerCycle} ms   (target < 150 ms)  ${verdict(r.cpuMsPerCycle < 150)}`,
     `    while a cycle runs (p50)        ${r.cpuMsInCycleP50} ms; the rest is between cycles (GC, timers)`,
-    `    of which the floor (Marathon list + InfluxDB query, HTTP and JSON, nothing else): ${r.floorCpuMsPerCycle.listApps} + ${r.floorCpuMsPerCycle.fetchUsage} ms`,
+    `    of which the floor (Marathon list + InfluxDB query, HTTP and JSON, nothing else): ${r.floorCpuMsPerCycle.marathonList} + ${r.floorCpuMsPerCycle.fetchUsage} ms`,
     `  RSS now / peak                    ${r.rssMb} / ${r.peakRssMb} MB   (target < 150 MB)  ${verdict(r.peakRssMb < 150)}`,
     `    V8 heap used / total ${r.heap.usedMb} / ${r.heap.totalMb} MB, external ${r.heap.externalMb} MB`,
     `  first cycle                       ${r.firstCycle.durationMs} ms, ${r.firstCycle.scaled} apps scaled; later scale requests: ${r.marathonScaleRequests}`,
