@@ -404,8 +404,7 @@ describe('failures and hostile data', () => {
   });
 
   test('hostile tag values and a hostile task-id tag name never break the query', async () => {
-    // (node-influx's escape.quoted mangles the two-character sequence backslash-quote, so the name avoids exactly that.)
-    const hostileTag = `task "id' ; DROP DATABASE x; --`;
+    const hostileTag = `task "id' ; DROP DATABASE x; -- \\' \\" \\x`;
     const w = await world([app('/shop/web', 2)], { overrides: { metrics: { taskIdTag: hostileTag, windowSeconds: 60, freshnessSeconds: 30 } } });
     const info = await w.marathon.getApp('/shop/web');
     const now = Date.now();

@@ -18,6 +18,7 @@ describe('buildUsageQueries()', () => {
     { tag: 'MESOS_TASK_ID") GROUP BY "machine', quoted: '"MESOS_TASK_ID\\") GROUP BY \\"machine"' },
     { tag: 'back\\"slash\\', quoted: '"back\\\\\\"slash\\\\"' },
     { tag: "it's", quoted: `"it's"` },
+    { tag: "back\\'slash", quoted: `"back\\\\'slash"` },
   ])('escapes the task-id tag name $tag as one quoted identifier', ({ tag, quoted }) => {
     const queries = buildUsageQueries({ taskIdTag: tag, windowSeconds: 60 });
     // Put back a plain name where the escaped one stands: what is left is exactly our statement structure.

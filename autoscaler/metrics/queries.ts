@@ -1,4 +1,3 @@
-import { escape } from 'influx';
 
 export interface UsageQueryOptions { taskIdTag: string; windowSeconds: number }
 
@@ -23,12 +22,12 @@ export const VALUE_COLUMNS = ['first', 'memory', 'last'] as const;
  * Each grouped result is flattened by an outer raw SELECT that carries the task id (and the container) as columns:
  * one series of rows per statement instead of one series object per container (5,000 tasks: 3 series to walk
  * instead of 15,000); a selector's rows keep their point's time.
- * The tag name is a user setting: it is only ever emitted through `escape.quoted`.
+ * The tag name is a user setting: it is only ever emitted through `quoteIdentifier`.
  */
 export function buildUsageQueries(options: UsageQueryOptions): string[] {
   const problem = taskIdTagProblem(options.taskIdTag) ?? windowProblem(options.windowSeconds);
   if (problem) throw new RangeError(problem);
-  const tag = escape.quoted(options.taskIdTag);
+  const tag = quoteIdentifier(options.taskIdTag);
   const recent = `time > now() - ${options.windowSeconds}s AND ${tag} != ''`;
   const perContainer = `GROUP BY ${tag}, "container_name"`;
   const task = `${tag}::tag AS "${TASK_COLUMN}"`;
@@ -40,6 +39,15 @@ export function buildUsageQueries(options: UsageQueryOptions): string[] {
     `SELECT ${task}, "memory" FROM (SELECT MAX("value") AS "memory" FROM "memory_working_set" WHERE ${recent} ${perContainer})`,
     cpuEnd('LAST', 'last'),
   ];
+}
+
+/**
+ * A double-quoted InfluxQL identifier: InfluxQL reads `\\` and `\"` inside one as a backslash and a quote. Not
+ * node-influx's `escape.quoted`, which first turns a backslash before a single quote into two (`a\'b` would name the
+ * tag `a\\'b`, which matches nothing).
+ */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/[\\"]/g, '\\$&')}"`;
 }
 
 /** Why a task-id tag name cannot be used, or null. InfluxQL identifiers cannot hold control characters (newlines). */
