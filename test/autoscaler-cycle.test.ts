@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { newCycleState, runCycle, type CycleDeps, type CycleSettings, type MarathonPort } from '../autoscaler/cycle/run-cycle.js';
+import { createJsonLogger } from '../autoscaler/telemetry/logger.js';
+import { MarathonError } from '../src/marathon/errors.js';
+import type { AppInfo } from '../src/marathon/types.js';
+
+const NOW = Date.parse('2026-01-05T10:00:00Z');
+const settings: CycleSettings = {
+  dryRun: false,
+  usageQuery: { taskIdTag: 'MESOS_TASK_ID', windowSeconds: 300 },
+  freshnessSeconds: 60,
+  defaults: { tolerance: 0.1, scaleDownStabilizationSeconds: 300, warmupSeconds: 0 },
+};
+const labelled = (id: string, labels: Record<string, string>): AppInfo => ({
+  id,
+  instances: 2,
+  cpus: 1,
+  mem: 128,
+  labels,
+  tasks: [
+    { id: `${id.slice(1)}.1`, appId: id, state: 'TASK_RUNNING', startedAt: new Date(NOW - 600_000).toISOString() },
+    { id: `${id.slice(1)}.2`, appId: id, state: 'TASK_RUNNING', startedAt: new Date(NOW - 600_000).toISOString() },
+  ],
+});
+const busyUsage = (app: AppInfo) => Object.fromEntries((app.tasks ?? []).map((t) => [t.id, { cpuCores: 0.9, memoryBytes: 1, lastSampleAt: NOW - 5_000 }]));
+
+/** Marathon as the cycle sees it: hands over `apps` one by one, then fails after `failAfter` of them if set. */
+function marathonListing(apps: AppInfo[], failAfter?: number): MarathonPort & { scaled: Array<[string, number]> } {
+  const scaled: Array<[string, number]> = [];
+  return {
+    scaled,
+    async visitApps(_embed, visit) {
+      for (const [index, app] of apps.entries()) {
+        if (index === failAfter) throw new MarathonError('unreachable', 'cannot reach Marathon: connection reset mid-answer', { method: 'GET', url: '/v2/apps' });
+        visit(structuredClone(app));
+      }
+      return apps.length;
+    },
+    async scaleApp(appId, instances) {
+      scaled.push([appId, instances]);
+      return { deploymentId: `d-${appId}`, version: 'v' };
+    },
+  };
+}
+
+function deps(marathon: MarathonPort, usage: Record<string, unknown>): CycleDeps & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    marathon,
+    metrics: { fetchUsage: async () => usage as never },
+    clock: { now: () => NOW },
+    logger: createJsonLogger({ write: (line) => lines.push(line), clock: () => NOW }),
+  };
+}
+
+describe('runCycle with a Marathon list read app by app', () => {
+  const good = labelled('/shop/web', { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '10', AUTOSCALE_TARGET_CPU: '0.5' });
+  const broken = labelled('/shop/bad', { AUTOSCALE_MIN: 'three', AUTOSCALE_MAX: '10', AUTOSCALE_TARGET_CPU: '0.5' });
+  const unlabelled = labelled('/shop/plain', {});
+
+  it('manages the labelled apps, reports invalid labels, and scales a busy app', async () => {
+    const marathon = marathonListing([unlabelled, broken, good]);
+    const state = newCycleState();
+    const result = await runCycle(deps(marathon, busyUsage(good)), state, settings, []);
+    expect(result.ok).toBe(true);
+    expect(result.managed.map((m) => [m.appId, m.source, m.instances])).toEqual([['/shop/web', 'labels', 2]]);
+    expect(result.labelIssues.map((issue) => issue.appId)).toEqual(['/shop/bad']);
+    expect(marathon.scaled).toEqual([['/shop/web', 4]]);
+    expect([...state.labels.keys()].sort()).toEqual(['/shop/bad', '/shop/web']);
+  });
+
+  it('a list that breaks halfway manages, scales and remembers nothing from it', async () => {
+    const state = newCycleState();
+    await runCycle(deps(marathonListing([good]), busyUsage(good)), state, settings, []);
+    const labelsBefore = state.labels;
+    const marathon = marathonListing([good, broken, unlabelled], 2);
+    const world = deps(marathon, busyUsage(good));
+    const result = await runCycle(world, state, settings, [{ appId: '/shop/plain', minInstances: 1, maxInstances: 5, targetCpu: 0.5, dryRun: false, schedules: [] }]);
+    expect(result.ok).toBe(false);
+    expect(result.errors).toEqual([{ source: 'marathon', message: 'cannot reach Marathon: connection reset mid-answer' }]);
+    expect(result.managed).toEqual([]);
+    expect(result.labelIssues).toEqual([]);
+    expect(result.decisions).toEqual([]);
+    expect(marathon.scaled).toEqual([]);
+    expect(result.requests).toEqual({ marathon: 1, influxdb: 0 });
+    expect(state.labels).toBe(labelsBefore);
+    expect(world.lines.map((line) => JSON.parse(line).msg)).toEqual(['cycle held: cannot list Marathon apps, nothing is scaled this cycle']);
+  });
+});
