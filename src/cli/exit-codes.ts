@@ -30,6 +30,8 @@ export const ExitCode = {
   registryAuthRefused: 12,
   /** The registry could not be reached. */
   registryUnreachable: 13,
+  /** baton status --fail-on: a listed condition (drift, unhealthy, ...) holds for some row shown. Wins over partial (1). */
+  failOnConditionHeld: 14,
   /** Something Baton did not expect: a bug or an odd server answer. */
   internal: 70,
 } as const;

@@ -25,8 +25,8 @@ program.addHelpText(
   `
 Exit codes:
   0 ok · 1 partial · 2 invalid input · 3 not confirmed · 4 rejected by Marathon · 5 failed, rolled back
-  6 timeout · 7 rollback failed · 8 unreachable · 9 superseded · 10-13 registry (see README) · 70 internal
-  130 interrupted
+  6 timeout · 7 rollback failed · 8 unreachable · 9 superseded · 10-13 registry (see README)
+  14 a status --fail-on condition holds · 70 internal · 130 interrupted
 
 Configuration: ./deploy-configs (or --config-dir, BATON_CONFIG_DIR). Audit log: BATON_AUDIT_LOG (~/.baton/audit.jsonl).`,
 );

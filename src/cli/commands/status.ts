@@ -3,6 +3,8 @@ import { formatDiff } from '../../deploy/diff.js';
 import type { MarathonClient } from '../../marathon/client.js';
 import { MarathonError } from '../../marathon/errors.js';
 import { describeAutoscaler } from '../../status/drift.js';
+import { conditionsHeld, FAIL_CONDITIONS, parseFailConditions, statusVerdict, type FailCondition, type StatusVerdict } from '../../status/gate.js';
+import { selectDatacenters, splitList } from '../../status/selection.js';
 import {
   buildStatusMatrix,
   datacenterKey,
@@ -17,13 +19,15 @@ import type { EnvironmentConfig, DatacenterConfig } from '../../config/environme
 import { loadAppDefinition, resolveConfigDir } from '../../config/load.js';
 import { appsOf, environmentNamed, environmentsOf, environmentsOfApp } from '../config.js';
 import { CliError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { marathonFor } from '../marathon.js';
 import { colorEnabled, paint, type Style } from '../output.js';
 import { formatTable, outputWidth, shortTime, type Cell, type Column } from '../table.js';
 
 interface StatusFlags {
   env?: string;
+  dc?: string[];
+  failOn?: string[];
   json?: boolean;
   configDir?: string;
 }
@@ -34,15 +38,20 @@ export function register(program: Command): void {
     .description('Show which version of each app runs in which environment and datacenter, its health, deployments and drift')
     .argument('[app]', 'one app folder in the config dir (default: every app)')
     .option('-e, --env <env>', 'only this environment (default: every environment)')
+    .option('--dc <dcs>', 'only these datacenters, comma-separated or repeated, or "all" (default: all)', collect)
+    .option('--fail-on <conditions>', `exit ${ExitCode.failOnConditionHeld} if a shown row has one: ${FAIL_CONDITIONS.join(', ')} (comma-separated or repeated)`, collect)
     .option('--json', 'print one JSON document on stdout instead of the table')
     .addOption(new Option('--config-dir <dir>', 'deploy-configs directory').env('BATON_CONFIG_DIR'))
     .addHelpText(
       'after',
       `
 Examples:
-  baton status                      # every app, every environment and datacenter
-  baton status shop-web --env prod  # one app in prod
+  baton status                                       # every app, every environment and datacenter
+  baton status shop-web --env prod                   # one app in prod
+  baton status --env prod --dc AA,BB                 # two datacenters of prod; no other Marathon is asked
+  baton status --env prod --fail-on drift,unhealthy  # CI gate after a deploy: exit ${ExitCode.failOnConditionHeld} if a row drifts or is unhealthy
   baton status --json | jq '.apps[] | select(.health != "healthy")'
+  baton status --env prod --fail-on drift --json | jq '.apps[] | select(.failedConditions != [])'
 
 Each Marathon is asked once (GET /v2/apps with tasks, counts, deployments; GET /v2/deployments), all in parallel.
 TASKS is healthy/running/target ("-" for healthy when the app has no health checks).
@@ -53,16 +62,33 @@ No colour when NO_COLOR is set or stdout is not a terminal; the table fits COLUM
 Only the environments the shown apps have a deploy-config for (or --env) are asked. Datacenters on the same Marathon
 share one request only when they also name the same credentialsEnv/tokenEnv; one whose variable is unset is an error row.
 
-Exit codes: 0 every Marathon answered and every config loaded · 1 some datacenter unreachable or not askable (unset
-    credential variable), or an app config broken; the rest is still shown · 2 invalid input (unknown app or environment,
-  broken environments.json)`,
+--dc names datacenters of the shown environments (without --env: AA means AA in every environment that has one); a name
+none of them has is an error listing those they have. Only the Marathons of the named datacenters are asked, so "versions"
+drift then compares only the datacenters shown.
+
+--fail-on, per row shown: unhealthy = HEALTH degraded (a running deployment counts as deploying, not unhealthy);
+deploying = a deployment runs; not-deployed = configured but absent from that Marathon; drift = config-drift or
+version-drift (the DRIFT column's "config" and "versions"). The failing rows are listed below the table, and with --json
+each app row carries "failedConditions". A row of an unreachable datacenter, or drift of a broken config, is unknown:
+it fails nothing, but the run cannot pass either (exit 1).
+
+Exit codes: 0 every Marathon answered, every config loaded and no --fail-on condition holds · 1 some datacenter
+  unreachable or not askable (unset credential variable), or an app config broken; the rest is still shown
+  · 2 invalid input (unknown app, environment, datacenter or condition; broken environments.json)
+  · ${ExitCode.failOnConditionHeld} a --fail-on condition holds for some row shown; it wins over 1 (a datacenter being down does not hide a
+  failure seen elsewhere)`,
     )
     .action(async (app: string | undefined, flags: StatusFlags) => {
       process.exitCode = await runStatus(app, flags);
     });
 }
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 async function runStatus(app: string | undefined, flags: StatusFlags): Promise<number> {
+  const failOn = failConditionsOf(flags.failOn);
   const configDir = resolveConfigDir(flags.configDir);
   const environments = await environmentsOf(configDir);
   const envs = flags.env ? [environmentNamed(environments, flags.env, configDir)] : [...environments.values()];
@@ -80,20 +106,67 @@ async function runStatus(app: string | undefined, flags: StatusFlags): Promise<n
     );
   }
   // Only environments something is shown for: another environment's Marathon being down is not this answer's business.
-  const shown = flags.env ? envs : envs.filter((e) => apps.some((a) => a.env === e.name));
+  const shown = onlyNamedDatacenters(flags.env ? envs : envs.filter((e) => apps.some((a) => a.env === e.name)), flags.dc);
   const datacenters: DatacenterRef[] = shown.flatMap((e) => e.datacenters.map((d) => ({ env: e.name, dc: d.name, marathon: d.marathon })));
   const answers = await askEveryMarathon(shown);
   const matrix = buildStatusMatrix({ apps, datacenters, answers });
+  const gate = failOn ? { conditions: failOn, failed: matrix.cells.map((cell) => conditionsHeld(cell, failOn)) } : undefined;
+  const verdict = statusVerdict({
+    complete: matrix.complete,
+    configBroken: matrix.cells.some((c) => c.configError !== undefined),
+    conditionHeld: gate?.failed.some((held) => held.length > 0) ?? false,
+  });
 
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(jsonDocument(matrix), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(jsonDocument(matrix, verdict, gate), null, 2)}\n`);
   } else {
-    for (const line of renderStatus(matrix, { color: colorEnabled(process.stdout), width: outputWidth(process.stdout) })) {
-      process.stdout.write(`${line}\n`);
-    }
+    const options = { color: colorEnabled(process.stdout), width: outputWidth(process.stdout), datacentersNamed: flags.dc !== undefined };
+    for (const line of renderStatus(matrix, options, gate && { ...gate, verdict })) process.stdout.write(`${line}\n`);
   }
-  const configBroken = matrix.cells.some((c) => c.configError !== undefined);
-  return matrix.complete && !configBroken ? ExitCode.ok : ExitCode.partial;
+  return VERDICT_EXIT_CODE[verdict];
+}
+
+const VERDICT_EXIT_CODE: Record<StatusVerdict, ExitCodeValue> = {
+  ok: ExitCode.ok,
+  incomplete: ExitCode.partial,
+  'condition-held': ExitCode.failOnConditionHeld,
+};
+
+/** What a --fail-on run found: per cell of the matrix (same order), the listed conditions that hold. */
+interface GateResult {
+  conditions: FailCondition[];
+  failed: FailCondition[][];
+}
+
+function failConditionsOf(values: string[] | undefined): FailCondition[] | undefined {
+  if (values === undefined) return undefined;
+  const parsed = parseFailConditions(splitList(values));
+  const expected = `expected one or more of ${FAIL_CONDITIONS.join(', ')}, comma-separated`;
+  if (!parsed.ok) {
+    throw new CliError(`--fail-on ${parsed.unknown.join(',')}: no such condition (${expected})`, ExitCode.invalidInput, 'invalid-flag', {
+      flag: '--fail-on',
+      unknown: parsed.unknown,
+    });
+  }
+  if (parsed.conditions.length === 0) throw new CliError(`--fail-on: ${expected}`, ExitCode.invalidInput, 'invalid-flag', { flag: '--fail-on' });
+  return parsed.conditions;
+}
+
+function onlyNamedDatacenters(environments: EnvironmentConfig[], values: string[] | undefined): EnvironmentConfig[] {
+  if (values === undefined) return environments;
+  const names = splitList(values);
+  if (names.length === 0) {
+    throw new CliError('--dc: expected datacenter names, comma-separated, or all', ExitCode.invalidInput, 'invalid-flag', { flag: '--dc' });
+  }
+  const selection = selectDatacenters(environments, names);
+  if (selection.ok) return selection.environments;
+  const where = environments.length ? environments.map((e) => e.name).join(', ') : 'no environment shown';
+  throw new CliError(
+    `--dc ${selection.unknown.join(',')}: no such datacenter in ${where} (known: ${selection.known.join(', ') || 'none'}, or all)`,
+    ExitCode.invalidInput,
+    'unknown-datacenter',
+    { flag: '--dc', unknown: selection.unknown, known: selection.known },
+  );
 }
 
 /** Every (app, environment) that has a deploy-config; a config that does not load is kept with its error (status still shows live state). */
@@ -180,8 +253,15 @@ const HEALTH_STYLE: Record<Health, Style | undefined> = {
 };
 
 /** The table, then what needs words: unreachable datacenters, drift details, broken configs. */
-export function renderStatus(matrix: StatusMatrix, options: { color: boolean; width: number }): string[] {
-  if (matrix.cells.length === 0) return ['No apps are configured for the selected environments.'];
+export function renderStatus(
+  matrix: StatusMatrix,
+  options: { color: boolean; width: number; datacentersNamed?: boolean },
+  gate?: GateResult & { verdict: StatusVerdict },
+): string[] {
+  if (matrix.cells.length === 0) {
+    const lines = [`No apps are configured for the selected environments${options.datacentersNamed ? ' and datacenters' : ''}.`];
+    return gate ? [...lines, ...renderGate(matrix, gate, options.color)] : lines;
+  }
   const rows: Cell[][] = matrix.cells.map((cell) => [
     cell.app,
     cell.env,
@@ -222,7 +302,25 @@ export function renderStatus(matrix: StatusMatrix, options: { color: boolean; wi
     lines.push('', paint(options.color, 'red', 'Config errors (drift unknown):'));
     for (const c of broken) lines.push(`  ${c.app} ${c.env}: ${c.configError}`);
   }
+  if (gate) lines.push(...renderGate(matrix, gate, options.color));
   return lines;
+}
+
+/** The --fail-on answer in words, last, so that a CI log ends with it. */
+function renderGate(matrix: StatusMatrix, gate: GateResult & { verdict: StatusVerdict }, color: boolean): string[] {
+  const flag = `--fail-on ${gate.conditions.join(',')}`;
+  const failing = matrix.cells.flatMap((cell, index) => (gate.failed[index]?.length ? [{ cell, held: gate.failed[index]! }] : []));
+  if (failing.length) {
+    return [
+      '',
+      paint(color, 'red', `Failed ${flag} (exit ${ExitCode.failOnConditionHeld}):`),
+      ...failing.map(({ cell, held }) => `  ${cell.app} ${cell.env}/${cell.dc}: ${held.join(', ')}`),
+    ];
+  }
+  if (gate.verdict === 'incomplete') {
+    return ['', paint(color, 'yellow', `${flag}: no row shown fails, but not every datacenter answered or config loaded (exit ${ExitCode.partial})`)];
+  }
+  return ['', `${flag}: passed (${matrix.cells.length} row${matrix.cells.length === 1 ? '' : 's'})`];
 }
 
 function versionCell(cell: StatusCell): Cell {
@@ -262,13 +360,15 @@ function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
   return items.filter((item) => (seen.has(key(item)) ? false : (seen.add(key(item)), true)));
 }
 
-function jsonDocument(matrix: StatusMatrix) {
-  const configBroken = matrix.cells.some((c) => c.configError !== undefined);
+function jsonDocument(matrix: StatusMatrix, verdict: StatusVerdict, gate: GateResult | undefined) {
   return {
-    ok: matrix.complete && !configBroken,
+    ok: verdict === 'ok',
     complete: matrix.complete,
+    ...(gate ? { failOn: { conditions: gate.conditions, result: GATE_RESULT[verdict] } } : {}),
     datacenters: matrix.datacenters,
-    apps: matrix.cells,
+    apps: gate ? matrix.cells.map((cell, index) => ({ ...cell, failedConditions: gate.failed[index] ?? [] })) : matrix.cells,
     versionDrift: matrix.versionDrift,
   };
 }
+
+const GATE_RESULT: Record<StatusVerdict, string> = { ok: 'passed', incomplete: 'incomplete', 'condition-held': 'failed' };
