@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBaton, type CliResult } from './support/cli.js';
+import { expectNoSecrets as expectNone, runBaton, type CliResult } from './support/cli.js';
 import {
   basicAuthorization,
   createCertificate,
@@ -30,12 +30,7 @@ afterAll(async () => {
 const promote = (args: string[], env: Record<string, string> = {}) => runBaton(['promote', ...args], { env });
 const envCredentials = (pw = password) => ({ BATON_REGISTRY_USER: user, BATON_REGISTRY_PASSWORD: pw });
 
-function expectNoSecrets(result: CliResult, extra: string[] = []): void {
-  for (const secret of [...secrets, ...extra]) {
-    expect(result.stdout).not.toContain(secret);
-    expect(result.stderr).not.toContain(secret);
-  }
-}
+const expectNoSecrets = (result: CliResult, extra: string[] = []) => expectNone(result, [...secrets, ...extra]);
 
 /** A DOCKER_CONFIG directory whose config.json holds `auths` for `host`. */
 async function dockerConfig(name: string, config: unknown): Promise<string> {
