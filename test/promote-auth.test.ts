@@ -92,13 +92,6 @@ describe('baton promote with Basic auth (htpasswd registry)', () => {
     expect(await headManifestDigest(registry.url, 'shop/web', '1.2.0', { authorization })).toBeNull();
   });
 
-  it('explains a docker credential helper it cannot use', async () => {
-    const config = await dockerConfig('helper', { credsStore: 'desktop' });
-    const result = await promote([`${registry.host}/shop/web`, '--to', '1.3.0'], { DOCKER_CONFIG: config });
-    expect(result.code).toBe(12);
-    expect(result.stderr).toContain('docker-credential-desktop');
-  });
-
   it('exits 2 for a broken docker config, naming the file', async () => {
     const config = await dockerConfig('broken', {});
     await writeFile(path.join(config, 'config.json'), `{"auths": {"${registry.host}": {"auth": "${secrets[1]}"`);
