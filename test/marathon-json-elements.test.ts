@@ -87,6 +87,11 @@ describe('JsonArrayElements', () => {
   });
 });
 
+/** Every app at its target count of running tasks, with no deployment. */
+function settled(apps: AppInfo[]): boolean {
+  return apps.every((app) => (app.deployments ?? []).length === 0 && (app.tasks ?? []).filter((t) => t.state === 'TASK_RUNNING').length === app.instances);
+}
+
 describe('MarathonClient.visitApps', () => {
   const marathon = withEmulator();
 
@@ -95,7 +100,13 @@ describe('MarathonClient.visitApps', () => {
     for (const id of ['/visit/a', '/visit/b', '/visit/c']) {
       await client.putApp({ id, cmd: 'sleep 100', cpus: 0.1, mem: 32, instances: 2, labels: { note: 'ünïcode "quoted" }]' } });
     }
-    const listed = await client.listApps(['apps.tasks', 'apps.deployments']);
+    // Compare once the tasks have settled: a task moving from staging to running between the two reads is not a difference.
+    let listed = await client.listApps(['apps.tasks', 'apps.deployments']);
+    for (let attempt = 0; attempt < 100 && !settled(listed); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      listed = await client.listApps(['apps.tasks', 'apps.deployments']);
+    }
+    expect(settled(listed)).toBe(true);
     expect(listed.map((app) => app.id)).toEqual(['/visit/a', '/visit/b', '/visit/c']);
     const visited: AppInfo[] = [];
     const count = await client.visitApps(['apps.tasks', 'apps.deployments'], (app) => visited.push(app));

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { credentialsFromEnv, dockerConfigPath, findDockerConfigCredentials } from '../src/registry/credentials.js';
+import {
+  credentialsFromEnv,
+  credentialsFromHelper,
+  dockerConfigPath,
+  findDockerConfigCredentials,
+  type CredentialHelperAnswer,
+  type CredentialHelperCall,
+} from '../src/registry/credentials.js';
 import { RegistryError } from '../src/registry/errors.js';
 import { planPromotion } from '../src/registry/plan.js';
 import { isPlainHttpRegistry, parseImageReference, parseInsecureRegistries } from '../src/registry/reference.js';
@@ -143,7 +150,10 @@ describe('docker config credentials', () => {
     ['password with colons', { auths: { r: { auth: auth('ci', 'a:b:c') } } }, 'r', { username: 'ci', password: 'a:b:c' }],
     ['username/password fields', { auths: { r: { username: 'ci', password: 'pw' } } }, 'r', { username: 'ci', password: 'pw' }],
   ])('%s', (_name, config, registry, expected) => {
-    expect(findDockerConfigCredentials(config, registry, 'cfg.json').credentials).toEqual({ ...expected, source: 'cfg.json' });
+    expect(findDockerConfigCredentials(config, registry, 'cfg.json')).toEqual({
+      from: 'auths',
+      credentials: { kind: 'password', ...expected, source: 'cfg.json' },
+    });
   });
 
   it.each([
@@ -151,14 +161,42 @@ describe('docker config credentials', () => {
     ['other host', { auths: { 'other:5000': { auth: auth('ci', 'pw') } } }, 'r:5000'],
     ['same host other port', { auths: { 'r:5001': { auth: auth('ci', 'pw') } } }, 'r:5000'],
     ['entry without secret', { auths: { r: {} } }, 'r'],
+    ['a helper for another host only', { credHelpers: { other: 'ecr-login' } }, 'r'],
+    ['empty helper names', { credsStore: '', credHelpers: { r: '' } }, 'r'],
   ])('none for %s', (_name, config, registry) => {
-    expect(findDockerConfigCredentials(config, registry)).toEqual({ credentials: null });
+    expect(findDockerConfigCredentials(config, registry)).toEqual({ from: 'none' });
   });
 
-  it('explains a credential helper Baton does not run', () => {
-    expect(findDockerConfigCredentials({ credsStore: 'desktop' }, 'r', 'cfg.json').note).toMatch(/docker-credential-desktop.*BATON_REGISTRY_USER/);
-    expect(findDockerConfigCredentials({ credHelpers: { r: 'ecr-login' } }, 'r').note).toMatch(/docker-credential-ecr-login/);
-    expect(findDockerConfigCredentials({ credHelpers: { other: 'ecr-login' } }, 'r').note).toBeUndefined();
+  const hub = 'https://index.docker.io/v1/';
+  it.each([
+    ['credsStore', { credsStore: 'desktop' }, 'reg.example.com', ['docker-credential-desktop', 'credsStore', 'reg.example.com']],
+    ['credHelpers for the host', { credHelpers: { 'reg.example.com': 'ecr-login' } }, 'reg.example.com', ['docker-credential-ecr-login', 'credHelpers["reg.example.com"]', 'reg.example.com']],
+    ['credHelpers wins over credsStore', { credsStore: 'desktop', credHelpers: { 'r:5000': 'pass' } }, 'r:5000', ['docker-credential-pass', 'credHelpers["r:5000"]', 'r:5000']],
+    ['credsStore when credHelpers names other hosts', { credsStore: 'desktop', credHelpers: { 'r:5001': 'pass', r: 'pass' } }, 'r:5000', ['docker-credential-desktop', 'credsStore', 'r:5000']],
+    ['credsStore when the credHelpers entry is empty', { credsStore: 'desktop', credHelpers: { r: '' } }, 'r', ['docker-credential-desktop', 'credsStore', 'r']],
+    ['the address as the credHelpers key writes it', { credHelpers: { 'https://Reg.Example.com:8443/': 'gcloud' } }, 'reg.example.com:8443', ['docker-credential-gcloud', 'credHelpers["https://Reg.Example.com:8443/"]', 'Reg.Example.com:8443']],
+    ['the address docker login recorded in auths', { credsStore: 'osxkeychain', auths: { 'https://R.example.com': {} } }, 'r.example.com', ['docker-credential-osxkeychain', 'credsStore', 'R.example.com']],
+    ['Docker Hub from credsStore', { credsStore: 'desktop.exe' }, 'docker.io', ['docker-credential-desktop.exe', 'credsStore', hub]],
+    ['Docker Hub from credHelpers', { credsStore: 'desktop', credHelpers: { [hub]: 'secretservice' } }, 'docker.io', ['docker-credential-secretservice', `credHelpers["${hub}"]`, hub]],
+    ['Docker Hub from an auths placeholder', { credsStore: 'desktop', auths: { 'index.docker.io': {} } }, 'docker.io', ['docker-credential-desktop', 'credsStore', hub]],
+  ])('asks the helper %s names', (_name, config, registry, [executable, configKey, serverAddress]) => {
+    expect(findDockerConfigCredentials(config, registry, 'cfg.json')).toEqual({
+      from: 'helper',
+      helper: { executable, configKey, serverAddress, file: 'cfg.json' },
+    });
+  });
+
+  it('prefers a secret in auths over any helper (as Baton always did), BATON_REGISTRY_* over both', () => {
+    const config = { auths: { r: { auth: auth('ci', 'pw') } }, credsStore: 'desktop', credHelpers: { r: 'pass' } };
+    expect(findDockerConfigCredentials(config, 'r')).toMatchObject({ from: 'auths', credentials: { username: 'ci' } });
+  });
+
+  it.each([
+    ['credsStore', { credsStore: '../../bin/sh' }, /cfg\.json: credsStore "\.\.\/\.\.\/bin\/sh" is not a credential helper name/],
+    ['credHelpers', { credHelpers: { r: 'a b' } }, /cfg\.json: credHelpers\["r"\] "a b" is not a credential helper name/],
+    ['a credHelpers value that is not a string', { credHelpers: { r: 7 } }, /cfg\.json: credHelpers\.r: /],
+  ])('rejects a helper name in %s that could run something else', (_name, config, message) => {
+    expect(() => findDockerConfigCredentials(config, 'r', 'cfg.json')).toThrow(message);
   });
 
   it.each([
@@ -179,7 +217,7 @@ describe('docker config credentials', () => {
 
   it('reads BATON_REGISTRY_USER/BATON_REGISTRY_PASSWORD, both or neither', () => {
     expect(credentialsFromEnv({})).toBeNull();
-    expect(credentialsFromEnv({ BATON_REGISTRY_USER: 'ci', BATON_REGISTRY_PASSWORD: 'pw' })).toMatchObject({ username: 'ci', password: 'pw' });
+    expect(credentialsFromEnv({ BATON_REGISTRY_USER: 'ci', BATON_REGISTRY_PASSWORD: 'pw' })).toMatchObject({ kind: 'password', username: 'ci', password: 'pw' });
     expect(() => credentialsFromEnv({ BATON_REGISTRY_USER: 'ci' })).toThrow(/BATON_REGISTRY_PASSWORD is not set/);
     expect(() => credentialsFromEnv({ BATON_REGISTRY_PASSWORD: 'pw' })).toThrow(/BATON_REGISTRY_USER is not set/);
   });
@@ -187,5 +225,76 @@ describe('docker config credentials', () => {
   it('finds the config in DOCKER_CONFIG, else under HOME', () => {
     expect(dockerConfigPath({ DOCKER_CONFIG: '/etc/ci-docker', HOME: '/home/ci' })).toBe('/etc/ci-docker/config.json');
     expect(dockerConfigPath({ HOME: '/home/ci' })).toBe('/home/ci/.docker/config.json');
+  });
+});
+
+describe('credential helper answers', () => {
+  const call: CredentialHelperCall = { executable: 'docker-credential-test', configKey: 'credsStore', serverAddress: 'r:5000', file: 'cfg.json' };
+  const source = 'docker-credential-test (credsStore in cfg.json)';
+  const exited = (exitCode: number | null, stdout: string, stderr = '', signal: NodeJS.Signals | null = null): CredentialHelperAnswer => ({
+    outcome: 'exited',
+    exitCode,
+    signal,
+    stdout,
+    stderr,
+  });
+  const secret = 'Hx7-never-print-this';
+  const failure = (answer: CredentialHelperAnswer): RegistryError => {
+    try {
+      credentialsFromHelper(call, answer);
+    } catch (error) {
+      return error as RegistryError;
+    }
+    throw new Error('expected the answer to be refused');
+  };
+
+  it('takes Username and Secret as a username and password', () => {
+    const answer = exited(0, JSON.stringify({ ServerURL: 'r:5000', Username: 'ci', Secret: secret }) + '\n');
+    expect(credentialsFromHelper(call, answer)).toEqual({ credentials: { kind: 'password', username: 'ci', password: secret, source } });
+  });
+
+  it('takes Username "<token>" as an identity token, never as a password', () => {
+    const answer = exited(0, JSON.stringify({ ServerURL: 'r:5000', Username: '<token>', Secret: secret }));
+    expect(credentialsFromHelper(call, answer)).toEqual({ credentials: { kind: 'identity-token', identityToken: secret, source } });
+  });
+
+  it.each([
+    ['"credentials not found"', exited(1, 'credentials not found in native keychain\n'), /^docker-credential-test \(credsStore in cfg\.json\) has none for r:5000: run docker login r:5000, or set BATON_REGISTRY_USER/],
+    ['an empty Secret', exited(0, '{"ServerURL":"r:5000","Username":"","Secret":""}'), /answered an empty Secret for r:5000: run docker login r:5000/],
+  ])('means anonymous access on %s, with a note for the "requires credentials" message', (_name, answer, note) => {
+    const lookup = credentialsFromHelper(call, answer);
+    expect(lookup.credentials).toBeNull();
+    expect(lookup.note).toMatch(note);
+  });
+
+  it.each([
+    ['not installed', { outcome: 'not-installed' } as const, 'invalid', /^cfg\.json: credsStore asks for the credential helper docker-credential-test, which is not installed \(not found on PATH\)/],
+    ['not executable', { outcome: 'not-started', reason: 'EACCES (it is not executable)' } as const, 'invalid', /^credential helper docker-credential-test \(credsStore in cfg\.json\) cannot be run: EACCES/],
+    ['too slow', { outcome: 'timed-out', timeoutMs: 10_000 } as const, 'auth', /did not answer within 10 s \(killed\)$/],
+    ['failing', exited(1, 'pass store is locked\nsecond line\n'), 'auth', /\(credsStore in cfg\.json\) failed with exit status 1: pass store is locked$/],
+    ['failing on stderr only', exited(2, '', 'gpg: decryption failed\n'), 'auth', /failed with exit status 2: gpg: decryption failed$/],
+    ['failing silently', exited(1, ''), 'auth', /failed with exit status 1: it printed nothing$/],
+    ['killed', exited(null, '', '', 'SIGTERM'), 'auth', /was killed by SIGTERM: it printed nothing$/],
+    ['printing terminal escapes', exited(1, '\u001b[31mred alert\u001b[0m'), 'auth', /exit status 1: \[31mred alert \[0m$/],
+    ['printing a long line', exited(1, 'x'.repeat(500)), 'auth', /exit status 1: x{200}…$/],
+  ])('refuses a helper that is %s, naming it and the config file', (_name, answer, kind, message) => {
+    const error = failure(answer);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(error.kind).toBe(kind);
+    expect(error.message).toMatch(message);
+    expect(error.detail).toEqual({ file: 'cfg.json', helper: 'docker-credential-test' });
+  });
+
+  it.each([
+    ['failing with credentials in its output', exited(1, JSON.stringify({ Username: 'ci', Secret: secret })), /exit status 1: its output is not shown: it may hold a secret$/],
+    ['failing with a password in its message', exited(1, `bad config: password=${secret}`), /its output is not shown/],
+    ['answering something other than JSON', exited(0, `Username: ci Secret ${secret}`), /answered something other than JSON \{"ServerURL","Username","Secret"\} \(not shown/],
+    ['answering JSON without a Secret', exited(0, JSON.stringify({ Username: 'ci', Password: secret })), /answered something other than JSON/],
+    ['answering a Secret without a Username', exited(0, JSON.stringify({ Username: '', Secret: secret })), /answered an empty Username for r:5000$/],
+  ])('never repeats what a helper %s', (_name, answer, message) => {
+    const error = failure(answer);
+    expect(error.kind).toBe('auth');
+    expect(error.message).toMatch(message);
+    expect(JSON.stringify(error.toJSON())).not.toContain(secret);
   });
 });

@@ -26,7 +26,7 @@ export const ExitCode = {
   sourceTagMissing: 10,
   /** The destination tag already points at another digest (release tags are immutable without --force). */
   tagHeldByOtherDigest: 11,
-  /** The registry refused our credentials. */
+  /** The registry refused our credentials (or the docker credential helper that should give them failed). */
   registryAuthRefused: 12,
   /** The registry could not be reached. */
   registryUnreachable: 13,

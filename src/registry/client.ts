@@ -16,7 +16,7 @@ export interface RegistryClientOptions {
   /** The registry as users name it, for messages: "127.0.0.1:5000". */
   registry: string;
   credentials?: RegistryCredentials | null;
-  /** Added to "needs credentials" messages, e.g. that the docker config names a credential helper Baton does not run. */
+  /** Why no credentials were found, and what to do, after "requires credentials, but" (CredentialLookup.note). */
   credentialsNote?: string;
   /** The access asked of a token server for each repository. Default pull and push. */
   actions?: readonly RegistryAction[];
@@ -192,7 +192,7 @@ export class RegistryClient {
   private authorizationFor(repository: string): string | undefined {
     const token = this.tokens.get(this.scope(repository));
     if (token) return `Bearer ${token}`;
-    if (this.basicChallenged && this.credentials) return basicAuthorization(this.credentials);
+    if (this.basicChallenged && this.credentials?.kind === 'password') return basicAuthorization(this.credentials);
     return undefined;
   }
 
@@ -204,6 +204,14 @@ export class RegistryClient {
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
       if (!this.credentials) throw this.needsCredentials(`registry ${this.registry}`);
+      if (this.credentials.kind === 'identity-token') {
+        throw new RegistryError(
+          'auth',
+          `registry ${this.registry} asks for Basic auth, but the credentials from ${this.credentials.source} are an identity token (Username "<token>"), which Baton gives only to a registry token server, never as a password: log in with a username and password, or set BATON_REGISTRY_USER and BATON_REGISTRY_PASSWORD`,
+          {},
+          401,
+        );
+      }
       if (this.basicChallenged) throw this.refused(repository);
       this.basicChallenged = true;
       return;
@@ -227,19 +235,33 @@ export class RegistryClient {
         `token server ${realm.origin} is plain HTTP: refusing to send the credentials from ${credentials.source} to it (list ${realm.host} in BATON_INSECURE_REGISTRIES if that is intended)`,
       );
     }
-    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
-    realm.searchParams.set('scope', this.scope(repository));
+    const { service } = challenge.params;
+    const scope = this.scope(repository);
     let response: AxiosResponse;
     try {
-      response = await this.http.get(realm.toString(), {
-        headers: credentials ? { Authorization: basicAuthorization(credentials) } : {},
-      });
+      if (credentials?.kind === 'identity-token') {
+        // The OAuth2 refresh-token grant, as docker does it with an identity token (distribution's token spec).
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'baton', scope });
+        if (service) form.set('service', service);
+        response = await this.http.post(realm.toString(), Buffer.from(form.toString()), {
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        });
+      } else {
+        if (service) realm.searchParams.set('service', service);
+        realm.searchParams.set('scope', scope);
+        response = await this.http.get(realm.toString(), {
+          headers: credentials ? { Authorization: basicAuthorization(credentials) } : {},
+        });
+      }
     } catch (error) {
       throw this.unreachable(`token server ${realm.origin}`, error);
     }
-    if (response.status === 401 || response.status === 403) {
+    // An OAuth2 server answers 400 (invalid_grant) to a refresh token it does not accept.
+    const refusals = credentials?.kind === 'identity-token' ? [400, 401, 403] : [401, 403];
+    if (refusals.includes(response.status)) {
       if (!credentials) throw this.needsCredentials(`token server ${realm.origin}`);
-      throw new RegistryError('auth', `token server ${realm.origin} refused the credentials from ${credentials.source}`, {}, response.status);
+      const what = credentials.kind === 'identity-token' ? 'identity token' : 'credentials';
+      throw new RegistryError('auth', `token server ${realm.origin} refused the ${what} from ${credentials.source}`, {}, response.status);
     }
     let body: unknown;
     try {
@@ -274,13 +296,10 @@ export class RegistryClient {
   }
 
   private needsCredentials(who: string): RegistryError {
-    const note = this.credentialsNote ? ` (${this.credentialsNote})` : '';
-    return new RegistryError(
-      'auth',
-      `${who} requires credentials: set BATON_REGISTRY_USER and BATON_REGISTRY_PASSWORD, or add auths["${this.registry}"] to the docker config ($DOCKER_CONFIG/config.json or ~/.docker/config.json)${note}`,
-      {},
-      401,
-    );
+    const what = this.credentialsNote
+      ? `, but ${this.credentialsNote}`
+      : `: set BATON_REGISTRY_USER and BATON_REGISTRY_PASSWORD, or add auths["${this.registry}"] to the docker config ($DOCKER_CONFIG/config.json or ~/.docker/config.json)`;
+    return new RegistryError('auth', `${who} requires credentials${what}`, {}, 401);
   }
 
   private who(): string {
@@ -354,7 +373,7 @@ export function manifestPath(repository: string, reference: string): string {
   return `/v2/${repository}/manifests/${encodeURIComponent(reference).replace(/%3A/gi, ':')}`;
 }
 
-function basicAuthorization(credentials: RegistryCredentials): string {
+function basicAuthorization(credentials: Extract<RegistryCredentials, { kind: 'password' }>): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
 }
 

@@ -2,10 +2,10 @@
 export type RegistryErrorKind =
   | 'not-found' // the manifest (tag or digest) or the repository does not exist
   | 'conflict' // the destination tag already points at another digest
-  | 'auth' // no credentials, credentials refused, or access denied
+  | 'auth' // no credentials, credentials refused, access denied, or the docker credential helper failed
   | 'unreachable' // network error, DNS, TLS trust, timeout, or the registry keeps answering 5xx
   | 'protocol' // an answer Baton could not use (wrong media type, digest mismatch, rejected manifest)
-  | 'invalid'; // bad input: image reference, tag, environment variable or docker config file
+  | 'invalid'; // bad input: image reference, tag, environment variable, docker config file or its missing credential helper
 
 /** A failed registry operation. Never holds a credential or a token: only hosts, repositories, tags and digests. */
 export class RegistryError extends Error {

@@ -1,5 +1,5 @@
 import { RegistryClient, type RegistryAction } from './client.js';
-import { loadRegistryCredentials } from './credentials.js';
+import { loadRegistryCredentials, type CredentialLookup } from './credentials.js';
 import { RegistryError } from './errors.js';
 import type { Manifest } from './manifest.js';
 import { planPromotion } from './plan.js';
@@ -26,7 +26,7 @@ export interface PromoteTagOptions {
   to: string;
   /** Move `to` even when it already points at another digest. */
   force?: boolean;
-  /** BATON_INSECURE_REGISTRIES, BATON_REGISTRY_USER/PASSWORD, DOCKER_CONFIG, HOME. Default process.env. */
+  /** BATON_INSECURE_REGISTRIES, BATON_REGISTRY_USER/PASSWORD, DOCKER_CONFIG, HOME, and PATH for a credential helper. Default process.env. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -115,8 +115,20 @@ export async function resolveImageDigest(imageWithTag: string, env: NodeJS.Proce
   return client.headManifest(reference.repository, reference.digest ?? reference.tag ?? 'latest');
 }
 
+// `baton deploy --promote` asks about one registry three times: a credential helper (a process, perhaps a keychain
+// prompt) runs once per registry and environment.
+const credentialLookups = new WeakMap<NodeJS.ProcessEnv, Map<string, Promise<CredentialLookup>>>();
+
+function registryCredentials(registry: string, env: NodeJS.ProcessEnv): Promise<CredentialLookup> {
+  let byRegistry = credentialLookups.get(env);
+  if (!byRegistry) credentialLookups.set(env, (byRegistry = new Map()));
+  let lookup = byRegistry.get(registry);
+  if (!lookup) byRegistry.set(registry, (lookup = loadRegistryCredentials(registry, env)));
+  return lookup;
+}
+
 async function clientFor(reference: ImageReference, env: NodeJS.ProcessEnv, actions: readonly RegistryAction[]): Promise<RegistryClient> {
-  const { credentials, note } = await loadRegistryCredentials(reference.registry, env);
+  const { credentials, note } = await registryCredentials(reference.registry, env);
   return new RegistryClient({
     apiBase: reference.apiBase,
     registry: reference.registry,

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
+import os from 'node:os';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,9 +48,25 @@ export function runProcess(bin: string, args: string[], options: RunOptions = {}
   });
 }
 
-/** A clean environment: no colour, CI-style plain output, no inherited Baton settings. */
+/** Fails when any of `secrets` appears in what the CLI printed, on stdout (also --json) or stderr. */
+export function expectNoSecrets(result: CliResult, secrets: readonly string[]): void {
+  for (const secret of secrets) {
+    expect(result.stdout).not.toContain(secret);
+    expect(result.stderr).not.toContain(secret);
+  }
+}
+
+/**
+ * A clean environment: no colour, CI-style plain output, no inherited Baton settings, and no docker config (a developer's
+ * ~/.docker/config.json could name a credential helper that Baton would run).
+ */
 export function baseEnv(): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: 'true' };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NO_COLOR: '1',
+    CI: 'true',
+    DOCKER_CONFIG: path.join(os.tmpdir(), 'baton-tests-without-docker-config'),
+  };
   for (const key of Object.keys(env)) if (key.startsWith('BATON_')) delete env[key];
   return env;
 }

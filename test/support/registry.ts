@@ -419,6 +419,8 @@ export interface TokenRequestRecord {
   /** The user who authenticated, or null for anonymous. Never the password. */
   user: string | null;
   granted: boolean;
+  /** "refresh_token" for an OAuth2 POST with an identity token; absent for the GET with Basic credentials. */
+  grantType?: string;
 }
 
 export interface TokenServer {
@@ -434,6 +436,8 @@ export interface TokenServer {
 export interface TokenServerOptions {
   /** user → password accepted with Basic auth. */
   users?: Record<string, string>;
+  /** identity (refresh) token → user, accepted by the OAuth2 POST with grant_type=refresh_token. */
+  refreshTokens?: Record<string, string>;
   /** Hand out tokens without credentials too. */
   anonymous?: boolean;
   service?: string;
@@ -444,7 +448,8 @@ export interface TokenServerOptions {
 
 /**
  * A minimal Docker token server: GET /token?service=…&scope=… with optional Basic credentials → `{ token }`, an ES256
- * JWT whose `x5c` header carries the signing certificate, which the registry checks against its rootcertbundle.
+ * JWT whose `x5c` header carries the signing certificate, which the registry checks against its rootcertbundle. Also the
+ * OAuth2 form POST /token with grant_type=refresh_token (how docker uses an identity token) → `{ access_token }`.
  */
 export async function startTokenServer(options: TokenServerOptions = {}): Promise<TokenServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'baton-token-'));
@@ -464,8 +469,21 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     return `${signingInput}.${base64url(signature)}`;
   };
 
-  const server = http.createServer((req, res) => {
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, form: URLSearchParams | null) => {
     const url = new URL(req.url ?? '/', 'http://token');
+    if (form) {
+      const grantType = form.get('grant_type') ?? '';
+      const user = grantType === 'refresh_token' ? (options.refreshTokens?.[form.get('refresh_token') ?? ''] ?? null) : null;
+      const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+      requests.push({ service: form.get('service'), scopes, user, granted: user !== null, grantType });
+      if (url.pathname !== '/token' || user === null) {
+        res.writeHead(400, { 'Content-Type': 'application/json' }).end('{"error":"invalid_grant"}');
+        return;
+      }
+      const token = mintFor(user, scopes.map((scope) => access(user, scope)));
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ access_token: token, expires_in: 300 }));
+      return;
+    }
     const scopes = url.searchParams.getAll('scope');
     const user = basicUser(req.headers.authorization, options.users ?? {});
     const granted = user !== null || (options.anonymous === true && !req.headers.authorization);
@@ -474,13 +492,23 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
       res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"details":"unauthorized"}');
       return;
     }
-    const access = scopes.map((scope) => {
-      const [type = '', name = '', actions = ''] = splitScope(scope);
-      const requested = actions.split(',').filter(Boolean);
-      return { type, name, actions: options.grant ? options.grant(user, requested) : requested };
-    });
-    const token = mintFor(user ?? 'anonymous', access);
+    const token = mintFor(user ?? 'anonymous', scopes.map((scope) => access(user, scope)));
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: 300 }));
+  };
+  const access = (user: string | null, scope: string) => {
+    const [type = '', name = '', actions = ''] = splitScope(scope);
+    const requested = actions.split(',').filter(Boolean);
+    return { type, name, actions: options.grant ? options.grant(user, requested) : requested };
+  };
+
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'POST') {
+      answer(req, res, null);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => answer(req, res, new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;

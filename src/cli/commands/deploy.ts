@@ -35,11 +35,14 @@ Examples:
 
 Before anything is sent to Marathon, the image <image>:<version> must exist in the registry (a typo would otherwise
 become a crash-looping deployment); turn the check off with --no-image-check or "imageCheck": false in environments.json.
+Registry credentials as for baton promote (see baton promote --help): BATON_REGISTRY_USER + BATON_REGISTRY_PASSWORD,
+else the docker config (auths, then its credential helper).
 
 Exit codes: 0 every datacenter healthy on the new version (or already at it) · 2 invalid input · 3 not confirmed
   4 rejected by Marathon (409 locked, 400/422, auth) · 5 failed and rolled back · 6 timeout (rolled back)
   7 rollback failed · 8 Marathon unreachable · 9 superseded by another change · 130 interrupted (Ctrl-C)
-  10 image tag not in the registry · 11 release tag held by another digest · 12 registry auth refused · 13 registry unreachable`,
+  10 image tag not in the registry · 11 release tag held by another digest · 12 registry auth refused (or credential
+  helper failed) · 13 registry unreachable`,
     )
     .action(async (app: string, flags: DeployFlags) => {
       // Loaded on use so that `baton --help` does not pay for zod, axios and the config schemas.

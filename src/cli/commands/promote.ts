@@ -33,12 +33,22 @@ Examples:
 Registry access:
   Loopback registries (localhost, 127.0.0.1, [::1]) and hosts in BATON_INSECURE_REGISTRIES (comma-separated,
   host or host:port) are spoken to over plain HTTP, all others over HTTPS (trust a private CA with
-  NODE_EXTRA_CA_CERTS=ca.pem). Credentials: BATON_REGISTRY_USER + BATON_REGISTRY_PASSWORD, else
-  auths.<host>.auth in $DOCKER_CONFIG/config.json or ~/.docker/config.json; anonymous otherwise.
+  NODE_EXTRA_CA_CERTS=ca.pem).
+
+Credentials, first found wins (never printed):
+  1. BATON_REGISTRY_USER + BATON_REGISTRY_PASSWORD
+  2. auths.<host>.auth (or username/password) in $DOCKER_CONFIG/config.json, default ~/.docker/config.json
+  3. the credential helper that config names, as docker runs it: credHelpers.<host>, else credsStore
+     ("ecr-login" runs docker-credential-ecr-login get from PATH, 10 s at most). A helper that has no
+     credentials for the registry means anonymous access; Username "<token>" (an identity token) is
+     used only with a registry token server
+  4. anonymous
 
 Exit codes:
-  0 promoted or unchanged · 2 invalid input · 10 source tag missing · 11 destination tag held by another digest
-  12 registry refused the credentials · 13 registry unreachable · 70 unexpected registry answer`,
+  0 promoted or unchanged · 2 invalid input (also: a credential helper that is not installed)
+  10 source tag missing · 11 destination tag held by another digest
+  12 registry refused the credentials, or the credential helper failed · 13 registry unreachable
+  70 unexpected registry answer`,
     )
     .action(async (image: string, flags: PromoteFlags) => {
       // Loaded on use so that `baton --help` does not pay for axios and the registry client.
