@@ -118,6 +118,8 @@ describe('tagVerdicts', () => {
         record('4.0.0', 'failed', 3, { app: 'other' }),
         record('4.0.0', 'failed', 4, { env: 'prod' }),
         record('4.0.0', 'failed', 5, { dc: 'BB' }),
+        // Ctrl-C before anything was sent: a record about no one datacenter, aimed at this one.
+        record('4.0.0', 'interrupted', 6, { dc: undefined, datacenters: ['AA'], exitCode: 130 }),
       ],
       expected: {},
     },
