@@ -14,7 +14,7 @@ import {
 const T = (minute: number) => `2024-05-02T10:${String(minute).padStart(2, '0')}:00.000Z`;
 
 function entry(minute: number, version: string, over: Partial<HistoryEntry> = {}): HistoryEntry {
-  return { marathonVersion: T(minute), version, current: false, abandoned: false, change: 'config', ...over };
+  return { kind: 'version', marathonVersion: T(minute), version, current: false, abandoned: false, change: 'config', ...over };
 }
 const failed = (user = 'bob') =>
   ({ user, command: 'deploy', outcome: 'failed-rolled-back', time: T(59), matchedBy: 'marathon-version' }) as const;
