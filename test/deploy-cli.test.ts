@@ -124,6 +124,9 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(result.code).toBe(4);
     expect(result.stderr + result.stdout).toContain(blocking.deploymentId);
     expect(result.stderr + result.stdout).toMatch(/--force/);
+    const refused = f.auditLines().at(-1);
+    expect(refused).toMatchObject({ outcome: 'rejected', exitCode: 4, dc: 'AA', toVersion: '1.0.0' });
+    expect(refused).not.toHaveProperty('marathonVersion');
     await client.deleteDeployment(blocking.deploymentId, { force: true });
   });
 
@@ -136,7 +139,7 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(result.stderr).toContain('qa-deploy.json');
     expect(result.stderr).toContain('/instances');
     expect((await requestsOf(aa.url)).length).toBe(before);
-    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'invalid', app: 'broken', toVersion: '1.0.0' });
+    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'invalid', exitCode: 2, app: 'broken', toVersion: '1.0.0', datacenters: ['AA'] });
   });
 
   it('refuses a confirm environment without a TTY and without --yes, sending nothing', async () => {
@@ -149,7 +152,7 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(result.stderr).toMatch(/--yes/);
     expect((await requestsOf(aa.url)).length).toBe(beforeAA);
     expect((await requestsOf(bb.url)).length).toBe(beforeBB);
-    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'refused', env: 'prod' });
+    expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'refused', exitCode: 3, env: 'prod', datacenters: ['AA', 'BB'] });
   });
 
   it('refuses the mutable tag latest for prod', async () => {

@@ -1,17 +1,31 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { appendAuditRecord } from '../src/audit/log.js';
 import type { MarathonClient } from '../src/marathon/client.js';
 import { runBaton } from './support/cli.js';
-import { webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { startEmulator, type RunningEmulator } from './support/emulator.js';
 import { deployAs, qaAndProdWithOneDown } from './support/releases.js';
+import { runOnTty } from './support/tty.js';
 
 interface Entry {
-  marathonVersion: string;
+  kind: 'version' | 'attempt';
+  marathonVersion: string | null;
+  time?: string;
   version?: string;
   current: boolean;
   change: string;
-  audit?: { user: string; command: string; outcome: string; matchedBy: string };
+  audit?: { user: string; command: string; outcome: string; exitCode?: number; message?: string; time: string; matchedBy: string };
 }
+
+/** Newest first: ["version", tag, who, outcome] or ["attempt", tag, who, "outcome exit-code"]. */
+const timelineRow = (e: Entry) =>
+  e.kind === 'version'
+    ? ['version', e.version, e.audit?.user ?? null, e.audit?.outcome ?? null]
+    : ['attempt', e.version ?? null, e.audit?.user, `${e.audit?.outcome} ${e.audit?.exitCode}`];
+
+/** An attempt row of the table: "- (2024-05-02 10:25:13Z)" where versions show their Marathon version. */
+const ATTEMPT = String.raw`^\s+- \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\)\s+`;
 
 describe('baton history against the emulator', () => {
   const dcs = qaAndProdWithOneDown();
@@ -49,7 +63,7 @@ describe('baton history against the emulator', () => {
       ['1.1.0', 'config', true, 'bob', 'succeeded'],
       ['1.0.0', 'config', false, 'alice', 'succeeded'],
     ]);
-    const times = inAA!.entries.map((e) => Date.parse(e.marathonVersion));
+    const times = inAA!.entries.map((e) => Date.parse(e.marathonVersion ?? ''));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
 
     const table = await history(['--env', 'qa', '--dc', 'AA', '--limit', '3']);
@@ -90,6 +104,80 @@ describe('baton history against the emulator', () => {
     ]);
   });
 
+  it('lists every audited attempt that created no Marathon version among the versions: who, when, outcome, exit code, message', async () => {
+    await deployAs(fixture, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);
+    await deployAs(fixture, 'bob', ['web', '--env', 'qa', '--dc', 'AA', '--version', '1.1.0-stuck', '--timeout', '0.3', '--no-rollback'], 6);
+    // Marathon answers 409: bob's deployment still locks the app in AA; BB is then skipped.
+    const lockedFrom = Date.now();
+    await deployAs(fixture, 'carol', ['web', '--env', 'qa', '--version', '1.2.0'], 4);
+    const lockedUntil = Date.now();
+    const stuck = (await aa.client().getApp('/shop/web')).deployments?.[0]?.id;
+    // Refused before anything was read: aimed at AA only.
+    await deployAs(fixture, 'dave', ['web', '--env', 'qa', '--dc', 'AA', '--version', '1.2.0', '--timeout', 'soon'], 2);
+    // Ctrl-C while the registry check waits for a registry that never answers.
+    const registry = await silentServer();
+    try {
+      fixture.writeApp('web', { 'qa-deploy.json': { container: { docker: { image: `${registry.host}/shop/web:latest` } } } });
+      const run = startBaton(['deploy', 'web', '--env', 'qa', '--version', '1.3.0', '--pin-digest'], { ...fixture.env, BATON_USER: 'erin' });
+      await registry.connected;
+      run.child.kill('SIGINT');
+      expect(await run.exited).toBe(130);
+      expect(run.output().stderr).toContain('baton: interrupted (SIGINT) before anything was sent to Marathon');
+    } finally {
+      await registry.close();
+    }
+
+    const result = await history(['--env', 'qa', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const [inAA, inBB] = (JSON.parse(result.stdout) as { datacenters: { totalVersions: number; totalAttempts: number; entries: Entry[] }[] }).datacenters;
+    expect(inAA?.entries.map(timelineRow)).toEqual([
+      ['attempt', '1.3.0', 'erin', 'interrupted 130'],
+      ['attempt', '1.2.0', 'dave', 'invalid 2'],
+      ['attempt', '1.2.0', 'carol', 'rejected 4'],
+      ['version', '1.1.0-stuck', 'bob', 'timeout'],
+      ['version', '1.0.0', 'alice', 'succeeded'],
+    ]);
+    expect(inBB?.entries.map(timelineRow)).toEqual([
+      ['attempt', '1.3.0', 'erin', 'interrupted 130'],
+      ['attempt', '1.2.0', 'carol', 'skipped 4'],
+      ['version', '1.0.0', 'alice', 'succeeded'],
+    ]);
+    const refused = inAA!.entries[2]!;
+    expect(refused).toMatchObject({ kind: 'attempt', marathonVersion: null, audit: { command: 'deploy' } });
+    expect(refused.audit?.message).toContain(`AA: Marathon refused: the app is locked by 1 running deployment(s):\n  - ${stuck}:`);
+    expect(Date.parse(refused.time!)).toBeGreaterThanOrEqual(lockedFrom);
+    expect(Date.parse(refused.time!)).toBeLessThanOrEqual(lockedUntil);
+    expect(inBB?.entries[1]?.audit?.message).toBe('not touched: AA rejected');
+    expect([inAA?.totalVersions, inAA?.totalAttempts]).toEqual([2, 3]);
+
+    const table = await history(['--env', 'qa', '--dc', 'AA']);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.split('\n');
+    expect(lines[0]).toBe(`web qa/AA (/shop/web on ${aa.url})`);
+    expect(lines[2]).toMatch(new RegExp(`${ATTEMPT}1\\.3\\.0\\s+none\\s+erin\\s+deploy\\s+interrupted \\(exit 130\\): interrupted \\(SIGINT\\) before anything was sent to Marathon$`));
+    expect(lines[3]).toMatch(new RegExp(`${ATTEMPT}1\\.2\\.0\\s+none\\s+dave\\s+deploy\\s+invalid \\(exit 2\\): --timeout "soon": expected a positive number of seconds$`));
+    // Marathon's multi-line answer becomes one line.
+    expect(lines[4]).toMatch(new RegExp(`${ATTEMPT}1\\.2\\.0\\s+none\\s+carol\\s+deploy\\s+rejected \\(exit 4\\): AA: Marathon refused: the app is locked by 1 running deployment\\(s\\): - ${stuck}: .* or re-run with --force`));
+    expect(lines[5]).toMatch(/^\s+\*\s+\S+Z\s+1\.1\.0-stuck\s+config\s+bob\s+deploy\s+timeout$/);
+    expect(lines[6]).toMatch(/^\s+\S+Z\s+1\.0\.0\s+config\s+alice\s+deploy\s+succeeded$/);
+
+    const cut = await history(['--env', 'qa', '--dc', 'AA', '--limit', '2']);
+    expect(cut.stdout.split('\n')[0]).toBe(`web qa/AA (/shop/web on ${aa.url}) (newest 2 of 5; --limit for more)`);
+  });
+
+  it('shows the attempts for an app Marathon never created, e.g. when its first deploy was refused', async () => {
+    await deployAs(fixture, 'alice', ['web', '--env', 'prod', '--version', '1.0.0'], 3);
+    const result = await history(['--env', 'prod', '--dc', 'AA']);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[1]).toBe('  not deployed in this datacenter');
+    expect(lines[3]).toMatch(
+      new RegExp(`${ATTEMPT}1\\.0\\.0\\s+none\\s+alice\\s+deploy\\s+refused \\(exit 3\\): prod needs confirmation: no terminal to ask on`),
+    );
+    const doc = JSON.parse((await history(['--env', 'prod', '--dc', 'AA', '--json'])).stdout);
+    expect(doc.datacenters[0]).toMatchObject({ deployed: false, totalVersions: 0, totalAttempts: 1, entries: [{ kind: 'attempt', version: '1.0.0' }] });
+  });
+
   it('shows a datacenter that is down and one where the app is not deployed, and exits 1 for the unreachable one', async () => {
     await deployAs(fixture, 'alice', ['web', '--env', 'prod', '--dc', 'AA', '--version', '1.0.0', '--yes']);
     const result = await history(['--env', 'prod']);
@@ -114,3 +202,71 @@ async function waitForNoDeployments(client: MarathonClient): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** A TCP server that accepts connections and never answers (a registry that hangs). */
+async function silentServer(): Promise<{ host: string; connected: Promise<void>; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let connected!: () => void;
+  const first = new Promise<void>((resolve) => (connected = resolve));
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    connected();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    host: `127.0.0.1:${port}`,
+    connected: first,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('baton history with credentials and at the prompt', () => {
+  let secured: RunningEmulator;
+  let fixture: DeployFixture;
+  const password = 'pa55-History-Secret';
+  const good = { MARATHON_PROD_CREDS: `deployer:${password}` };
+  beforeAll(async () => {
+    secured = await startEmulator({ credentials: { username: 'deployer', password } });
+    fixture = makeDeployFixture({ prod: { confirm: true, datacenters: { AA: { url: secured.url, credentialsEnv: 'MARATHON_PROD_CREDS' } } } });
+    fixture.writeApp('web', { 'prod-deploy.json': webApp('/secure/web', { instances: 1 }) });
+  });
+  afterAll(async () => {
+    fixture?.cleanup();
+    await secured?.close();
+  });
+
+  it('shows a deploy Marathon refused for its credentials, one declined with Ctrl-C at the prompt and a failed rollback, never the credential', async () => {
+    const as = (user: string, extra: Record<string, string> = good) => ({ env: { ...fixture.env, ...extra, BATON_USER: user } });
+    expect((await runBaton(['deploy', 'web', '--env', 'prod', '--version', '1.0.0', '--yes'], as('alice'))).code).toBe(0);
+    const denied = await runBaton(['deploy', 'web', '--env', 'prod', '--version', '1.1.0', '--yes'], as('mallory', { MARATHON_PROD_CREDS: 'deployer:wrong-Secret-42' }));
+    expect(denied.code).toBe(4);
+    const prompt = await runOnTty(['deploy', 'web', '--env', 'prod', '--version', '1.1.0'], { ...fixture.env, ...good, BATON_USER: 'bob' }, { answer: '\u0003' });
+    expect(prompt.code, prompt.screen).toBe(3);
+    const rollback = await runBaton(['rollback', 'web', '--env', 'prod', '--yes'], as('carol'));
+    expect(rollback.code, rollback.stderr).toBe(2);
+
+    const json = await runBaton(['history', 'web', '--env', 'prod', '--json'], as('reader'));
+    expect(json.code, json.stderr).toBe(0);
+    const entries = JSON.parse(json.stdout).datacenters[0].entries as Entry[];
+    expect(entries.map(timelineRow)).toEqual([
+      ['attempt', null, 'carol', 'invalid 2'],
+      ['attempt', '1.1.0', 'bob', 'refused 3'],
+      ['attempt', '1.1.0', 'mallory', 'rejected 4'],
+      ['version', '1.0.0', 'alice', 'succeeded'],
+    ]);
+    expect(entries[0]?.audit).toMatchObject({ command: 'rollback', message: expect.stringContaining('nothing to roll back to') });
+    expect(entries[1]?.audit?.message).toBe('not confirmed: interrupted (Ctrl-C) at the prompt');
+    expect(entries[2]?.audit?.message).toMatch(/^AA: Marathon refused the credentials \(401\)/);
+
+    const table = await runBaton(['history', 'web', '--env', 'prod'], as('reader'));
+    expect(table.stdout).toMatch(/- \(\S+ \S+Z\)\s+1\.1\.0\s+none\s+mallory\s+deploy\s+rejected \(exit 4\): AA: Marathon refused the credentials \(401\)/);
+    const everything = [denied.stdout, denied.stderr, json.stdout, table.stdout, table.stderr, JSON.stringify(fixture.auditLines())].join('\n');
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain('wrong-Secret-42');
+    expect(everything).not.toContain(Buffer.from('deployer:wrong-Secret-42').toString('base64'));
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../src/audit/log.js';
-import { joinHistory, type MarathonVersion } from '../src/status/history.js';
+import { historyTimeline, joinHistory, type MarathonVersion, type TimelineEntry } from '../src/status/history.js';
 
 const T = (minute: number, second = 0) => `2024-05-02T10:${String(minute).padStart(2, '0')}:${String(second).padStart(2, '0')}.000Z`;
 
@@ -150,5 +150,118 @@ describe('joinHistory', () => {
       audit: [],
     });
     expect(entry).toMatchObject({ version: '1.1.0', digest: 'sha256:abcdef', change: 'config' });
+  });
+});
+
+describe('historyTimeline', () => {
+  // 1.2.0 runs since minute 30; 1.1.0 came at 20, 1.0.0 at 10.
+  const versions = [stored(T(30), '1.2.0'), stored(T(20), '1.1.0'), stored(T(10), '1.0.0')];
+  const timeline = (audit: AuditRecord[], over: { olderExist?: boolean; limit?: number; versions?: MarathonVersion[] } = {}) =>
+    historyTimeline({ ...base, currentVersion: T(30), versions, audit, limit: 20, ...over });
+  const rows = (entries: TimelineEntry[]) =>
+    entries.map((e) => (e.kind === 'version' ? `version ${e.version}` : `attempt ${e.version ?? '-'} ${e.audit.user} ${e.audit.outcome} ${e.audit.exitCode ?? '?'}`));
+  const refused = (over: Partial<AuditRecord>) =>
+    record({ time: T(25), user: 'carol', toVersion: '1.3.0', outcome: 'rejected', exitCode: 4, message: 'AA: Marathon refused: the app is locked', ...over });
+
+  const cases: { name: string; audit: AuditRecord[]; olderExist?: boolean; expected: string[] }[] = [
+    {
+      name: 'a deploy Marathon refused shows among the versions at its time, with outcome and exit code',
+      audit: [refused({})],
+      expected: ['version 1.2.0', 'attempt 1.3.0 carol rejected 4', 'version 1.1.0', 'version 1.0.0'],
+    },
+    {
+      name: 'an attempt that ended before any datacenter and named none counts for every datacenter',
+      audit: [refused({ dc: undefined, outcome: 'invalid', exitCode: 2, time: T(15) })],
+      expected: ['version 1.2.0', 'version 1.1.0', 'attempt 1.3.0 carol invalid 2', 'version 1.0.0'],
+    },
+    {
+      name: 'one aimed at this datacenter among others shows; one aimed only at others does not',
+      audit: [
+        refused({ dc: undefined, datacenters: ['AA', 'BB'], outcome: 'refused', exitCode: 3, user: 'both' }),
+        refused({ dc: undefined, datacenters: ['BB'], outcome: 'refused', exitCode: 3, user: 'bb-only' }),
+      ],
+      expected: ['version 1.2.0', 'attempt 1.3.0 both refused 3', 'version 1.1.0', 'version 1.0.0'],
+    },
+    {
+      name: 'other datacenters, apps and environments do not show',
+      audit: [refused({ dc: 'BB' }), refused({ app: 'other' }), refused({ env: 'qa' })],
+      expected: ['version 1.2.0', 'version 1.1.0', 'version 1.0.0'],
+    },
+    {
+      name: 'a record naming a Marathon version is never an attempt, even when that version is not among those given',
+      audit: [record({ time: T(35), marathonVersion: T(34), toVersion: '9.9.9', outcome: 'succeeded', exitCode: 0 })],
+      expected: ['version 1.2.0', 'version 1.1.0', 'version 1.0.0'],
+    },
+    {
+      name: 'a record with an exit code but no Marathon version created none, whatever its outcome: not matched to a version by tag',
+      // "already at 1.1.0 but not healthy": outcome failed, nothing sent.
+      audit: [record({ time: T(20, 30), toVersion: '1.1.0', outcome: 'failed', exitCode: 5, durationMs: 60_000, user: 'dave' })],
+      expected: ['version 1.2.0', 'attempt 1.1.0 dave failed 5', 'version 1.1.0', 'version 1.0.0'],
+    },
+    {
+      name: 'an older record (no exit code) whose outcome cannot create a version is an attempt',
+      audit: [record({ time: T(12), toVersion: '1.1.0', outcome: 'refused', user: 'erin' })],
+      expected: ['version 1.2.0', 'version 1.1.0', 'attempt 1.1.0 erin refused ?', 'version 1.0.0'],
+    },
+    {
+      name: 'an older record that may have created a version but matched none is an attempt when every version is given',
+      audit: [record({ time: T(26), toVersion: '7.0.0', outcome: 'succeeded', durationMs: 30_000, user: 'old' })],
+      expected: ['version 1.2.0', 'attempt 7.0.0 old succeeded ?', 'version 1.1.0', 'version 1.0.0'],
+    },
+    {
+      name: '... and when its time window starts after the oldest version given, though older ones exist',
+      olderExist: true,
+      audit: [record({ time: T(26), toVersion: '7.0.0', outcome: 'succeeded', durationMs: 30_000, user: 'old' })],
+      expected: ['version 1.2.0', 'attempt 7.0.0 old succeeded ?', 'version 1.1.0', 'version 1.0.0'],
+    },
+    {
+      name: '... but not when a version older than those given may be the one it created',
+      olderExist: true,
+      audit: [record({ time: T(26), toVersion: '7.0.0', outcome: 'succeeded', user: 'old' })],
+      expected: ['version 1.2.0', 'version 1.1.0', 'version 1.0.0'],
+    },
+    {
+      name: 'interrupted before anything was sent, and dry runs, are attempts; of two at one time the later written comes first',
+      audit: [
+        refused({ dc: undefined, outcome: 'interrupted', exitCode: 130, time: T(31), user: 'first' }),
+        refused({ outcome: 'dry-run', exitCode: 0, time: T(31), user: 'second' }),
+      ],
+      expected: ['attempt 1.3.0 second dry-run 0', 'attempt 1.3.0 first interrupted 130', 'version 1.2.0', 'version 1.1.0', 'version 1.0.0'],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(rows(timeline(c.audit, { olderExist: c.olderExist ?? false }).entries)).toEqual(c.expected);
+    });
+  }
+
+  it('keeps what the record says: who, when, the message and the CI job; versions keep their join', () => {
+    const ci = { system: 'gitlab', job: 'deploy-prod', build: '77' };
+    const { entries } = timeline([refused({ ci }), record({ time: T(20, 30), marathonVersion: T(20), toVersion: '1.1.0', exitCode: 0 })]);
+    expect(entries[1]).toEqual({
+      kind: 'attempt',
+      marathonVersion: null,
+      time: T(25),
+      version: '1.3.0',
+      audit: { user: 'carol', command: 'deploy', outcome: 'rejected', exitCode: 4, time: T(25), message: 'AA: Marathon refused: the app is locked', ci },
+    });
+    expect(entries[2]).toMatchObject({ kind: 'version', audit: { matchedBy: 'marathon-version', exitCode: 0 } });
+  });
+
+  it('cuts the merged list at the limit, and counts every attempt', () => {
+    const audit = [refused({ user: 'newer' }), refused({ time: T(5), user: 'older' })];
+    const cut = timeline(audit, { limit: 2, olderExist: true });
+    expect(rows(cut.entries)).toEqual(['version 1.2.0', 'attempt 1.3.0 newer rejected 4']);
+    expect(cut.attempts).toBe(2);
+    // Older than every version given while older versions exist: it can only come after them, so never within the limit.
+    expect(rows(timeline(audit, { limit: 3, olderExist: true }).entries)).toEqual(['version 1.2.0', 'attempt 1.3.0 newer rejected 4', 'version 1.1.0']);
+  });
+
+  it('an app Marathon never created (its first deploy was refused) still shows its attempts', () => {
+    const { entries, attempts } = timeline([refused({ time: T(1), user: 'first' }), refused({ time: T(2), user: 'second', outcome: 'unreachable', exitCode: 8 })], {
+      versions: [],
+    });
+    expect(rows(entries)).toEqual(['attempt 1.3.0 second unreachable 8', 'attempt 1.3.0 first rejected 4']);
+    expect(attempts).toBe(2);
   });
 });

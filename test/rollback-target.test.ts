@@ -14,7 +14,7 @@ import {
 const T = (minute: number) => `2024-05-02T10:${String(minute).padStart(2, '0')}:00.000Z`;
 
 function entry(minute: number, version: string, over: Partial<HistoryEntry> = {}): HistoryEntry {
-  return { marathonVersion: T(minute), version, current: false, abandoned: false, change: 'config', ...over };
+  return { kind: 'version', marathonVersion: T(minute), version, current: false, abandoned: false, change: 'config', ...over };
 }
 const failed = (user = 'bob') =>
   ({ user, command: 'deploy', outcome: 'failed-rolled-back', time: T(59), matchedBy: 'marathon-version' }) as const;
@@ -118,6 +118,8 @@ describe('tagVerdicts', () => {
         record('4.0.0', 'failed', 3, { app: 'other' }),
         record('4.0.0', 'failed', 4, { env: 'prod' }),
         record('4.0.0', 'failed', 5, { dc: 'BB' }),
+        // Ctrl-C before anything was sent: a record about no one datacenter, aimed at this one.
+        record('4.0.0', 'interrupted', 6, { dc: undefined, datacenters: ['AA'], exitCode: 130 }),
       ],
       expected: {},
     },

@@ -29,15 +29,26 @@ export interface AuditRecord {
   command: string;
   app: string;
   env: string;
+  /** The datacenter this record is about; absent when the attempt ended before any one datacenter (see `datacenters`). */
   dc?: string;
+  /**
+   * Without `dc`: the datacenters the attempt was aimed at, when known (written since exitCode was added). Absent on such a
+   * record: every datacenter of the environment.
+   */
+  datacenters?: string[];
   appId?: string;
   fromVersion?: string | null;
   toVersion?: string;
   image?: string;
   deploymentId?: string;
-  /** Marathon's version timestamp of the definition the attempt created. */
+  /**
+   * Marathon's version timestamp of the definition the attempt created. Records that carry `exitCode` always have it when
+   * the attempt created a version; older records may lack it (the history join then matches them by tag and time).
+   */
   marathonVersion?: string;
   outcome: AuditOutcome;
+  /** What `baton` exits with for this outcome (src/cli/exit-codes.ts); absent in records written before it was added. */
+  exitCode?: number;
   message?: string;
   durationMs?: number;
   rollback?: { deploymentId?: string; outcome: string };
@@ -52,8 +63,18 @@ export const auditRecordSchema = z
     env: z.string(),
     dc: z.string().optional(),
     outcome: z.string(),
+    // Added later: a mistyped value is dropped rather than losing the whole record.
+    exitCode: z.number().int().optional().catch(undefined),
+    datacenters: z.array(z.string()).optional().catch(undefined),
   })
   .passthrough();
+
+/** Whether a record is about one app in one datacenter of an environment (a record before any datacenter counts for the ones it aimed at). */
+export function recordConcerns(record: AuditRecord, where: { app: string; env: string; dc: string }): boolean {
+  if (record.app !== where.app || record.env !== where.env) return false;
+  if (record.dc !== undefined) return record.dc === where.dc;
+  return record.datacenters === undefined || record.datacenters.includes(where.dc);
+}
 
 export function auditLogPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.BATON_AUDIT_LOG || path.join(os.homedir(), '.baton', 'audit.jsonl');

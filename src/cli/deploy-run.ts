@@ -1,4 +1,5 @@
-import { appendAuditRecord, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from '../audit/log.js';
+import type { AuditOutcome } from '../audit/log.js';
+import { auditTrail } from './audit-trail.js';
 import { resolveConfigDir } from '../config/load.js';
 import { appDefinitionOf, environmentNamed, environmentsOf } from './config.js';
 import { parseTimeoutFlag, summaryLines } from './datacenter-summary.js';
@@ -83,85 +84,103 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
   const terminal = createTerminal({ stream: process.stderr });
   const say = lineWriter(flags.json);
   const startedAt = Date.now();
-  const identity = auditIdentity();
-  const audit = (record: Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' | 'app' | 'env'>) =>
-    appendAuditRecord({ time: new Date().toISOString(), ...identity, command: 'deploy', app, env: flags.env, ...record }, auditLogPath());
-
-  let prepared: PreparedDeploy;
-  let timeoutSeconds: number | undefined;
+  const trail = auditTrail('deploy', app, flags);
+  let stage = 'before anything was sent to Marathon';
+  const stopExitingOnInterrupt = trail.recordInterrupts(() => stage, { toVersion: flags.version });
   try {
-    timeoutSeconds = parseTimeoutFlag(flags.timeout);
-    checkFlags(flags);
-    prepared = await prepareDeploy(app, flags, say, terminal);
-  } catch (error) {
-    // Every attempt is on record, those refused before any datacenter was touched included.
-    if (error instanceof CliError) audit({ outcome: auditOutcomeOf(error), toVersion: flags.version, message: error.message });
-    throw error;
-  }
-  const { env, definition } = prepared;
-
-  if (flags.dryRun) {
-    for (const p of prepared.datacenters) {
-      audit({ dc: p.dc.name, appId: definition.id, fromVersion: liveVersion(p.live), toVersion: flags.version, image: imageOf(definition), outcome: 'dry-run' });
+    let prepared: PreparedDeploy;
+    let timeoutSeconds: number | undefined;
+    try {
+      timeoutSeconds = parseTimeoutFlag(flags.timeout);
+      checkFlags(flags);
+      prepared = await prepareDeploy(app, flags, say, terminal, (datacenters) => trail.aimAt(datacenters.map((dc) => dc.name)));
+    } catch (error) {
+      // Every attempt is on record, those refused before any datacenter was touched included.
+      trail.endedBefore(error, { toVersion: flags.version });
+      throw error;
     }
-    const results = prepared.datacenters.map((p) => ({
-      ...baseResult(p, prepared, 'dry-run', startedAt),
-      message: p.diff.length ? `would change ${p.diff.length} field(s); nothing sent` : `no changes: already at ${flags.version}`,
-    }));
-    finish(app, results, flags, say, terminal);
-    return ExitCode.ok;
-  }
+    const { env, definition } = prepared;
 
-  if (env.confirm && !flags.yes) {
-    const names = prepared.datacenters.map((p) => p.dc.name).join(', ');
-    const ok = await confirmByTyping(
-      `Deploy ${app} ${flags.version} to ${env.name} (${names})?`,
-      `yes ${env.name}`,
-    );
-    if (!ok) {
-      audit({ appId: definition.id, toVersion: flags.version, outcome: 'refused', message: 'not confirmed at the prompt' });
-      throw new CliError(`not confirmed: nothing was sent to ${env.name}`, ExitCode.notConfirmed, 'not-confirmed');
-    }
-  }
-
-  try {
-    await promoteIfNeeded(prepared.promotion, say);
-  } catch (error) {
-    audit({ appId: definition.id, toVersion: flags.version, outcome: 'rejected', message: (error as Error).message });
-    throw error;
-  }
-
-  const results: DatacenterResult[] = [];
-  let exitCode: ExitCodeValue = ExitCode.ok;
-  await whileInterruptible(async (signal) => {
-    for (const [index, target] of prepared.datacenters.entries()) {
-      const result = await deployToDatacenter(target, prepared, flags, timeoutSeconds, terminal, say, signal);
-      results.push(result);
-      audit({
-        dc: result.datacenter,
-        appId: result.appId,
-        fromVersion: result.fromVersion,
-        toVersion: result.toVersion,
-        image: result.image,
-        deploymentId: result.deploymentId,
-        marathonVersion: result.marathonVersion,
-        outcome: result.outcome,
-        message: result.message,
-        durationMs: result.durations.totalMs,
-        rollback: result.rollback ? { deploymentId: result.rollback.deploymentId, outcome: result.rollback.outcome } : undefined,
-      });
-      exitCode = exitCodeFor(result.outcome);
-      if (exitCode !== ExitCode.ok) {
-        for (const skipped of prepared.datacenters.slice(index + 1)) {
-          results.push({ ...baseResult(skipped, prepared, 'skipped', Date.now()), message: `not touched: ${result.datacenter} ${result.outcome}` });
-          audit({ dc: skipped.dc.name, appId: definition.id, toVersion: flags.version, outcome: 'skipped' });
-        }
-        break;
+    if (flags.dryRun) {
+      for (const p of prepared.datacenters) {
+        trail.record({
+          dc: p.dc.name,
+          appId: definition.id,
+          fromVersion: liveVersion(p.live),
+          toVersion: flags.version,
+          image: imageOf(definition),
+          outcome: 'dry-run',
+          exitCode: ExitCode.ok,
+        });
       }
+      const results = prepared.datacenters.map((p) => ({
+        ...baseResult(p, prepared, 'dry-run', startedAt),
+        message: p.diff.length ? `would change ${p.diff.length} field(s); nothing sent` : `no changes: already at ${flags.version}`,
+      }));
+      finish(app, results, flags, say, terminal);
+      return ExitCode.ok;
     }
-  });
-  finish(app, results, flags, say, terminal);
-  return exitCode;
+
+    if (env.confirm && !flags.yes) {
+      const names = prepared.datacenters.map((p) => p.dc.name).join(', ');
+      stage = 'at the confirmation prompt: nothing was sent to Marathon';
+      const answer = await confirmByTyping(`Deploy ${app} ${flags.version} to ${env.name} (${names})?`, `yes ${env.name}`);
+      if (answer !== 'confirmed') throw trail.notConfirmed(answer, env.name, { appId: definition.id, toVersion: flags.version });
+    }
+
+    try {
+      if (prepared.promotion?.needed) {
+        stage = `during the registry promotion of ${prepared.promotion.image}:${prepared.promotion.to}: nothing was sent to Marathon`;
+      }
+      await promoteIfNeeded(prepared.promotion, say);
+    } catch (error) {
+      trail.record({
+        appId: definition.id,
+        toVersion: flags.version,
+        outcome: 'rejected',
+        exitCode: error instanceof CliError ? error.exitCode : ExitCode.internal,
+        message: (error as Error).message,
+      });
+      throw error;
+    }
+
+    const results: DatacenterResult[] = [];
+    let exitCode: ExitCodeValue = ExitCode.ok;
+    stopExitingOnInterrupt();
+    await whileInterruptible(async (signal) => {
+      for (const [index, target] of prepared.datacenters.entries()) {
+        const result = await deployToDatacenter(target, prepared, flags, timeoutSeconds, terminal, say, signal);
+        results.push(result);
+        exitCode = exitCodeFor(result.outcome);
+        trail.record({
+          dc: result.datacenter,
+          appId: result.appId,
+          fromVersion: result.fromVersion,
+          toVersion: result.toVersion,
+          image: result.image,
+          deploymentId: result.deploymentId,
+          marathonVersion: result.marathonVersion,
+          outcome: result.outcome,
+          exitCode,
+          message: result.message,
+          durationMs: result.durations.totalMs,
+          rollback: result.rollback ? { deploymentId: result.rollback.deploymentId, outcome: result.rollback.outcome } : undefined,
+        });
+        if (exitCode !== ExitCode.ok) {
+          for (const skipped of prepared.datacenters.slice(index + 1)) {
+            const message = `not touched: ${result.datacenter} ${result.outcome}`;
+            results.push({ ...baseResult(skipped, prepared, 'skipped', Date.now()), message });
+            trail.record({ dc: skipped.dc.name, appId: definition.id, toVersion: flags.version, outcome: 'skipped', exitCode, message });
+          }
+          break;
+        }
+      }
+    });
+    finish(app, results, flags, say, terminal);
+    return exitCode;
+  } finally {
+    stopExitingOnInterrupt();
+  }
 }
 
 function checkFlags(flags: DeployFlags): void {
@@ -180,28 +199,18 @@ function checkFlags(flags: DeployFlags): void {
   }
 }
 
-function auditOutcomeOf(error: CliError): AuditOutcome {
-  switch (error.exitCode) {
-    case ExitCode.notConfirmed:
-      return 'refused';
-    case ExitCode.invalidInput:
-      return 'invalid';
-    case ExitCode.unreachable:
-      return 'unreachable';
-    default:
-      return 'rejected';
-  }
-}
-
 /** Loads, validates and renders, checks confirmation rules, and reads each datacenter's live app: no change is made here. */
 export async function prepareDeploy(
   app: string,
   flags: Pick<DeployFlags, 'env' | 'version' | 'dc' | 'yes' | 'configDir' | 'json' | 'dryRun' | 'promote' | 'promoteFrom' | 'pinDigest' | 'imageCheck'>,
   say: (line: string) => void,
   terminal: Terminal,
+  onDatacenters?: (datacenters: DatacenterConfig[]) => void,
 ): Promise<PreparedDeploy> {
   const configDir = resolveConfigDir(flags.configDir);
   const env = environmentNamed(await environmentsOf(configDir), flags.env, configDir);
+  const datacenters = selectDatacenters(env, flags.dc);
+  onDatacenters?.(datacenters);
   const loaded = await appDefinitionOf(configDir, app, flags.env);
   const warnings = loaded.warnings.map((w) => `${w.path}: ${w.message}`);
   for (const w of warnings) say(paint(terminal.color, 'yellow', `warning: ${app}/${flags.env}: ${w}`));
@@ -214,7 +223,6 @@ export async function prepareDeploy(
       { flag: '--version', environment: env.name },
     );
   }
-  const datacenters = selectDatacenters(env, flags.dc);
   // Refuse before any request: a confirm environment without a way to confirm must not even be read.
   if (env.confirm && !flags.yes && !flags.dryRun && !stdinIsInteractive()) {
     throw new CliError(

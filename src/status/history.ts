@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../audit/log.js';
+import { recordConcerns, type AuditRecord } from '../audit/log.js';
 import { deepEqual, stripReadOnly } from '../deploy/diff.js';
 import { splitImage } from '../deploy/image.js';
 import { imageOf, versionOf } from '../deploy/render.js';
@@ -14,7 +14,19 @@ export interface MarathonVersion {
 /** What changed from the next older version: the definition, only `instances`, or nothing (a restart). */
 export type ChangeKind = 'config' | 'scale' | 'restart' | 'unknown';
 
+/** Who did an attempt and how it ended, as its audit record says. */
+export interface AuditSummary {
+  user: string;
+  command: string;
+  outcome: string;
+  time: string;
+  exitCode?: number;
+  message?: string;
+  ci?: AuditRecord['ci'];
+}
+
 export interface HistoryEntry {
+  kind: 'version';
   marathonVersion: string;
   /** The version the app runs now. */
   current: boolean;
@@ -27,16 +39,22 @@ export interface HistoryEntry {
   instances?: number;
   error?: string;
   /** From Baton's audit log, when a record matches. */
-  audit?: {
-    user: string;
-    command: string;
-    outcome: string;
-    time: string;
-    message?: string;
-    ci?: AuditRecord['ci'];
-    matchedBy: 'marathon-version' | 'version-and-time' | 'reverted-to';
-  };
+  audit?: AuditSummary & { matchedBy: 'marathon-version' | 'version-and-time' | 'reverted-to' };
 }
+
+/** An audited attempt that created no Marathon version (refused by Marathon, stopped before it, interrupted, dry run). */
+export interface AttemptEntry {
+  kind: 'attempt';
+  marathonVersion: null;
+  /** When Baton recorded it. */
+  time: string;
+  /** The image tag it was for. */
+  version?: string;
+  image?: string;
+  audit: AuditSummary;
+}
+
+export type TimelineEntry = HistoryEntry | AttemptEntry;
 
 export interface HistoryInput {
   app: string;
@@ -65,15 +83,70 @@ const ROLLED_BACK_OUTCOMES = new Set(['failed-rolled-back', 'timeout-rolled-back
  * failed attempt that caused it. Each record explains at most one version. Pure.
  */
 export function joinHistory(input: HistoryInput): HistoryEntry[] {
-  const records = input.audit.filter(
-    (r) => r.app === input.app && r.env === input.env && (r.dc === undefined || r.dc === input.dc),
-  );
+  return joinVersions(input).entries;
+}
+
+/**
+ * The versions joined as by joinHistory, merged newest first with every audited attempt for this app and datacenter that
+ * created no Marathon version, cut to the newest `limit`. `attempts` counts all such attempts, shown or not. Given the
+ * newest versions (more than `limit` when Marathon holds more), the cut list is the newest of the whole timeline. Pure.
+ */
+export function historyTimeline(input: HistoryInput & { limit: number }): { entries: TimelineEntry[]; attempts: number } {
+  const { entries: versions, records, used } = joinVersions(input);
+  const oldestShown = versions.length ? Date.parse(versions[versions.length - 1]!.marathonVersion) : Number.NaN;
+  const attempts = records
+    .filter((r) => !used.has(r) && (createdNoVersion(r) || unmatchedWithinShownVersions(r, input.olderExist, oldestShown)))
+    .map((r, index) => ({ record: r, index, at: Date.parse(r.time) }))
+    // Newest first; of two records with one time, the one written later.
+    .sort((a, b) => b.at - a.at || b.index - a.index)
+    .map(({ record }): AttemptEntry => ({
+      kind: 'attempt',
+      marathonVersion: null,
+      time: record.time,
+      ...(record.toVersion ? { version: record.toVersion } : {}),
+      ...(record.image ? { image: record.image } : {}),
+      audit: auditSummary(record),
+    }));
+
+  const merged: TimelineEntry[] = [];
+  let next = 0;
+  for (const version of versions) {
+    const at = Date.parse(version.marathonVersion);
+    while (next < attempts.length && Date.parse(attempts[next]!.time) > at) merged.push(attempts[next++]!);
+    merged.push(version);
+  }
+  merged.push(...attempts.slice(next));
+  return { entries: merged.slice(0, input.limit), attempts: attempts.length };
+}
+
+/**
+ * Records that carry an exit code were written by a Baton that always records the Marathon version an attempt created, so
+ * without one they created none; older records tell only by the outcome.
+ */
+function createdNoVersion(record: AuditRecord): boolean {
+  return record.marathonVersion === undefined && (record.exitCode !== undefined || NO_VERSION_OUTCOMES.has(record.outcome));
+}
+
+/**
+ * An older record that may have created a version without naming it, and matched none: shown as an attempt only when every
+ * version it could have created is among those given, so a version cut off by the limit is not mistaken for a failed attempt.
+ */
+function unmatchedWithinShownVersions(record: AuditRecord, olderExist: boolean, oldestShown: number): boolean {
+  if (record.marathonVersion !== undefined) return false;
+  if (!olderExist) return true;
+  const end = Date.parse(record.time);
+  return Number.isFinite(end) && end - (record.durationMs ?? UNKNOWN_DURATION_MS) - CLOCK_SLACK_MS > oldestShown;
+}
+
+function joinVersions(input: HistoryInput): { entries: HistoryEntry[]; records: AuditRecord[]; used: Set<AuditRecord> } {
+  const records = input.audit.filter((r) => recordConcerns(r, input));
   const used = new Set<AuditRecord>();
   const currentTime = input.currentVersion ? Date.parse(input.currentVersion) : Number.NaN;
   const entries: HistoryEntry[] = input.versions.map((v, index) => {
     const definition = v.definition;
     const image = imageOf(definition);
     return {
+      kind: 'version',
       marathonVersion: v.marathonVersion,
       current: v.marathonVersion === input.currentVersion,
       abandoned: Date.parse(v.marathonVersion) > currentTime,
@@ -96,7 +169,7 @@ export function joinHistory(input: HistoryInput): HistoryEntry[] {
       (r) =>
         !used.has(r) &&
         r.marathonVersion === undefined &&
-        !NO_VERSION_OUTCOMES.has(r.outcome) &&
+        !createdNoVersion(r) &&
         r.toVersion === entry.version &&
         withinWindow(r, entry.marathonVersion),
     );
@@ -119,29 +192,30 @@ export function joinHistory(input: HistoryInput): HistoryEntry[] {
     if (cause) {
       usedCauses.add(cause);
       entry.audit = {
-        ...auditSummary(cause, 'reverted-to'),
+        ...auditSummary(cause),
+        matchedBy: 'reverted-to',
         command: `${cause.command} (automatic rollback)`,
         outcome: `restored after ${cause.toVersion ?? 'the new version'} ${cause.outcome}`,
       };
     }
   }
-  return entries;
+  return { entries, records, used };
 }
 
 function attach(entry: HistoryEntry, record: AuditRecord, matchedBy: NonNullable<HistoryEntry['audit']>['matchedBy'], used: Set<AuditRecord>) {
-  entry.audit = auditSummary(record, matchedBy);
+  entry.audit = { ...auditSummary(record), matchedBy };
   used.add(record);
 }
 
-function auditSummary(record: AuditRecord, matchedBy: NonNullable<HistoryEntry['audit']>['matchedBy']): NonNullable<HistoryEntry['audit']> {
+function auditSummary(record: AuditRecord): AuditSummary {
   return {
     user: record.user,
     command: record.command,
     outcome: record.outcome,
     time: record.time,
+    ...(record.exitCode !== undefined ? { exitCode: record.exitCode } : {}),
     ...(record.message ? { message: record.message } : {}),
     ...(record.ci ? { ci: record.ci } : {}),
-    matchedBy,
   };
 }
 

@@ -47,7 +47,8 @@ export type TagVerdicts = ReadonlyMap<string, { healthy?: TagEvidence; failed?: 
 export function tagVerdicts(records: AuditRecord[], where: { app: string; env: string; dc: string }): TagVerdicts {
   const verdicts = new Map<string, { healthy?: TagEvidence; failed?: TagEvidence }>();
   for (const r of records) {
-    if (r.app !== where.app || r.env !== where.env || (r.dc !== undefined && r.dc !== where.dc) || !r.toVersion) continue;
+    // A record about no one datacenter ended before Marathon heard of the tag (refused, invalid, interrupted early): no evidence.
+    if (r.app !== where.app || r.env !== where.env || r.dc !== where.dc || !r.toVersion) continue;
     const side = HEALTHY_OUTCOMES.has(r.outcome) ? 'healthy' : NEVER_HEALTHY_OUTCOMES.has(r.outcome) ? 'failed' : undefined;
     if (!side) continue;
     const verdict = verdicts.get(r.toVersion) ?? {};

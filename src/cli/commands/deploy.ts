@@ -38,6 +38,9 @@ become a crash-looping deployment); turn the check off with --no-image-check or 
 Registry credentials as for baton promote (see baton promote --help): BATON_REGISTRY_USER + BATON_REGISTRY_PASSWORD,
 else the docker config (auths, then its credential helper).
 
+Every attempt, however it ends (refused, invalid, not confirmed, interrupted, dry run), is appended to the audit log
+(BATON_AUDIT_LOG, default ~/.baton/audit.jsonl) with its outcome, exit code and message; \`baton history\` lists them.
+
 Exit codes: 0 every datacenter healthy on the new version (or already at it) · 2 invalid input · 3 not confirmed
   4 rejected by Marathon (409 locked, 400/422, auth) · 5 failed and rolled back · 6 timeout (rolled back)
   7 rollback failed · 8 Marathon unreachable · 9 superseded by another change · 130 interrupted (Ctrl-C)

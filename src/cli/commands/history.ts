@@ -2,15 +2,15 @@ import { Command, Option } from 'commander';
 import { auditLogPath, readAuditRecords, type AuditRecord } from '../../audit/log.js';
 import type { DatacenterConfig } from '../../config/environments.js';
 import { resolveConfigDir } from '../../config/load.js';
-import { joinHistory, type HistoryEntry } from '../../status/history.js';
+import { historyTimeline, type AttemptEntry, type HistoryEntry, type MarathonVersion, type TimelineEntry } from '../../status/history.js';
 import { absoluteId } from '../../status/matrix.js';
 import { readVersionDefinitions } from '../app-history.js';
 import { appDefinitionOf, environmentNamed, environmentsOf } from '../config.js';
 import { CliError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { marathonFor } from '../marathon.js';
-import { colorEnabled, paint } from '../output.js';
-import { formatTable, outputWidth, type Cell, type Column } from '../table.js';
+import { colorEnabled, paint, type Style } from '../output.js';
+import { formatTable, outputWidth, shortTime, type Cell, type Column } from '../table.js';
 import { marathonCliError, selectDatacenters } from '../deploy-run.js';
 
 interface HistoryFlags {
@@ -29,19 +29,23 @@ export interface DatacenterHistory {
   reason?: string;
   deployed: boolean;
   currentVersion?: string;
-  /** How many versions Marathon stores; `entries` holds the newest `--limit` of them. */
+  /** How many versions Marathon stores. */
   totalVersions: number;
-  entries: HistoryEntry[];
+  /** How many audited attempts created no Marathon version. `entries` holds the newest `--limit` of versions and attempts. */
+  totalAttempts: number;
+  entries: TimelineEntry[];
 }
 
 export function register(program: Command): void {
   program
     .command('history')
-    .description("List an app's versions in Marathon (newest first) with who deployed each and how it ended, from Baton's audit log")
+    .description(
+      "List an app's versions in Marathon and the audited attempts that created none (newest first): who deployed what, when, and how it ended",
+    )
     .argument('<app>', 'app folder in the config dir')
     .requiredOption('-e, --env <env>', 'environment from environments.json')
     .option('--dc <dc>', 'one datacenter, or "all" (default: all)')
-    .option('--limit <n>', 'how many of the newest versions to show per datacenter', '20')
+    .option('--limit <n>', 'how many of the newest entries (versions and attempts) to show per datacenter', '20')
     .option('--json', 'print one JSON document on stdout')
     .addOption(new Option('--config-dir <dir>', 'deploy-configs directory').env('BATON_CONFIG_DIR'))
     .addHelpText(
@@ -51,10 +55,17 @@ Examples:
   baton history shop-web --env prod
   baton history shop-web --env prod --dc AA --limit 5
   baton history shop-web --env qa --json
+  baton history shop-web --env prod --json | jq '.datacenters[].entries[] | select(.kind == "attempt")'
 
 "*" marks the version running now; "reverted" marks a newer version that is no longer current (e.g. a failed deploy that
 was rolled back). CHANGE says what a version changed: config, scale (instances only) or restart. DEPLOYED BY and OUTCOME
 come from the audit log (BATON_AUDIT_LOG, default ~/.baton/audit.jsonl), matched by Marathon version, else by tag and time.
+
+A row whose MARATHON VERSION is "- (<time>)" is an audited deploy or rollback that created no Marathon version: refused
+by Marathon (409 locked, 400/422, 401/403), stopped before it (invalid config, image missing in the registry, not
+confirmed, unreachable), interrupted before anything was sent, or a dry run. It shows when it was recorded, the tag it
+was for, CHANGE "none", and OUTCOME as recorded: outcome (exit code): message. With --json such entries have
+"kind": "attempt" and "marathonVersion": null; versions have "kind": "version".
 
 Exit codes: 0 every datacenter answered · 1 some datacenter unreachable (the others are shown) · 2 invalid input`,
     )
@@ -99,25 +110,33 @@ async function historyIn(
     reachable: true,
     deployed: false,
     totalVersions: 0,
+    totalAttempts: 0,
     entries: [],
   };
   const client = marathonFor(dc);
-  try {
-    const live = await client.findApp(context.appId);
-    if (!live) return base;
-    const all = await client.listVersions(context.appId);
-    // One more than shown, so the oldest shown version can still say what it changed.
-    const versions = await readVersionDefinitions(client, context.appId, all.slice(0, context.limit + 1));
-    const entries = joinHistory({
+  const timeline = (live: { version?: string } | null, versions: MarathonVersion[], olderExist: boolean) =>
+    historyTimeline({
       app: context.app,
       env: context.env,
       dc: dc.name,
-      currentVersion: live.version,
+      currentVersion: live?.version,
       versions,
-      olderExist: all.length > versions.length,
+      olderExist,
       audit: context.audit,
-    }).slice(0, context.limit);
-    return { ...base, deployed: true, currentVersion: live.version, totalVersions: all.length, entries };
+      limit: context.limit,
+    });
+  try {
+    const live = await client.findApp(context.appId);
+    // Not there (never created, e.g. its first deploy was refused, or deleted): the attempts may still say why.
+    if (!live) {
+      const { entries, attempts } = timeline(null, [], false);
+      return { ...base, totalAttempts: attempts, entries };
+    }
+    const all = await client.listVersions(context.appId);
+    // One more than shown, so the oldest shown version can still say what it changed.
+    const versions = await readVersionDefinitions(client, context.appId, all.slice(0, context.limit + 1));
+    const { entries, attempts } = timeline(live, versions, all.length > versions.length);
+    return { ...base, deployed: true, currentVersion: live.version, totalVersions: all.length, totalAttempts: attempts, entries };
   } catch (error) {
     return { ...base, reachable: false, reason: marathonCliError(error, dc).message };
   }
@@ -136,8 +155,16 @@ const COLUMNS: Column[] = [
 export function renderHistory(app: string, env: string, history: DatacenterHistory, options: { color: boolean; width: number }): string[] {
   const title = paint(options.color, 'bold', `${app} ${env}/${history.datacenter} (${history.appId} on ${history.marathon})`);
   if (!history.reachable) return [title, paint(options.color, 'red', `  ${history.reason ?? 'unreachable'}`), ''];
-  if (!history.deployed) return [title, '  not deployed in this datacenter', ''];
-  const rows: Cell[][] = history.entries.map((entry) => [
+  const total = history.totalVersions + history.totalAttempts;
+  const shown = history.entries.length < total ? ` (newest ${history.entries.length} of ${total}; --limit for more)` : '';
+  const notDeployed = history.deployed ? [] : ['  not deployed in this datacenter'];
+  if (history.entries.length === 0) return [`${title}${shown}`, ...notDeployed, ''];
+  const rows = history.entries.map((entry) => (entry.kind === 'version' ? versionRow(entry) : attemptRow(entry)));
+  return [`${title}${shown}`, ...notDeployed, ...formatTable(COLUMNS, rows, options).map((line) => `  ${line}`), ''];
+}
+
+function versionRow(entry: HistoryEntry): Cell[] {
+  return [
     entry.current ? '*' : '',
     entry.marathonVersion,
     entry.error ? { text: `unreadable: ${entry.error}`, style: 'red' } : versionText(entry),
@@ -145,10 +172,27 @@ export function renderHistory(app: string, env: string, history: DatacenterHisto
     entry.audit?.user ?? '-',
     entry.audit?.command ?? '-',
     outcomeCell(entry),
-  ]);
-  const shown = history.entries.length < history.totalVersions ? ` (newest ${history.entries.length} of ${history.totalVersions}; --limit for more)` : '';
-  return [`${title}${shown}`, ...formatTable(COLUMNS, rows, options).map((line) => `  ${line}`), ''];
+  ];
 }
+
+function attemptRow(entry: AttemptEntry): Cell[] {
+  const { outcome, exitCode, message } = entry.audit;
+  const code = exitCode === undefined ? '' : ` (exit ${exitCode})`;
+  // Multi-line messages (Marathon's details, one per line) become one line of the table.
+  const said = message ? `: ${message.split('\n').map((line) => line.trim()).filter(Boolean).join(' ')}` : '';
+  return [
+    '',
+    `- (${shortTime(entry.time)})`,
+    entry.version ?? '-',
+    'none',
+    entry.audit.user,
+    entry.audit.command,
+    { text: `${outcome}${code}${said}`, style: ATTEMPT_STYLES[outcome] ?? 'red' },
+  ];
+}
+
+/** Attempts that did what was asked, or stopped on purpose, are not shown as failures. */
+const ATTEMPT_STYLES: Record<string, Style> = { 'dry-run': 'gray', unchanged: 'gray', refused: 'yellow', interrupted: 'yellow', skipped: 'yellow' };
 
 function versionText(entry: HistoryEntry): string {
   const version = entry.version ?? entry.image ?? '?';

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { appendAuditRecord, auditIdentity, auditLogPath, readAuditRecords, type AuditOutcome, type AuditRecord } from '../../audit/log.js';
+import { auditLogPath, readAuditRecords, type AuditOutcome, type AuditRecord } from '../../audit/log.js';
+import { auditTrail, type AuditFields } from '../audit-trail.js';
 import type { DatacenterConfig, EnvironmentConfig } from '../../config/environments.js';
 import { resolveConfigDir } from '../../config/load.js';
 import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../../deploy/diff.js';
@@ -123,23 +124,83 @@ Exit codes: 0 every datacenter healthy on the target (or already at it) · 2 inv
 async function runRollback(app: string, flags: RollbackFlags): Promise<number> {
   const terminal = createTerminal({ stream: process.stderr });
   const say = lineWriter(flags.json);
-  const identity = auditIdentity();
-  const audit = (record: Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' | 'app' | 'env'>) =>
-    appendAuditRecord({ time: new Date().toISOString(), ...identity, command: 'rollback', app, env: flags.env, ...record }, auditLogPath());
+  const trail = auditTrail('rollback', app, flags);
+  let stage = 'before anything was sent to Marathon';
+  const stopExitingOnInterrupt = trail.recordInterrupts(() => stage);
+  try {
+    let prepared: Awaited<ReturnType<typeof prepareRollback>>;
+    const known: { appId?: string } = {};
+    try {
+      prepared = await prepareRollback(app, flags, say, terminal, { trail, known });
+    } catch (error) {
+      // Every attempt is on record, those that ended before any datacenter was changed included.
+      trail.endedBefore(error, known.appId ? { appId: known.appId } : {});
+      throw error;
+    }
+    const { env, appId, plans, timeoutSeconds } = prepared;
 
+    if (flags.dryRun) {
+      const results = plans.map((p) => resultOf(p, appId, 'dry-run', Date.now()));
+      for (const r of results) trail.record(auditFields(r, ExitCode.ok));
+      finish(results, app, appId, env, say, terminal, flags.json);
+      return ExitCode.ok;
+    }
+
+    const changing = plans.filter((p) => p.target);
+    if (env.confirm && !flags.yes && changing.length > 0) {
+      const what = changing.map((p) => `${p.dc.name} ${versionOf(p.live) ?? '?'} → ${p.target?.entry.version ?? '?'}`).join(', ');
+      stage = 'at the confirmation prompt: nothing was sent to Marathon';
+      const answer = await confirmByTyping(`Roll back ${app} in ${env.name} (${what})?`, `yes ${env.name}`);
+      if (answer !== 'confirmed') throw trail.notConfirmed(answer, env.name, { appId });
+    }
+
+    const results: RollbackResult[] = [];
+    let exitCode: ExitCodeValue = ExitCode.ok;
+    stopExitingOnInterrupt();
+    await whileInterruptible(async (signal) => {
+      for (const [index, plan] of plans.entries()) {
+        const result = await rollBackDatacenter(plan, appId, flags, timeoutSeconds, terminal, say, signal);
+        results.push(result);
+        exitCode = exitCodeFor(result.outcome);
+        trail.record(auditFields(result, exitCode));
+        if (exitCode === ExitCode.ok) continue;
+        for (const skipped of plans.slice(index + 1)) {
+          const r = { ...resultOf(skipped, appId, 'skipped', Date.now()), message: `not touched: ${result.datacenter} ${result.outcome}` };
+          results.push(r);
+          trail.record(auditFields(r, exitCode));
+        }
+        break;
+      }
+    });
+    finish(results, app, appId, env, say, terminal, flags.json);
+    return exitCode;
+  } finally {
+    stopExitingOnInterrupt();
+  }
+}
+
+/** Reads configs and each datacenter's app and history, and picks the targets: nothing is changed here. */
+async function prepareRollback(
+  app: string,
+  flags: RollbackFlags,
+  say: (line: string) => void,
+  terminal: Terminal,
+  context: { trail: ReturnType<typeof auditTrail>; known: { appId?: string } },
+): Promise<{ env: EnvironmentConfig; appId: string; plans: RollbackPlan[]; timeoutSeconds: number | undefined }> {
   const request = parseRollbackTo(flags.to);
   if (request.kind === 'invalid') throw new CliError(request.reason, ExitCode.invalidInput, 'invalid-flag', { flag: '--to' });
   const timeoutSeconds = parseTimeoutFlag(flags.timeout);
   const configDir = resolveConfigDir(flags.configDir);
   const env = environmentNamed(await environmentsOf(configDir), flags.env, configDir);
   const datacenters = selectDatacenters(env, flags.dc);
+  context.trail.aimAt(datacenters.map((dc) => dc.name));
   const { definition: configured } = await appDefinitionOf(configDir, app, env.name);
   const appId = absoluteId(configured.id);
+  context.known.appId = appId;
 
   // Refuse before any request: a confirm environment without a way to confirm must not even be read.
   if (env.confirm && !flags.yes && !flags.dryRun && !stdinIsInteractive()) {
     const message = `${env.name} needs confirmation: no terminal to ask on, and --yes was not given. Nothing was sent to Marathon.`;
-    audit({ appId, outcome: 'refused', message });
     throw new CliError(message, ExitCode.notConfirmed, 'not-confirmed', { environment: env.name });
   }
 
@@ -159,43 +220,7 @@ async function runRollback(app: string, flags: RollbackFlags): Promise<number> {
       { datacenter: missing.dc.name },
     );
   }
-
-  if (flags.dryRun) {
-    const results = plans.map((p) => resultOf(p, appId, 'dry-run', Date.now()));
-    for (const r of results) audit(auditFields(r));
-    finish(results, app, appId, env, say, terminal, flags.json);
-    return ExitCode.ok;
-  }
-
-  const changing = plans.filter((p) => p.target);
-  if (env.confirm && !flags.yes && changing.length > 0) {
-    const what = changing.map((p) => `${p.dc.name} ${versionOf(p.live) ?? '?'} → ${p.target?.entry.version ?? '?'}`).join(', ');
-    const ok = await confirmByTyping(`Roll back ${app} in ${env.name} (${what})?`, `yes ${env.name}`);
-    if (!ok) {
-      audit({ appId, outcome: 'refused', message: 'not confirmed at the prompt' });
-      throw new CliError(`not confirmed: nothing was sent to ${env.name}`, ExitCode.notConfirmed, 'not-confirmed');
-    }
-  }
-
-  const results: RollbackResult[] = [];
-  let exitCode: ExitCodeValue = ExitCode.ok;
-  await whileInterruptible(async (signal) => {
-    for (const [index, plan] of plans.entries()) {
-      const result = await rollBackDatacenter(plan, appId, flags, timeoutSeconds, terminal, say, signal);
-      results.push(result);
-      audit(auditFields(result));
-      exitCode = exitCodeFor(result.outcome);
-      if (exitCode === ExitCode.ok) continue;
-      for (const skipped of plans.slice(index + 1)) {
-        const r = { ...resultOf(skipped, appId, 'skipped', Date.now()), message: `not touched: ${result.datacenter} ${result.outcome}` };
-        results.push(r);
-        audit(auditFields(r));
-      }
-      break;
-    }
-  });
-  finish(results, app, appId, env, say, terminal, flags.json);
-  return exitCode;
+  return { env, appId, plans, timeoutSeconds };
 }
 
 /** Reads the live app and as much of its history as it takes to find the target. Changes nothing. */
@@ -376,7 +401,7 @@ function failWith(result: RollbackResult, error: CliError, began: number): Rollb
   return { ...result, outcome, message: error.message, marathonError: error.detail, durations: { totalMs: Date.now() - began } };
 }
 
-function auditFields(r: RollbackResult): Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' | 'app' | 'env'> {
+function auditFields(r: RollbackResult, exitCode: number): AuditFields {
   const target = r.targetMarathonVersion ? `to Marathon version ${r.targetMarathonVersion}` : undefined;
   return {
     dc: r.datacenter,
@@ -387,6 +412,7 @@ function auditFields(r: RollbackResult): Omit<AuditRecord, 'time' | 'user' | 'ci
     ...(r.deploymentId ? { deploymentId: r.deploymentId } : {}),
     ...(r.marathonVersion ? { marathonVersion: r.marathonVersion } : {}),
     outcome: r.outcome,
+    exitCode,
     message: [target, r.message].filter(Boolean).join(': ') || undefined,
     durationMs: r.durations.totalMs,
     ...(r.rollback ? { rollback: { deploymentId: r.rollback.deploymentId, outcome: r.rollback.outcome } } : {}),

@@ -1,0 +1,84 @@
+import { appendAuditRecord, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from '../audit/log.js';
+import type { ConfirmAnswer } from './confirm.js';
+import { CliError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
+import { exitOnInterrupt } from './interrupt.js';
+
+type AttemptFields = Omit<AuditFields, 'outcome' | 'exitCode' | 'message'>;
+
+/** What a command adds to a record; who, when, the command, app and environment are filled in. */
+export type AuditFields = Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' | 'app' | 'env' | 'datacenters' | 'exitCode'> & {
+  exitCode: number;
+};
+
+/** The audit records of one run of a changing command (deploy, rollback): every attempt is on record, however it ends. */
+export interface AuditTrail {
+  record(fields: AuditFields): void;
+  /** Once the environment is read: the datacenters the run aims at, for records about none of them in particular. */
+  aimAt(datacenters: string[]): void;
+  /** Records an attempt that ended before anything was changed, with the error's outcome, exit code and message. */
+  endedBefore(error: unknown, fields?: AttemptFields): void;
+  /**
+   * Until the returned function is called (when changes start and Ctrl-C means "stop watching"), Ctrl-C or SIGTERM puts the
+   * attempt on record as interrupted `stage()`, says so on stderr and exits 130.
+   */
+  recordInterrupts(stage: () => string, fields?: AttemptFields): () => void;
+  /** Records a prompt that was not answered with the phrase; returns the error to end the run with. */
+  notConfirmed(answer: Exclude<ConfirmAnswer, 'confirmed'>, env: string, fields?: AttemptFields): CliError;
+}
+
+export function auditTrail(command: 'deploy' | 'rollback', app: string, flags: { env: string; dc?: string }): AuditTrail {
+  const identity = auditIdentity();
+  // Known from the flag alone, so even a run that fails to read environments.json says where it was going.
+  let datacenters: string[] | undefined = flags.dc && flags.dc !== 'all' ? [flags.dc] : undefined;
+  const record = (fields: AuditFields) =>
+    appendAuditRecord(
+      {
+        time: new Date().toISOString(),
+        ...identity,
+        command,
+        app,
+        env: flags.env,
+        ...(fields.dc === undefined && datacenters ? { datacenters } : {}),
+        ...fields,
+      },
+      auditLogPath(),
+    );
+  return {
+    record,
+    aimAt(names) {
+      datacenters = names;
+    },
+    endedBefore(error, fields = {}) {
+      if (!(error instanceof CliError)) return;
+      record({ ...fields, outcome: auditOutcomeOf(error), exitCode: error.exitCode, message: error.message });
+    },
+    recordInterrupts(stage, fields = {}) {
+      return exitOnInterrupt((signal) => {
+        const message = `interrupted (${signal}) ${stage()}`;
+        record({ ...fields, outcome: 'interrupted', exitCode: ExitCode.interrupted, message });
+        process.stderr.write(`baton: ${message}\n`);
+      });
+    },
+    notConfirmed(answer, env, fields = {}) {
+      const message = answer === 'interrupted' ? 'not confirmed: interrupted (Ctrl-C) at the prompt' : 'not confirmed at the prompt';
+      record({ ...fields, outcome: 'refused', exitCode: ExitCode.notConfirmed, message });
+      return new CliError(`not confirmed: nothing was sent to ${env}`, ExitCode.notConfirmed, 'not-confirmed');
+    },
+  };
+}
+
+function auditOutcomeOf(error: CliError): AuditOutcome {
+  switch (error.exitCode) {
+    case ExitCode.notConfirmed:
+      return 'refused';
+    case ExitCode.invalidInput:
+      return 'invalid';
+    case ExitCode.unreachable:
+      return 'unreachable';
+    case ExitCode.interrupted:
+      return 'interrupted';
+    default:
+      return 'rejected';
+  }
+}
