@@ -17,7 +17,9 @@ import {
 
 const user = 'release-bot';
 const password = 'pw-Zq81!never-print-me';
-const secrets = [password, Buffer.from(`${user}:${password}`).toString('base64')];
+const identityToken = 'idt-Login-7731-never-print-me';
+const revokedToken = 'idt-Revoked-0912-never-print-me';
+const secrets = [password, Buffer.from(`${user}:${password}`).toString('base64'), identityToken, revokedToken];
 
 let scratch: string;
 beforeAll(async () => {
@@ -92,6 +94,18 @@ describe('baton promote with Basic auth (htpasswd registry)', () => {
     expect(await headManifestDigest(registry.url, 'shop/web', '1.2.0', { authorization })).toBeNull();
   });
 
+  it('exits 12 for an auths identitytoken, which it never sends as a password', async () => {
+    const config = await dockerConfig('basic-identity', { auths: { [registry.host]: { ...authEntry(password), identitytoken: identityToken } } });
+    const result = await promote([`${registry.host}/shop/web`, '--to', '1.3.0', '--json'], { DOCKER_CONFIG: config });
+    expect(result.code).toBe(12);
+    expect(result.stderr).toContain(
+      `registry ${registry.host} asks for Basic auth, but the credentials from auths["${registry.host}"].identitytoken in ${path.join(config, 'config.json')} are an identity token`,
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({ error: 'registry-auth-refused' });
+    expectNoSecrets(result);
+    expect(await headManifestDigest(registry.url, 'shop/web', '1.3.0', { authorization })).toBeNull();
+  });
+
   it('exits 2 for a broken docker config, naming the file', async () => {
     const config = await dockerConfig('broken', {});
     await writeFile(path.join(config, 'config.json'), `{"auths": {"${registry.host}": {"auth": "${secrets[1]}"`);
@@ -109,7 +123,9 @@ describe('baton promote with the registry token flow', () => {
   let authorization: string;
 
   beforeAll(async () => {
-    tokens = await startTokenServer({ users: { [user]: password } });
+    // auths.<host>.identitytoken (what docker login stores for OAuth2 registries) goes to the same server: the user's
+    // password works there too, so only the grant type shows which credential a promotion sent.
+    tokens = await startTokenServer({ users: { [user]: password }, refreshTokens: { [identityToken]: user } });
     registry = await startRegistry({ tokenAuth: tokens.registryAuth });
     authorization = `Bearer ${tokens.mint('shop/web', ['pull', 'push'])}`;
     digest = (await pushTestImage(registry.url, 'shop/web', 'latest', { authorization })).digest;
@@ -159,6 +175,40 @@ describe('baton promote with the registry token flow', () => {
       await strict.stop();
       await pullOnly.close();
     }
+  });
+
+  it('trades the identity token at the token server (refresh_token grant), also over a full auth in the same entry', async () => {
+    const entries = [
+      ['3.0.0', 'alone', { identitytoken: identityToken }],
+      ['3.0.1', 'with docker login’s "user:" auth', { auth: Buffer.from(`${user}:`).toString('base64'), identitytoken: identityToken }],
+      ['3.0.2', 'with a working auth', { ...authEntry(password), identitytoken: identityToken }],
+    ] as const;
+    for (const [tag, name, entry] of entries) {
+      const config = await dockerConfig(`identity-${tag}`, { auths: { [registry.host]: entry } });
+      const before = tokens.requests.length;
+      const result = await promote([`${registry.host}/shop/web`, '--to', tag, '--json'], { DOCKER_CONFIG: config });
+      expect(result.code, name).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ digest, outcome: 'promoted' });
+      expect(tokens.requests.slice(before), name).toEqual([
+        { service: 'baton-test-registry', scopes: ['repository:shop/web:pull,push'], user, granted: true, grantType: 'refresh_token' },
+      ]);
+      expect(await headManifestDigest(registry.url, 'shop/web', tag, { authorization })).toBe(digest);
+      expectNoSecrets(result);
+    }
+  });
+
+  it('exits 12 when the token server refuses the identity token, naming the config entry but never the token', async () => {
+    const config = await dockerConfig('identity-revoked', { auths: { [registry.host]: { ...authEntry(password), identitytoken: revokedToken } } });
+    const file = path.join(config, 'config.json');
+    for (const json of [true, false]) {
+      const result = await promote([`${registry.host}/shop/web`, '--to', '3.1.0', ...(json ? ['--json'] : [])], { DOCKER_CONFIG: config });
+      expect(result.code).toBe(12);
+      const message = `token server ${new URL(tokens.registryAuth.realm).origin} refused the identity token from auths["${registry.host}"].identitytoken in ${file}`;
+      expect(result.stderr).toContain(message);
+      if (json) expect(JSON.parse(result.stdout)).toMatchObject({ error: 'registry-auth-refused', message });
+      expectNoSecrets(result);
+    }
+    expect(await headManifestDigest(registry.url, 'shop/web', '3.1.0', { authorization })).toBeNull();
   });
 });
 

@@ -186,6 +186,27 @@ describe('docker config credentials', () => {
     });
   });
 
+  const token = 'idt-Unit-40-never-print-me';
+  const identityToken = (key: string) => ({ kind: 'identity-token', identityToken: token, source: `auths["${key}"].identitytoken in cfg.json` });
+  it.each([
+    ['identitytoken alone', { auths: { r: { identitytoken: token } } }, 'r', identityToken('r')],
+    ['identitytoken with the "user:" auth docker login writes', { auths: { r: { auth: auth('ci', ''), identitytoken: token } } }, 'r', identityToken('r')],
+    ['identitytoken over a full auth', { auths: { r: { auth: auth('ci', 'pw'), identitytoken: token } } }, 'r', identityToken('r')],
+    ['identitytoken over username/password', { auths: { r: { username: 'ci', password: 'pw', identitytoken: token } } }, 'r', identityToken('r')],
+    ['identitytoken over any helper', { auths: { r: { identitytoken: token } }, credsStore: 'desktop', credHelpers: { r: 'pass' } }, 'r', identityToken('r')],
+    ['Docker Hub identitytoken', { auths: { 'https://index.docker.io/v1/': { identitytoken: token } } }, 'docker.io', identityToken('https://index.docker.io/v1/')],
+    ['auth when identitytoken is empty', { auths: { r: { auth: auth('ci', 'pw'), identitytoken: '' } } }, 'r', { kind: 'password', username: 'ci', password: 'pw', source: 'cfg.json' }],
+  ])('takes %s', (_name, config, registry, credentials) => {
+    expect(findDockerConfigCredentials(config, registry, 'cfg.json')).toEqual({ from: 'auths', credentials });
+  });
+
+  it.each([
+    ['an identitytoken of another host', { auths: { other: { identitytoken: token } } }, 'r', { from: 'none' }],
+    ['an empty identitytoken', { auths: { r: { identitytoken: '' } }, credsStore: 'desktop' }, 'r', { from: 'helper', helper: { executable: 'docker-credential-desktop', configKey: 'credsStore', serverAddress: 'r', file: 'cfg.json' } }],
+  ])('passes over %s', (_name, config, registry, expected) => {
+    expect(findDockerConfigCredentials(config, registry, 'cfg.json')).toEqual(expected);
+  });
+
   it('prefers a secret in auths over any helper (as Baton always did), BATON_REGISTRY_* over both', () => {
     const config = { auths: { r: { auth: auth('ci', 'pw') } }, credsStore: 'desktop', credHelpers: { r: 'pass' } };
     expect(findDockerConfigCredentials(config, 'r')).toMatchObject({ from: 'auths', credentials: { username: 'ci' } });
@@ -203,6 +224,8 @@ describe('docker config credentials', () => {
     ['auths not an object', { auths: [] }, /cfg\.json: auths: /],
     ['auth not a string', { auths: { r: { auth: 42 } } }, /cfg\.json: auths\.r\.auth: /],
     ['auth without a colon', { auths: { r: { auth: Buffer.from('hunter2secret').toString('base64') } } }, /auths\["r"\]\.auth must be base64 of "user:password"/],
+    ['auth without a colon next to an identitytoken', { auths: { r: { auth: Buffer.from('hunter2secret').toString('base64'), identitytoken: 'hunter2secret' } } }, /auths\["r"\]\.auth must be base64 of "user:password"/],
+    ['identitytoken not a string', { auths: { r: { identitytoken: 7 } } }, /cfg\.json: auths\.r\.identitytoken: /],
   ])('rejects %s naming the field, without the secret', (_name, config, message) => {
     let caught: unknown;
     try {

@@ -207,7 +207,7 @@ export class RegistryClient {
       if (this.credentials.kind === 'identity-token') {
         throw new RegistryError(
           'auth',
-          `registry ${this.registry} asks for Basic auth, but the credentials from ${this.credentials.source} are an identity token (Username "<token>"), which Baton gives only to a registry token server, never as a password: log in with a username and password, or set BATON_REGISTRY_USER and BATON_REGISTRY_PASSWORD`,
+          `registry ${this.registry} asks for Basic auth, but the credentials from ${this.credentials.source} are an identity token, which Baton gives only to a registry token server, never as a password: log in with a username and password, or set BATON_REGISTRY_USER and BATON_REGISTRY_PASSWORD`,
           {},
           401,
         );

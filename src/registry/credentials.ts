@@ -55,6 +55,7 @@ const dockerConfigSchema = z
             auth: z.string().optional(),
             username: z.string().optional(),
             password: z.string().optional(),
+            identitytoken: z.string().optional(),
           })
           .passthrough(),
       )
@@ -84,7 +85,8 @@ const helperName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
  * Which credentials the docker config gives `registry`, the way the docker CLI reads it, except that an `auths` entry
- * with a secret wins over helpers (as Baton always did): `auths.<host>.auth` (base64 "user:password") or
+ * with a secret wins over helpers (as Baton always did): `auths.<host>.identitytoken` (what `docker login` stores when
+ * the registry answers with an identity token); else `auths.<host>.auth` (base64 "user:password") or
  * `username`/`password`; else the helper `credHelpers.<host>` names; else the `credsStore` helper; else none. Pure:
  * `file` only names the source in messages. Throws RegistryError('invalid') naming the field that is wrong.
  */
@@ -99,17 +101,16 @@ export function findDockerConfigCredentials(config: unknown, registry: string, f
   const entry = Object.entries(parsed.data.auths ?? {}).find(([key]) => registryKey(key) === wanted);
   if (entry) {
     const [key, value] = entry;
-    if (value.auth) {
-      const decoded = Buffer.from(value.auth, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon <= 0) {
-        throw new RegistryError('invalid', `${file}: auths["${key}"].auth must be base64 of "user:password"`, { file });
-      }
-      return { from: 'auths', credentials: { kind: 'password', username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source: file } };
+    // Checked even when an identity token wins below: docker refuses to load a config whose `auth` is malformed.
+    const fromAuth = value.auth ? decodeAuthField(value.auth, key, file) : undefined;
+    // Docker's token flow sends the identity token whenever there is one; `docker login` then stores "user:" (no
+    // password) in `auth`, so that username could not sign in anyway.
+    if (value.identitytoken) {
+      const source = `auths["${key}"].identitytoken in ${file}`;
+      return { from: 'auths', credentials: { kind: 'identity-token', identityToken: value.identitytoken, source } };
     }
-    if (value.username && value.password) {
-      return { from: 'auths', credentials: { kind: 'password', username: value.username, password: value.password, source: file } };
-    }
+    const password = fromAuth ?? (value.username && value.password ? { username: value.username, password: value.password } : undefined);
+    if (password) return { from: 'auths', credentials: { kind: 'password', ...password, source: file } };
   }
   // Like docker, an empty helper name means "none": credHelpers: { host: "" } falls back to credsStore.
   const helperEntry = Object.entries(parsed.data.credHelpers ?? {}).find(([key, name]) => name !== '' && registryKey(key) === wanted);
@@ -126,6 +127,13 @@ export function findDockerConfigCredentials(config: unknown, registry: string, f
   }
   const serverAddress = wanted === DOCKER_HUB ? DOCKER_HUB_SERVER_ADDRESS : keyForAddress ? hostPart(keyForAddress) : registry;
   return { from: 'helper', helper: { executable: `docker-credential-${name}`, configKey, serverAddress, file } };
+}
+
+function decodeAuthField(auth: string, key: string, file: string): { username: string; password: string } {
+  const decoded = Buffer.from(auth, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw new RegistryError('invalid', `${file}: auths["${key}"].auth must be base64 of "user:password"`, { file });
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 // What docker-credential-helpers' `get` prints (exit status 1) when it holds nothing for the server.

@@ -37,7 +37,9 @@ Registry access:
 
 Credentials, first found wins (never printed):
   1. BATON_REGISTRY_USER + BATON_REGISTRY_PASSWORD
-  2. auths.<host>.auth (or username/password) in $DOCKER_CONFIG/config.json, default ~/.docker/config.json
+  2. auths.<host> in $DOCKER_CONFIG/config.json, default ~/.docker/config.json: its identitytoken (as docker,
+     it wins over auth in the same entry; used only with a registry token server), else auth (or
+     username/password)
   3. the credential helper that config names, as docker runs it: credHelpers.<host>, else credsStore
      ("ecr-login" runs docker-credential-ecr-login get from PATH, 10 s at most). A helper that has no
      credentials for the registry means anonymous access; Username "<token>" (an identity token) is
