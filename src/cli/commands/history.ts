@@ -102,7 +102,7 @@ records) and CHANGE "?", since only Marathon could say what runs now. With --jso
 abandoned and change null ("auditedVersions" counts the versions the audit log records); otherwise "source":
 "marathon-and-audit-log".
 
-Exit codes: 0 every datacenter answered · 1 some datacenter unreachable (the others are shown) · 2 invalid input`,
+Exit codes: 0 every datacenter answered · 1 some Marathon could not be asked (its audit log entries and the other datacenters are shown) · 2 invalid input`,
     )
     .action(async (app: string, flags: HistoryFlags) => {
       process.exitCode = await runHistory(app, flags);
