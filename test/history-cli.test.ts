@@ -183,7 +183,9 @@ describe('baton history against the emulator', () => {
     const result = await history(['--env', 'prod']);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/web prod\/AA [\s\S]*\*\s+\S+Z\s+1\.0\.0\s+config\s+alice\s+deploy\s+succeeded/);
-    expect(result.stdout).toMatch(new RegExp(`web prod/BB \\(/shop/web on ${dcs.down}\\)\\n  BB: unreachable: .*ECONNREFUSED`));
+    expect(result.stdout).toMatch(
+      new RegExp(`web prod/BB \\(/shop/web on ${dcs.down}\\)\\n  from the audit log only; Marathon ${dcs.down} could not be asked: BB: unreachable: .*ECONNREFUSED\\)\\n  no audited deploys or rollbacks here\\n`),
+    );
 
     const notThere = await history(['--env', 'qa', '--dc', 'BB']);
     expect(notThere.code).toBe(0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../src/audit/log.js';
-import { historyTimeline, joinHistory, type MarathonVersion, type TimelineEntry } from '../src/status/history.js';
+import { auditOnlyTimeline, historyTimeline, joinHistory, type MarathonVersion, type TimelineEntry } from '../src/status/history.js';
 
 const T = (minute: number, second = 0) => `2024-05-02T10:${String(minute).padStart(2, '0')}:${String(second).padStart(2, '0')}.000Z`;
 
@@ -263,5 +263,86 @@ describe('historyTimeline', () => {
     });
     expect(rows(entries)).toEqual(['attempt 1.3.0 second unreachable 8', 'attempt 1.3.0 first rejected 4']);
     expect(attempts).toBe(2);
+  });
+});
+
+describe('auditOnlyTimeline (Marathon could not be asked)', () => {
+  const only = (audit: AuditRecord[], limit = 20) => auditOnlyTimeline({ app: 'shop-web', env: 'prod', dc: 'AA', audit, limit });
+  const rows = (entries: TimelineEntry[]) =>
+    entries.map((e) => `${e.kind} ${e.marathonVersion ?? '-'} ${e.version ?? '-'} ${e.audit?.user} ${e.audit?.outcome} ${e.audit?.exitCode ?? '?'}`);
+
+  const cases: { name: string; audit: AuditRecord[]; expected: string[] }[] = [
+    {
+      name: 'a deploy that created a Marathon version is a version, as recorded; one that created none is an attempt',
+      audit: [
+        record({ time: T(10, 30), marathonVersion: T(10), toVersion: '1.1.0', exitCode: 0, user: 'alice' }),
+        record({ time: T(20), toVersion: '1.2.0', outcome: 'rejected', exitCode: 4, user: 'bob' }),
+      ],
+      expected: [`attempt - 1.2.0 bob rejected 4`, `version ${T(10)} 1.1.0 alice succeeded 0`],
+    },
+    {
+      name: 'newest first by the time recorded; of two at one time the later written first',
+      audit: [
+        record({ time: T(5), marathonVersion: T(4), toVersion: '1.0.0', exitCode: 0, user: 'first' }),
+        record({ time: T(30), toVersion: '1.3.0', outcome: 'unreachable', exitCode: 8, user: 'same-a' }),
+        record({ time: T(30), toVersion: '1.3.0', outcome: 'refused', exitCode: 3, user: 'same-b' }),
+      ],
+      expected: ['attempt - 1.3.0 same-b refused 3', 'attempt - 1.3.0 same-a unreachable 8', `version ${T(4)} 1.0.0 first succeeded 0`],
+    },
+    {
+      name: 'a failed deploy that was rolled back is a version (it created one), with its outcome',
+      audit: [record({ time: T(12), marathonVersion: T(11), toVersion: '1.2.0-crash', outcome: 'failed-rolled-back', exitCode: 5, user: 'carol' })],
+      expected: [`version ${T(11)} 1.2.0-crash carol failed-rolled-back 5`],
+    },
+    {
+      name: 'an older record (no exit code) that may have created a version is a version with its Marathon version unknown',
+      audit: [
+        record({ time: T(8), toVersion: '0.9.0', outcome: 'succeeded', user: 'old' }),
+        record({ time: T(7), toVersion: '0.9.0', outcome: 'refused', user: 'old-refused' }),
+      ],
+      expected: ['version - 0.9.0 old succeeded ?', 'attempt - 0.9.0 old-refused refused ?'],
+    },
+    {
+      name: 'other datacenters, apps and environments do not show; an attempt aimed at this datacenter among others does',
+      audit: [
+        record({ dc: 'BB', user: 'bb' }),
+        record({ app: 'other', user: 'other-app' }),
+        record({ env: 'qa', user: 'qa' }),
+        record({ dc: undefined, datacenters: ['AA', 'BB'], outcome: 'invalid', exitCode: 2, toVersion: '2.0.0', user: 'both' }),
+        record({ dc: undefined, datacenters: ['BB'], outcome: 'invalid', exitCode: 2, user: 'bb-only' }),
+      ],
+      expected: ['attempt - 2.0.0 both invalid 2'],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(rows(only(c.audit).entries)).toEqual(c.expected);
+    });
+  }
+
+  it("leaves what only Marathon can say null, keeps what the record says, counts versions and attempts, and cuts at the limit", () => {
+    const ci = { system: 'gitlab', job: 'deploy-prod' };
+    const audit = [
+      record({ time: T(10, 30), marathonVersion: T(10), toVersion: '1.1.0', image: 'registry.example.com/shop/web:1.1.0', exitCode: 0, ci }),
+      record({ time: T(20), toVersion: '1.2.0', outcome: 'unreachable', exitCode: 8, message: 'AA: unreachable' }),
+      record({ time: T(30), toVersion: '1.3.0', outcome: 'dry-run', exitCode: 0 }),
+    ];
+    const all = only(audit);
+    expect([all.versions, all.attempts]).toEqual([1, 2]);
+    expect(all.entries[2]).toEqual({
+      kind: 'version',
+      marathonVersion: T(10),
+      current: null,
+      abandoned: null,
+      change: null,
+      time: T(10, 30),
+      version: '1.1.0',
+      image: 'registry.example.com/shop/web:1.1.0',
+      audit: { user: 'alice', command: 'deploy', outcome: 'succeeded', time: T(10, 30), exitCode: 0, ci },
+    });
+    const cut = only(audit, 2);
+    expect(rows(cut.entries)).toEqual(['attempt - 1.3.0 alice dry-run 0', 'attempt - 1.2.0 alice unreachable 8']);
+    expect([cut.versions, cut.attempts]).toEqual([1, 2]);
+    expect(only([]).entries).toEqual([]);
   });
 });

@@ -54,7 +54,25 @@ export interface AttemptEntry {
   audit: AuditSummary;
 }
 
-export type TimelineEntry = HistoryEntry | AttemptEntry;
+/**
+ * A deploy or rollback that created a Marathon version, as the audit log alone tells it while that Marathon could not be
+ * asked: what Marathon would say (running now, reverted, what changed) is unknown, so null.
+ */
+export interface AuditedVersionEntry {
+  kind: 'version';
+  /** As recorded; null for a record from before Baton recorded it. */
+  marathonVersion: string | null;
+  current: null;
+  abandoned: null;
+  change: null;
+  /** When Baton recorded it. */
+  time: string;
+  version?: string;
+  image?: string;
+  audit: AuditSummary;
+}
+
+export type TimelineEntry = HistoryEntry | AttemptEntry | AuditedVersionEntry;
 
 export interface HistoryInput {
   app: string;
@@ -94,19 +112,9 @@ export function joinHistory(input: HistoryInput): HistoryEntry[] {
 export function historyTimeline(input: HistoryInput & { limit: number }): { entries: TimelineEntry[]; attempts: number } {
   const { entries: versions, records, used } = joinVersions(input);
   const oldestShown = versions.length ? Date.parse(versions[versions.length - 1]!.marathonVersion) : Number.NaN;
-  const attempts = records
-    .filter((r) => !used.has(r) && (createdNoVersion(r) || unmatchedWithinShownVersions(r, input.olderExist, oldestShown)))
-    .map((r, index) => ({ record: r, index, at: Date.parse(r.time) }))
-    // Newest first; of two records with one time, the one written later.
-    .sort((a, b) => b.at - a.at || b.index - a.index)
-    .map(({ record }): AttemptEntry => ({
-      kind: 'attempt',
-      marathonVersion: null,
-      time: record.time,
-      ...(record.toVersion ? { version: record.toVersion } : {}),
-      ...(record.image ? { image: record.image } : {}),
-      audit: auditSummary(record),
-    }));
+  const attempts = newestFirst(
+    records.filter((r) => !used.has(r) && (createdNoVersion(r) || unmatchedWithinShownVersions(r, input.olderExist, oldestShown))),
+  ).map(attemptEntry);
 
   const merged: TimelineEntry[] = [];
   let next = 0;
@@ -117,6 +125,57 @@ export function historyTimeline(input: HistoryInput & { limit: number }): { entr
   }
   merged.push(...attempts.slice(next));
   return { entries: merged.slice(0, input.limit), attempts: attempts.length };
+}
+
+/**
+ * The timeline of one app in one datacenter from the audit log alone, for when its Marathon could not be asked: every
+ * record about it, newest first, cut to the newest `limit`. A record that names the Marathon version it created, or an
+ * older one whose outcome may have created one, is a version with Marathon's fields null; the rest are attempts, as in
+ * historyTimeline. Pure.
+ */
+export function auditOnlyTimeline(input: {
+  app: string;
+  env: string;
+  dc: string;
+  audit: AuditRecord[];
+  limit: number;
+}): { entries: (AttemptEntry | AuditedVersionEntry)[]; attempts: number; versions: number } {
+  const entries = newestFirst(input.audit.filter((r) => recordConcerns(r, input))).map((record) =>
+    createdNoVersion(record)
+      ? attemptEntry(record)
+      : ({
+          kind: 'version',
+          marathonVersion: record.marathonVersion ?? null,
+          current: null,
+          abandoned: null,
+          change: null,
+          time: record.time,
+          ...(record.toVersion ? { version: record.toVersion } : {}),
+          ...(record.image ? { image: record.image } : {}),
+          audit: auditSummary(record),
+        } satisfies AuditedVersionEntry),
+  );
+  const attempts = entries.filter((e) => e.kind === 'attempt').length;
+  return { entries: entries.slice(0, input.limit), attempts, versions: entries.length - attempts };
+}
+
+/** Newest first; of two records with one time, the one written later. */
+function newestFirst(records: AuditRecord[]): AuditRecord[] {
+  return records
+    .map((record, index) => ({ record, index, at: Date.parse(record.time) }))
+    .sort((a, b) => b.at - a.at || b.index - a.index)
+    .map(({ record }) => record);
+}
+
+function attemptEntry(record: AuditRecord): AttemptEntry {
+  return {
+    kind: 'attempt',
+    marathonVersion: null,
+    time: record.time,
+    ...(record.toVersion ? { version: record.toVersion } : {}),
+    ...(record.image ? { image: record.image } : {}),
+    audit: auditSummary(record),
+  };
 }
 
 /**

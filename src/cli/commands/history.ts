@@ -2,7 +2,15 @@ import { Command, Option } from 'commander';
 import { auditLogPath, readAuditRecords, type AuditRecord } from '../../audit/log.js';
 import type { DatacenterConfig } from '../../config/environments.js';
 import { resolveConfigDir } from '../../config/load.js';
-import { historyTimeline, type AttemptEntry, type HistoryEntry, type MarathonVersion, type TimelineEntry } from '../../status/history.js';
+import {
+  auditOnlyTimeline,
+  historyTimeline,
+  type AttemptEntry,
+  type AuditedVersionEntry,
+  type HistoryEntry,
+  type MarathonVersion,
+  type TimelineEntry,
+} from '../../status/history.js';
 import { absoluteId } from '../../status/matrix.js';
 import { readVersionDefinitions } from '../app-history.js';
 import { appDefinitionOf, environmentNamed, environmentsOf } from '../config.js';
@@ -21,20 +29,38 @@ interface HistoryFlags {
   configDir?: string;
 }
 
-export interface DatacenterHistory {
-  datacenter: string;
-  marathon: string;
-  appId: string;
-  reachable: boolean;
-  reason?: string;
-  deployed: boolean;
-  currentVersion?: string;
-  /** How many versions Marathon stores. */
-  totalVersions: number;
-  /** How many audited attempts created no Marathon version. `entries` holds the newest `--limit` of versions and attempts. */
-  totalAttempts: number;
-  entries: TimelineEntry[];
-}
+export type DatacenterHistory =
+  | {
+      datacenter: string;
+      marathon: string;
+      appId: string;
+      /** Marathon's versions joined with the audit log. */
+      source: 'marathon-and-audit-log';
+      reachable: true;
+      deployed: boolean;
+      currentVersion?: string;
+      /** How many versions Marathon stores. */
+      totalVersions: number;
+      /** How many audited attempts created no Marathon version. `entries` holds the newest `--limit` of versions and attempts. */
+      totalAttempts: number;
+      entries: TimelineEntry[];
+    }
+  | {
+      datacenter: string;
+      marathon: string;
+      appId: string;
+      /** Marathon could not be asked (`reason` says why): every entry is an audit record, Marathon's fields are null. */
+      source: 'audit-log-only';
+      reachable: false;
+      reason: string;
+      deployed: null;
+      currentVersion: null;
+      totalVersions: null;
+      /** How many audit records say Baton created a Marathon version there. */
+      auditedVersions: number;
+      totalAttempts: number;
+      entries: (AttemptEntry | AuditedVersionEntry)[];
+    };
 
 export function register(program: Command): void {
   program
@@ -56,6 +82,7 @@ Examples:
   baton history shop-web --env prod --dc AA --limit 5
   baton history shop-web --env qa --json
   baton history shop-web --env prod --json | jq '.datacenters[].entries[] | select(.kind == "attempt")'
+  baton history shop-web --env prod --json | jq '.datacenters[] | select(.source == "audit-log-only") | .reason'
 
 "*" marks the version running now; "reverted" marks a newer version that is no longer current (e.g. a failed deploy that
 was rolled back). CHANGE says what a version changed: config, scale (instances only) or restart. DEPLOYED BY and OUTCOME
@@ -67,7 +94,15 @@ confirmed, unreachable), interrupted before anything was sent, or a dry run. It 
 was for, CHANGE "none", and OUTCOME as recorded: outcome (exit code): message. With --json such entries have
 "kind": "attempt" and "marathonVersion": null; versions have "kind": "version".
 
-Exit codes: 0 every datacenter answered · 1 some datacenter unreachable (the others are shown) · 2 invalid input`,
+A datacenter whose Marathon could not be asked (unreachable, credentials refused, an answer Baton could not read) still
+lists what the audit log holds for it, under "from the audit log only; Marathon <url> could not be asked: <reason>":
+attempts as above, and deploys that created a Marathon version with the version recorded (or "? (<time>)" for old
+records) and CHANGE "?", since only Marathon could say what runs now. With --json such a datacenter has "source":
+"audit-log-only", "reachable": false, "reason", and deployed, currentVersion, totalVersions and each version's current,
+abandoned and change null ("auditedVersions" counts the versions the audit log records); otherwise "source":
+"marathon-and-audit-log".
+
+Exit codes: 0 every datacenter answered · 1 some Marathon could not be asked (its audit log entries and the other datacenters are shown) · 2 invalid input`,
     )
     .action(async (app: string, flags: HistoryFlags) => {
       process.exitCode = await runHistory(app, flags);
@@ -103,16 +138,17 @@ async function historyIn(
   dc: DatacenterConfig,
   context: { app: string; env: string; appId: string; limit: number; audit: AuditRecord[] },
 ): Promise<DatacenterHistory> {
-  const base: DatacenterHistory = {
+  const base = {
     datacenter: dc.name,
     marathon: dc.marathon,
     appId: context.appId,
+    source: 'marathon-and-audit-log',
     reachable: true,
     deployed: false,
     totalVersions: 0,
     totalAttempts: 0,
     entries: [],
-  };
+  } as const;
   const client = marathonFor(dc);
   const timeline = (live: { version?: string } | null, versions: MarathonVersion[], olderExist: boolean) =>
     historyTimeline({
@@ -138,7 +174,20 @@ async function historyIn(
     const { entries, attempts } = timeline(live, versions, all.length > versions.length);
     return { ...base, deployed: true, currentVersion: live.version, totalVersions: all.length, totalAttempts: attempts, entries };
   } catch (error) {
-    return { ...base, reachable: false, reason: marathonCliError(error, dc).message };
+    // The audit log is local: during an outage it still says who deployed what there, when, and how it ended.
+    const { entries, attempts, versions } = auditOnlyTimeline({ app: context.app, env: context.env, dc: dc.name, audit: context.audit, limit: context.limit });
+    return {
+      ...base,
+      source: 'audit-log-only',
+      reachable: false,
+      reason: marathonCliError(error, dc).message,
+      deployed: null,
+      currentVersion: null,
+      totalVersions: null,
+      auditedVersions: versions,
+      totalAttempts: attempts,
+      entries,
+    };
   }
 }
 
@@ -154,13 +203,20 @@ const COLUMNS: Column[] = [
 
 export function renderHistory(app: string, env: string, history: DatacenterHistory, options: { color: boolean; width: number }): string[] {
   const title = paint(options.color, 'bold', `${app} ${env}/${history.datacenter} (${history.appId} on ${history.marathon})`);
-  if (!history.reachable) return [title, paint(options.color, 'red', `  ${history.reason ?? 'unreachable'}`), ''];
-  const total = history.totalVersions + history.totalAttempts;
+  const total = (history.totalVersions ?? history.auditedVersions) + history.totalAttempts;
   const shown = history.entries.length < total ? ` (newest ${history.entries.length} of ${total}; --limit for more)` : '';
+  const table = (rows: Cell[][]) => (rows.length ? formatTable(COLUMNS, rows, options).map((line) => `  ${line}`) : []);
+  if (history.source === 'audit-log-only') {
+    const note = `  from the audit log only; Marathon ${history.marathon} could not be asked: ${history.reason}`;
+    const none = history.entries.length ? [] : ['  no audited deploys or rollbacks here'];
+    const rows = history.entries.map((entry) => (entry.kind === 'version' ? auditedVersionRow(entry) : attemptRow(entry)));
+    return [`${title}${shown}`, paint(options.color, 'red', note), ...none, ...table(rows), ''];
+  }
   const notDeployed = history.deployed ? [] : ['  not deployed in this datacenter'];
-  if (history.entries.length === 0) return [`${title}${shown}`, ...notDeployed, ''];
-  const rows = history.entries.map((entry) => (entry.kind === 'version' ? versionRow(entry) : attemptRow(entry)));
-  return [`${title}${shown}`, ...notDeployed, ...formatTable(COLUMNS, rows, options).map((line) => `  ${line}`), ''];
+  const rows = history.entries.map((entry) =>
+    entry.kind === 'attempt' ? attemptRow(entry) : entry.current === null ? auditedVersionRow(entry) : versionRow(entry),
+  );
+  return [`${title}${shown}`, ...notDeployed, ...table(rows), ''];
 }
 
 function versionRow(entry: HistoryEntry): Cell[] {
@@ -175,24 +231,40 @@ function versionRow(entry: HistoryEntry): Cell[] {
   ];
 }
 
-function attemptRow(entry: AttemptEntry): Cell[] {
-  const { outcome, exitCode, message } = entry.audit;
-  const code = exitCode === undefined ? '' : ` (exit ${exitCode})`;
-  // Multi-line messages (Marathon's details, one per line) become one line of the table.
-  const said = message ? `: ${message.split('\n').map((line) => line.trim()).filter(Boolean).join(' ')}` : '';
+/** What Baton recorded; whether it runs now, or what it changed, only Marathon could say ("?"). */
+function auditedVersionRow(entry: AuditedVersionEntry): Cell[] {
   return [
     '',
-    `- (${shortTime(entry.time)})`,
-    entry.version ?? '-',
-    'none',
+    entry.marathonVersion ?? `? (${shortTime(entry.time)})`,
+    entry.version ?? entry.image ?? '?',
+    '?',
     entry.audit.user,
     entry.audit.command,
-    { text: `${outcome}${code}${said}`, style: ATTEMPT_STYLES[outcome] ?? 'red' },
+    recordedOutcome(entry.audit),
   ];
 }
 
+function attemptRow(entry: AttemptEntry): Cell[] {
+  return ['', `- (${shortTime(entry.time)})`, entry.version ?? '-', 'none', entry.audit.user, entry.audit.command, recordedOutcome(entry.audit)];
+}
+
+/** outcome (exit N): message, on one line. */
+function recordedOutcome({ outcome, exitCode, message }: AttemptEntry['audit']): Cell {
+  const code = exitCode === undefined ? '' : ` (exit ${exitCode})`;
+  // Multi-line messages (Marathon's details, one per line) become one line of the table.
+  const said = message ? `: ${message.split('\n').map((line) => line.trim()).filter(Boolean).join(' ')}` : '';
+  return { text: `${outcome}${code}${said}`, style: ATTEMPT_STYLES[outcome] ?? 'red' };
+}
+
 /** Attempts that did what was asked, or stopped on purpose, are not shown as failures. */
-const ATTEMPT_STYLES: Record<string, Style> = { 'dry-run': 'gray', unchanged: 'gray', refused: 'yellow', interrupted: 'yellow', skipped: 'yellow' };
+const ATTEMPT_STYLES: Record<string, Style> = {
+  succeeded: 'green',
+  'dry-run': 'gray',
+  unchanged: 'gray',
+  refused: 'yellow',
+  interrupted: 'yellow',
+  skipped: 'yellow',
+};
 
 function versionText(entry: HistoryEntry): string {
   const version = entry.version ?? entry.image ?? '?';
