@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { buildUsageQueries, MetricsError, usageFromResults } from '../autoscaler/metrics/index.js';
-import { ChunkedUsageReader } from '../autoscaler/metrics/results.js';
 
 describe('buildUsageQueries()', () => {
   it('asks for the first and last CPU sample and peak memory per container in three statements, as rows', () => {
@@ -168,44 +167,5 @@ describe('usageFromResults()', () => {
     expect(caught).toBeInstanceOf(MetricsError);
     expect(caught).toMatchObject({ kind });
     expect((caught as Error).message).toContain(message);
-  });
-});
-
-describe('ChunkedUsageReader', () => {
-  const T0 = Date.parse('2026-01-05T10:00:00Z');
-  const read = (documents: unknown[]) => {
-    const reader = new ChunkedUsageReader();
-    for (const document of documents) reader.add(document);
-    return reader.finish();
-  };
-  const partial = (document: { results: Array<Record<string, unknown>> }) => {
-    const statement = document.results[0]!;
-    return { results: [{ ...statement, partial: true, series: (statement.series as object[]).map((series) => ({ ...series, partial: true })) }] };
-  };
-
-  it('joins a statement continued over several chunks ("partial") into the same usage as one answer', () => {
-    const firstRows = [[T0, 'web.1', 'a', 0], [T0, 'web.2', 'b', 0]];
-    const lastRows = [[T0 + 10_000, 'web.1', 'a', 5e9], [T0 + 10_000, 'web.2', 'b', 1e10]];
-    const whole = usageFromResults({ results: [cpuEnds(0, firstRows), memory([[T0, 'web.1', 64]]), cpuEnds(2, lastRows)] });
-    const split = read([
-      partial({ results: [cpuEnds(0, firstRows.slice(0, 1))] }),
-      { results: [cpuEnds(0, firstRows.slice(1))] },
-      { results: [memory([[T0, 'web.1', 64]])] },
-      partial({ results: [cpuEnds(2, lastRows.slice(0, 1))] }),
-      { results: [cpuEnds(2, lastRows.slice(1))] },
-    ]);
-    expect(split).toEqual(whole);
-    expect(split).toEqual({ 'web.1': { memoryBytes: 64, lastSampleAt: T0 + 10_000, cpuCores: 0.5 }, 'web.2': { lastSampleAt: T0 + 10_000, cpuCores: 1 } });
-  });
-
-  it.each([
-    { name: 'a statement missing', documents: [{ results: [cpuEnds(0, [])] }, { results: [memory([])] }], message: 'InfluxDB answered 2 statements, expected 3' },
-    { name: 'an error for one statement', documents: [{ results: [{ statement_id: 0, error: 'database not found: x' }] }], message: 'InfluxDB rejected the usage query: database not found: x' },
-    { name: 'an error for the whole query', documents: [{ error: 'error parsing query' }], message: 'InfluxDB rejected the usage query: error parsing query' },
-    { name: 'a chunk that is not an object', documents: [[]], message: 'chunk 0: expected an object' },
-    { name: 'an unknown statement', documents: [{ results: [{ statement_id: 7 }] }], message: 'chunk 0.results[0].statement_id: expected 0 to 2' },
-  ])('refuses $name', ({ documents, message }) => {
-    expect(() => read(documents)).toThrow(message);
-    expect(() => read(documents)).toThrow(MetricsError);
   });
 });

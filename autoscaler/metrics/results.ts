@@ -33,7 +33,13 @@ export function usageFromResults(results: unknown): Record<string, TaskUsage> {
     if (typeof statement.error !== 'string') throw notResults(`results[${index}].error`, 'expected a string');
     errors.add(statement.error);
   }
-  if (errors.size > 0) throw statementErrors(errors);
+  // One failing statement marks the others "not executed": report the cause.
+  if (errors.size > 0) {
+    const cause = [...errors].filter((error) => error !== 'not executed');
+    // InfluxDB 1.6 answers a subquery on an unknown database with nothing but "not executed".
+    const detail = cause.length > 0 ? cause.join('; ') : 'not executed (InfluxDB says this when the database does not exist)';
+    throw new MetricsError(`InfluxDB rejected the usage query: ${detail}`, 'rejected');
+  }
   if (statements.length !== USAGE_STATEMENTS.length) {
     throw new MetricsError(`InfluxDB answered ${statements.length} statements, expected ${USAGE_STATEMENTS.length}`, 'invalid-response');
   }
@@ -49,57 +55,6 @@ export function usageFromResults(results: unknown): Record<string, TaskUsage> {
     readRows(statement.series, `results[${index}]`, kind, gathered);
   }
   return finish(gathered);
-}
-
-/**
- * Reads InfluxDB's chunked answer (`chunked=true`: one JSON document per chunk of rows, each shaped like a whole answer
- * holding one statement's rows) into usage by task id, document by document: no chunk outlives its own reading, so
- * the answer (15,000 rows for 5,000 tasks) is never in memory at once. The same checks and figures as
- * `usageFromResults`, except that `partial` means "continued in the next chunk" (InfluxDB's row limit does not apply
- * to chunked answers).
- */
-export class ChunkedUsageReader {
-  private readonly gathered = newGathered();
-  private readonly statementsSeen = new Set<number>();
-  private readonly errors = new Set<string>();
-  private documents = 0;
-
-  /** One chunk, as parsed JSON. */
-  add(document: unknown): void {
-    const path = `chunk ${this.documents}`;
-    this.documents += 1;
-    if (!isObject(document)) throw notResults(path, 'expected an object');
-    if (document.error !== undefined) {
-      if (typeof document.error !== 'string') throw notResults(`${path}.error`, 'expected a string');
-      throw new MetricsError(`InfluxDB rejected the usage query: ${document.error}`, 'rejected');
-    }
-    const statements = document.results ?? [];
-    if (!Array.isArray(statements)) throw notResults(`${path}.results`, 'expected an array of statement results');
-    for (let index = 0; index < statements.length; index++) {
-      const statement: unknown = statements[index];
-      const at = `${path}.results[${index}]`;
-      if (!isObject(statement)) throw notResults(at, 'expected an object');
-      const id = statement.statement_id;
-      const kind = typeof id === 'number' ? USAGE_STATEMENTS[id] : undefined;
-      if (kind === undefined) throw notResults(`${at}.statement_id`, `expected 0 to ${USAGE_STATEMENTS.length - 1}`);
-      this.statementsSeen.add(id as number);
-      if (statement.error !== undefined) {
-        if (typeof statement.error !== 'string') throw notResults(`${at}.error`, 'expected a string');
-        this.errors.add(statement.error);
-        continue;
-      }
-      readRows(statement.series, at, kind, this.gathered, true);
-    }
-  }
-
-  /** After the last chunk: usage by task id, or the error InfluxDB reported for any statement. */
-  finish(): Record<string, TaskUsage> {
-    if (this.errors.size > 0) throw statementErrors(this.errors);
-    if (this.statementsSeen.size !== USAGE_STATEMENTS.length) {
-      throw new MetricsError(`InfluxDB answered ${this.statementsSeen.size} statements, expected ${USAGE_STATEMENTS.length}`, 'invalid-response');
-    }
-    return finish(this.gathered);
-  }
 }
 
 /**
@@ -264,7 +219,7 @@ function coresOf(task: TaskSamples): number | undefined {
  * checked as they are read; FIRST and LAST rows must also carry the container name and a finite time (or are left
  * out).
  */
-function readRows(series: unknown, path: string, kind: StatementKind, into: Gathered, chunked = false): void {
+function readRows(series: unknown, path: string, kind: StatementKind, into: Gathered): void {
   if (series === undefined) return;
   if (!Array.isArray(series)) throw notResults(`${path}.series`, 'expected an array of series');
   const perContainer = kind !== 'memory';
@@ -273,8 +228,7 @@ function readRows(series: unknown, path: string, kind: StatementKind, into: Gath
     const at = `${path}.series[${index}]`;
     if (!isObject(one)) throw notResults(at, 'expected an object');
     const { columns, values } = one;
-    // In a chunked answer `partial` says the series goes on in the next chunk; in a whole one, that InfluxDB cut it.
-    if (one.partial === true && !chunked) throw truncated();
+    if (one.partial === true) throw truncated();
     if (!Array.isArray(columns) || !columns.every((name) => typeof name === 'string')) {
       throw notResults(`${at}.columns`, 'expected an array of column names');
     }
@@ -317,14 +271,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function notResults(path: string, expected: string): MetricsError {
   return new MetricsError(`InfluxDB answered something that is not query results: ${path}: ${expected}`, 'invalid-response');
-}
-
-/** One failing statement marks the others "not executed": report the cause. */
-function statementErrors(errors: Set<string>): MetricsError {
-  const cause = [...errors].filter((error) => error !== 'not executed');
-  // InfluxDB 1.6 answers a subquery on an unknown database with nothing but "not executed".
-  const detail = cause.length > 0 ? cause.join('; ') : 'not executed (InfluxDB says this when the database does not exist)';
-  return new MetricsError(`InfluxDB rejected the usage query: ${detail}`, 'rejected');
 }
 
 function truncated(): MetricsError {
