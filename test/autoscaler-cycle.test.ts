@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newCycleState, runCycle, type CycleDeps, type CycleSettings, type MarathonPort } from '../autoscaler/cycle/run-cycle.js';
+import { decisionView } from '../autoscaler/decisions/view.js';
 import { createJsonLogger } from '../autoscaler/telemetry/logger.js';
 import { MarathonError } from '../src/marathon/errors.js';
 import type { AppInfo } from '../src/marathon/types.js';
@@ -86,5 +87,21 @@ describe('runCycle with a Marathon list read app by app', () => {
     expect(result.requests).toEqual({ marathon: 1, influxdb: 0 });
     expect(state.labels).toBe(labelsBefore);
     expect(world.lines.map((line) => JSON.parse(line).msg)).toEqual(['cycle held: cannot list Marathon apps, nothing is scaled this cycle']);
+  });
+
+  it('/decisions shows every task\'s usage also for an app left alone, and utilization of the targeted metrics only', async () => {
+    const deploying = { ...good, deployments: [{ id: 'd-1' }] } as AppInfo;
+    const result = await runCycle(deps(marathonListing([deploying]), busyUsage(good)), newCycleState(), settings, []);
+    const view = decisionView(result.decisions[0]!);
+    expect(view).toMatchObject({ action: 'skip', rules: ['deployment-in-progress'], reason: 'A deployment is in progress: left at 2 instances until it finishes.' });
+    expect(view.usage).toEqual([
+      { taskId: 'shop/web.1', cpuCores: 0.9, memoryBytes: 1, lastSampleAt: NOW - 5_000 },
+      { taskId: 'shop/web.2', cpuCores: 0.9, memoryBytes: 1, lastSampleAt: NOW - 5_000 },
+    ]);
+    // The app is scaled on CPU only: memory utilization is not one of its inputs (its raw bytes are in `usage`).
+    expect(view.inputs.tasks).toEqual([
+      { taskId: 'shop/web.1', status: 'used', cpuUtilization: 0.9 },
+      { taskId: 'shop/web.2', status: 'used', cpuUtilization: 0.9 },
+    ]);
   });
 });

@@ -42,6 +42,7 @@ const tricky = {
 const documents: Record<string, string> = {
   compact: JSON.stringify(tricky),
   indented: JSON.stringify(tricky, null, 2).replace(/\n/g, '\r\n'),
+  'escaped keys that are not "apps"': '{"apps\\n":[{"id":"/no"}],"ap\\u0070s":[{"id":"/no"}],"apps":[{"id":"/yes"}]}',
   'other keys around': `{"name":"apps","count":4,"meta":{"apps":[1,2]},"apps":${JSON.stringify(tricky.apps)},"after":[{"x":"]"}]}`,
   empty: '{ "apps" : [ ] }',
 };
@@ -112,6 +113,27 @@ describe('MarathonClient.visitApps', () => {
     const count = await client.visitApps(['apps.tasks', 'apps.deployments'], (app) => visited.push(app));
     expect(count).toBe(3);
     expect(visited).toEqual(listed);
+  });
+
+  it('gives up on an answer that stops halfway, after the timeout without data, as unreachable', async () => {
+    const server = http.createServer((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.write('{"apps":[{"id":"/a"},');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new MarathonClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, timeoutMs: 300, readRetries: 0 });
+      const visited: string[] = [];
+      const started = Date.now();
+      const failure = await client.visitApps(['apps.tasks'], (app) => visited.push(app.id)).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(MarathonError);
+      expect(failure).toMatchObject({ kind: 'unreachable', message: expect.stringContaining('sent no data for') });
+      expect(visited).toEqual(['/a']);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('reports a wrong or cut answer as a protocol error naming the JSON path, and a refused one with Marathon’s message', async () => {

@@ -60,9 +60,12 @@ export function decisionView(record: DecisionRecord): DecisionView {
       ratios: record.inputs.ratios,
       bounds: record.inputs.bounds,
       tasks: record.inputs.tasks.map((task) => {
+        // Utilization of the metrics the app is scaled on; the raw usage of both is under `usage`.
         const entry: TaskInputView = { taskId: task.taskId, status: task.status };
-        if (task.cpuUtilization !== undefined) entry.cpuUtilization = task.cpuUtilization;
-        if (task.memoryUtilization !== undefined) entry.memoryUtilization = task.memoryUtilization;
+        if (task.cpuUtilization !== undefined && record.inputs.targets.cpu !== undefined) entry.cpuUtilization = task.cpuUtilization;
+        if (task.memoryUtilization !== undefined && record.inputs.targets.memory !== undefined) {
+          entry.memoryUtilization = task.memoryUtilization;
+        }
         return entry;
       }),
     },

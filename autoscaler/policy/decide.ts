@@ -42,8 +42,13 @@ export function decide(input: DecisionInput): Decision {
     metrics,
     notes,
   });
+  const metrics: MetricName[] = [];
+  if (targets.cpu !== undefined) metrics.push('cpu');
+  if (targets.memory !== undefined) metrics.push('memory');
+  // Also for an app left alone: /decisions shows each task's status and usage whatever the verdict.
+  const tasks = classifyTasks(input, metrics);
   const unchanged = (action: 'skip' | 'hold', note: DecisionNote): Decision =>
-    decision(current, current, action, [note.note], {}, [], [], [note]);
+    decision(current, current, action, [note.note], {}, tasks, [], [note]);
 
   if (app.deploymentInProgress) return unchanged('skip', { note: 'deployment-in-progress' });
   if (current === 0 && policy.minInstances > 0) return unchanged('skip', { note: 'paused' });
@@ -51,10 +56,6 @@ export function decide(input: DecisionInput): Decision {
     return unchanged('hold', { note: 'metrics-unavailable', consecutiveFailures: input.consecutiveMetricFailures });
   }
 
-  const metrics: MetricName[] = [];
-  if (targets.cpu !== undefined) metrics.push('cpu');
-  if (targets.memory !== undefined) metrics.push('memory');
-  const tasks = classifyTasks(input, metrics);
   const freshSince = freshSinceOf(input);
   const outcomes = metrics.map((metric) => metricReplicas(metric, targets[metric] as number, tasks, current, policy.tolerance, freshSince));
   const rules: string[] = [];

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import axios, { AxiosError, type AxiosInstance, type AxiosRequestConfig } from 'axios';
 import { z } from 'zod';
 import { MarathonError, kindForStatus } from './errors.js';
@@ -170,12 +171,28 @@ export class MarathonClient {
       },
       fail,
     );
+    // axios's timeout ends once the headers are in: a Marathon (or proxy) that stops sending halfway would hold the
+    // caller forever. No bytes for timeoutMs ends the read.
+    const stalled = () =>
+      (body as Readable).destroy(
+        new MarathonError('unreachable', `Marathon at ${this.baseUrl} sent no data for ${Math.round(this.timeoutMs / 1000)}s while answering GET /v2/apps`, {
+          method: 'GET',
+          url: this.baseUrl + path,
+        }),
+      );
+    let idle = setTimeout(stalled, this.timeoutMs);
     try {
-      for await (const chunk of body) elements.push(chunk);
+      for await (const chunk of body) {
+        clearTimeout(idle);
+        idle = setTimeout(stalled, this.timeoutMs);
+        elements.push(chunk);
+      }
     } catch (error) {
       // The caller's own failure, or a wrong answer, as it is; anything else is the connection breaking mid-answer.
       if (error === visitError || error instanceof MarathonError) throw error;
       throw this.toMarathonError('GET', path, error);
+    } finally {
+      clearTimeout(idle);
     }
     return elements.end();
   }

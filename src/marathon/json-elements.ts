@@ -46,8 +46,12 @@ export class JsonArrayElements {
       const byte = chunk[index] as number;
       if (this.inString) {
         if (this.escaped) this.escaped = false;
-        else if (byte === BACKSLASH) this.escaped = true;
-        else if (byte === QUOTE) {
+        else if (byte === BACKSLASH) {
+          this.escaped = true;
+          // Keys are compared undecoded: one with an escape (`"apps\n"`, `"ap\u0070s"`) is kept with its backslash and
+          // so never taken for the key looked for (Marathon writes none).
+          if (this.keyBytes !== null) this.keyBytes.push(byte);
+        } else if (byte === QUOTE) {
           this.inString = false;
           if (this.keyBytes !== null) {
             this.lastKey = Buffer.from(this.keyBytes).toString('utf8');
