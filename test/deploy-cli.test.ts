@@ -6,6 +6,7 @@ import { MarathonClient } from '../src/marathon/client.js';
 import { repoRoot, runBaton } from './support/cli.js';
 import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
 import { marathonRequests as requestsOf } from './support/emulator.js';
+import { holdingProxy } from './support/holding-proxy.js';
 
 const timings = { stagingMs: 40, healthyMs: 60, crashMs: 60, killMs: 20, backoffMs: 60 };
 
@@ -213,6 +214,37 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(stdout).toContain(`/v2/deployments/${deploymentId}`);
     expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'interrupted', deploymentId });
     await fetch(`${aa.url}/v2/deployments/${deploymentId}?force=true`, { method: 'DELETE' });
+  });
+
+  it('Ctrl-C twice (the second while the first still shuts down) leaves exactly one interrupted record, then exits 130', async () => {
+    // AA is reached through a proxy that can hold Marathon's answers: the first Ctrl-C then cannot finish its shutdown.
+    const proxy = await holdingProxy(aa.url);
+    try {
+      const f = (fixture = makeDeployFixture({ qa: { datacenters: { AA: { url: proxy.url }, BB: { url: bb.url } } } }));
+      f.writeApp('web16', { 'qa-deploy.json': webApp('/e2e/web16', { instances: 1 }) });
+      const run = startBaton(['deploy', 'web16', '--env', 'qa', '--version', '3.0.0-stuck', '--timeout', '60'], f.env);
+      await run.waitFor(/deployment (\S+) started/);
+      const deploymentId = /deployment (\S+) started/.exec(run.output().stdout)?.[1];
+      await proxy.hold();
+      run.child.kill('SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(f.auditLines()).toEqual([]);
+      run.child.kill('SIGINT');
+      expect(await run.exited).toBe(130);
+
+      const records = f.auditLines();
+      expect(records.map((r) => [r.dc, r.outcome, r.exitCode])).toEqual([
+        ['AA', 'interrupted', 130],
+        ['BB', 'skipped', 130],
+      ]);
+      expect(records[0]).toMatchObject({ deploymentId, toVersion: '3.0.0-stuck', appId: '/e2e/web16', fromVersion: null });
+      expect(records[0]?.message).toBe(`interrupted (SIGINT, twice) while waiting; deployment ${deploymentId} continues`);
+      expect(records[1]?.message).toBe('not touched: AA interrupted');
+      expect(run.output().stderr).toContain(`baton: AA: interrupted (SIGINT, twice) while waiting; deployment ${deploymentId} continues`);
+      await fetch(`${aa.url}/v2/deployments/${deploymentId}?force=true`, { method: 'DELETE' });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('reports superseded, not success or a failed rollback, when someone forces a scale over our deployment', async () => {

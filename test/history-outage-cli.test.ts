@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBaton } from './support/cli.js';
 import { makeDeployFixture, webApp, type DeployFixture } from './support/deploy-fixture.js';
-import { fastTimings, startEmulator, type RunningEmulator } from './support/emulator.js';
+import { fastTimings, marathonRequests, startEmulator, type RunningEmulator } from './support/emulator.js';
 import { deployAs } from './support/releases.js';
 
 interface Entry {
@@ -20,6 +20,7 @@ interface Datacenter {
   source: string;
   reachable: boolean;
   reason?: string;
+  notAsked?: boolean;
   deployed: boolean | null;
   currentVersion?: string | null;
   totalVersions: number | null;
@@ -117,5 +118,68 @@ describe('baton history while one datacenter is down', () => {
     const everything = [json.stdout, json.stderr, table.stdout, table.stderr, cut.stdout, JSON.stringify(fixture.auditLines())].join('\n');
     expect(everything).not.toContain(password);
     expect(everything).not.toContain(Buffer.from(`deployer:${password}`).toString('base64'));
+  });
+});
+
+describe('baton history when a datacenter\'s credential variable is unset', () => {
+  let aa: RunningEmulator;
+  let bb: RunningEmulator;
+  let fixture: DeployFixture;
+  const password = 'pa55-Unset-Secret';
+  beforeAll(async () => {
+    aa = await startEmulator({ timings: fastTimings });
+    bb = await startEmulator({ timings: fastTimings, credentials: { username: 'deployer', password } });
+    fixture = makeDeployFixture({ qa: { datacenters: { AA: { url: aa.url }, BB: { url: bb.url, credentialsEnv: 'MARATHON_BB_CREDS' } } } });
+    fixture.writeApp('web', { 'base.json': webApp('/shop/web', { instances: 1 }), 'qa-deploy.json': {} });
+  });
+  afterAll(async () => {
+    fixture?.cleanup();
+    await aa?.close();
+    await bb?.close();
+  });
+
+  it('lists that datacenter from the audit log only, naming the variable, asks the others, and exits 1', async () => {
+    const withCreds = { ...fixture, env: { ...fixture.env, MARATHON_BB_CREDS: `deployer:${password}` } };
+    await deployAs(withCreds, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);
+    await deployAs(withCreds, 'bob', ['web', '--env', 'qa', '--version', '1.1.0-crash', '--dc', 'BB'], 5);
+    const bbRequestsBefore = (await marathonRequests(bb.url)).length;
+
+    // The variable is unset for history (fixture.env never had it); an empty value counts as unset.
+    for (const env of [fixture.env, { ...fixture.env, MARATHON_BB_CREDS: '' }]) {
+      const json = await runBaton(['history', 'web', '--env', 'qa', '--json'], { env });
+      expect(json.code, json.stderr).toBe(1);
+      const [inAA, inBB] = (JSON.parse(json.stdout) as { datacenters: Datacenter[] }).datacenters;
+      expect(inAA).toMatchObject({ datacenter: 'AA', source: 'marathon-and-audit-log', reachable: true, totalVersions: 1 });
+      expect(inAA).not.toHaveProperty('notAsked');
+      expect(inBB).toMatchObject({ datacenter: 'BB', source: 'audit-log-only', reachable: false, notAsked: true, deployed: null, auditedVersions: 2 });
+      expect(inBB?.reason).toMatch(/^datacenter BB: environment variable MARATHON_BB_CREDS \(.*credentialsEnv\) is not set$/);
+      expect(inBB?.entries.map(row)).toEqual([
+        ['version', 'known', '1.1.0-crash', 'bob', 'failed-rolled-back 5'],
+        ['version', 'known', '1.0.0', 'alice', 'succeeded 0'],
+      ]);
+    }
+
+    const table = await runBaton(['history', 'web', '--env', 'qa', '--dc', 'BB'], { env: fixture.env });
+    expect(table.code, table.stderr).toBe(1);
+    expect(table.stderr).toBe('');
+    const lines = table.stdout.split('\n');
+    expect(lines[0]).toBe(`web qa/BB (/shop/web on ${bb.url})`);
+    expect(lines[1]).toBe(
+      `  from the audit log only; Marathon ${bb.url} not asked (datacenter config): datacenter BB: environment variable MARATHON_BB_CREDS (user:password for HTTP Basic, named by credentialsEnv) is not set`,
+    );
+    expect(lines[3]).toMatch(/^\s+\S+Z\s+1\.1\.0-crash\s+\?\s+bob\s+deploy\s+failed-rolled-back \(exit 5\)/);
+    // Not asked means no request at all, not an anonymous one.
+    expect((await marathonRequests(bb.url)).length).toBe(bbRequestsBefore);
+
+    // Invalid input is still exit 2.
+    const unknownEnv = await runBaton(['history', 'web', '--env', 'nope'], { env: fixture.env });
+    expect(unknownEnv.code).toBe(2);
+    const badLimit = await runBaton(['history', 'web', '--env', 'qa', '--limit', '0'], { env: fixture.env });
+    expect(badLimit.code).toBe(2);
+
+    // With the variable set, BB is asked again and its value never shows.
+    const asked = await runBaton(['history', 'web', '--env', 'qa', '--json'], { env: withCreds.env });
+    expect(asked.code, asked.stderr).toBe(0);
+    expect([asked.stdout, asked.stderr, table.stdout].join('\n')).not.toContain(password);
   });
 });

@@ -114,17 +114,38 @@ export function appendAuditRecord(record: AuditRecord, file: string = auditLogPa
   const fd = fs.openSync(file, 'a+', 0o600);
   try {
     const size = fs.fstatSync(fd).size;
-    let prefix = '';
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      fs.readSync(fd, last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) prefix = '\n';
-    }
-    fs.writeSync(fd, `${prefix}${JSON.stringify(record)}\n`);
+    const last = Buffer.alloc(size > 0 ? 1 : 0);
+    if (size > 0) fs.readSync(fd, last, 0, 1, size - 1);
+    fs.writeSync(fd, appendedText([record], last));
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * As appendAuditRecord, for several records in one write, without blocking the event loop: a caller that must not hang
+ * (exiting on a second Ctrl-C) can stop waiting for a stuck disk.
+ */
+export async function appendAuditRecordsAsync(records: AuditRecord[], file: string = auditLogPath()): Promise<void> {
+  if (records.length === 0) return;
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const handle = await fs.promises.open(file, 'a+', 0o600);
+  try {
+    const { size } = await handle.stat();
+    const last = Buffer.alloc(size > 0 ? 1 : 0);
+    if (size > 0) await handle.read(last, 0, 1, size - 1);
+    await handle.write(appendedText(records, last));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** One line per record, starting on a line of its own even when the file ends in a torn line. */
+function appendedText(records: AuditRecord[], lastByteOfFile: Buffer): string {
+  const prefix = lastByteOfFile.length > 0 && lastByteOfFile[0] !== 0x0a ? '\n' : '';
+  return `${prefix}${records.map((record) => `${JSON.stringify(record)}\n`).join('')}`;
 }
 
 /** Reads every intact record; a torn line (from a crash mid-write) or a foreign line is skipped. */

@@ -1,4 +1,4 @@
-import { appendAuditRecord, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from '../audit/log.js';
+import { appendAuditRecord, appendAuditRecordsAsync, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from '../audit/log.js';
 import type { ConfirmAnswer } from './confirm.js';
 import { CliError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -14,6 +14,11 @@ export type AuditFields = Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' |
 /** The audit records of one run of a changing command (deploy, rollback): every attempt is on record, however it ends. */
 export interface AuditTrail {
   record(fields: AuditFields): void;
+  /**
+   * For a forced exit (a second Ctrl-C): appends, in one write, those of `owed` about a datacenter that has no record yet,
+   * and ends the trail, so an attempt still finishing meanwhile cannot record a datacenter twice.
+   */
+  recordBeforeExit(owed: AuditFields[]): Promise<void>;
   /** Once the environment is read: the datacenters the run aims at, for records about none of them in particular. */
   aimAt(datacenters: string[]): void;
   /** Records an attempt that ended before anything was changed, with the error's outcome, exit code and message. */
@@ -31,21 +36,30 @@ export function auditTrail(command: 'deploy' | 'rollback', app: string, flags: {
   const identity = auditIdentity();
   // Known from the flag alone, so even a run that fails to read environments.json says where it was going.
   let datacenters: string[] | undefined = flags.dc && flags.dc !== 'all' ? [flags.dc] : undefined;
-  const record = (fields: AuditFields) =>
-    appendAuditRecord(
-      {
-        time: new Date().toISOString(),
-        ...identity,
-        command,
-        app,
-        env: flags.env,
-        ...(fields.dc === undefined && datacenters ? { datacenters } : {}),
-        ...fields,
-      },
-      auditLogPath(),
-    );
+  const recordedDatacenters = new Set<string>();
+  let ended = false;
+  const complete = (fields: AuditFields): AuditRecord => ({
+    time: new Date().toISOString(),
+    ...identity,
+    command,
+    app,
+    env: flags.env,
+    ...(fields.dc === undefined && datacenters ? { datacenters } : {}),
+    ...fields,
+  });
+  const record = (fields: AuditFields) => {
+    if (ended) return;
+    if (fields.dc !== undefined) recordedDatacenters.add(fields.dc);
+    appendAuditRecord(complete(fields), auditLogPath());
+  };
   return {
     record,
+    recordBeforeExit(owed) {
+      if (ended) return Promise.resolve();
+      ended = true;
+      const records = owed.filter((fields) => fields.dc === undefined || !recordedDatacenters.has(fields.dc)).map(complete);
+      return appendAuditRecordsAsync(records, auditLogPath());
+    },
     aimAt(names) {
       datacenters = names;
     },

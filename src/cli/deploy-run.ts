@@ -1,5 +1,5 @@
 import type { AuditOutcome } from '../audit/log.js';
-import { auditTrail } from './audit-trail.js';
+import { auditTrail, type AuditFields } from './audit-trail.js';
 import { resolveConfigDir } from '../config/load.js';
 import { appDefinitionOf, environmentNamed, environmentsOf } from './config.js';
 import { parseTimeoutFlag, summaryLines } from './datacenter-summary.js';
@@ -147,9 +147,26 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
     const results: DatacenterResult[] = [];
     let exitCode: ExitCodeValue = ExitCode.ok;
     stopExitingOnInterrupt();
+    let inFlight: InFlightDeploy | undefined;
+    // A second Ctrl-C does not wait for the first to finish, only for the records the run still owes.
+    const beforeForcedExit = (signal: NodeJS.Signals) => {
+      const owed = recordsOwedOnForcedExit({
+        appId: definition.id,
+        version: flags.version,
+        image: imageOf(definition),
+        datacenters: prepared.datacenters.map((p) => p.dc.name),
+        inFlight,
+        signal,
+        now: Date.now(),
+      });
+      const interrupted = owed.find((r) => r.outcome === 'interrupted');
+      if (interrupted) process.stderr.write(`baton: ${interrupted.dc}: ${interrupted.message}\n`);
+      return trail.recordBeforeExit(owed);
+    };
     await whileInterruptible(async (signal) => {
       for (const [index, target] of prepared.datacenters.entries()) {
-        const result = await deployToDatacenter(target, prepared, flags, timeoutSeconds, terminal, say, signal);
+        inFlight = { datacenter: target.dc.name, fromVersion: liveVersion(target.live), phase: 'sending', startedAt: Date.now() };
+        const result = await deployToDatacenter(target, prepared, flags, timeoutSeconds, terminal, say, signal, inFlight);
         results.push(result);
         exitCode = exitCodeFor(result.outcome);
         trail.record({
@@ -175,7 +192,8 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
           break;
         }
       }
-    });
+      inFlight = undefined;
+    }, { beforeForcedExit });
     finish(app, results, flags, say, terminal);
     return exitCode;
   } finally {
@@ -353,6 +371,7 @@ async function deployToDatacenter(
   terminal: Terminal,
   say: (line: string) => void,
   signal: AbortSignal,
+  inFlight: InFlightDeploy,
 ): Promise<DatacenterResult> {
   const began = Date.now();
   const { client, dc } = target;
@@ -405,6 +424,7 @@ async function deployToDatacenter(
   }
   result.deploymentId = started.deploymentId;
   result.marathonVersion = started.version;
+  Object.assign(inFlight, { deploymentId: started.deploymentId, marathonVersion: started.version, fromVersion: result.fromVersion, phase: 'waiting' });
 
   const timeoutMs = (timeoutSeconds ?? defaultTimeoutSeconds(definition)) * 1000;
   const report = await followRollout({
@@ -417,12 +437,14 @@ async function deployToDatacenter(
     rollbackTimeoutMs: Math.max(timeoutMs, defaultTimeoutSeconds(definition) * 1000),
     rollback: flags.rollback,
     signal,
-    onProgress: (assessment, phase) =>
+    onProgress: (assessment, phase) => {
+      if (phase === 'rollback') inFlight.phase = 'rollback';
       terminal.progress(
         phase === 'rollback'
           ? `${label} rolling back: ${describeProgress(assessment.progress, 'previous version')}`
           : `${label} ${describeProgress(assessment.progress)}`,
-      ),
+      );
+    },
     onNotice: (message) => terminal.info(`${label} ${message}`),
   });
   terminal.endProgress();
@@ -442,6 +464,66 @@ async function deployToDatacenter(
     say(`  roll it back:     curl -X DELETE ${deleteUrl}${authHint(dc)}   (Marathon reverts to the previous version)`);
   }
   return result;
+}
+
+/** Where a deploy stands in the datacenter it is changing: what a forced exit (a second Ctrl-C) still has to record. */
+export interface InFlightDeploy {
+  datacenter: string;
+  fromVersion: string | null;
+  /** sending: Marathon has not answered the change yet; waiting: our deployment runs; rollback: the automatic rollback runs. */
+  phase: 'sending' | 'waiting' | 'rollback';
+  deploymentId?: string;
+  marathonVersion?: string;
+  startedAt: number;
+}
+
+/**
+ * The records a deploy still owes when a second Ctrl-C ends it without waiting: the datacenter in flight as interrupted,
+ * and the ones after it as skipped, as the first Ctrl-C would have recorded them. Pure.
+ */
+export function recordsOwedOnForcedExit(input: {
+  appId: string;
+  version: string;
+  image: string | undefined;
+  datacenters: string[];
+  inFlight: InFlightDeploy | undefined;
+  signal: string;
+  now: number;
+}): AuditFields[] {
+  const { inFlight } = input;
+  if (!inFlight) return [];
+  const how = `interrupted (${input.signal}, twice)`;
+  const message =
+    inFlight.phase === 'sending' || !inFlight.deploymentId
+      ? `${how} before Marathon answered the change: it may have started a deployment (baton status shows it)`
+      : inFlight.phase === 'rollback'
+        ? `${input.version} failed; ${how} while rolling back (deployment ${inFlight.deploymentId} was cancelled; the rollback continues)`
+        : `${how} while waiting; deployment ${inFlight.deploymentId} continues`;
+  const interrupted: AuditFields = {
+    dc: inFlight.datacenter,
+    appId: input.appId,
+    fromVersion: inFlight.fromVersion,
+    toVersion: input.version,
+    ...(input.image ? { image: input.image } : {}),
+    ...(inFlight.deploymentId ? { deploymentId: inFlight.deploymentId } : {}),
+    ...(inFlight.marathonVersion ? { marathonVersion: inFlight.marathonVersion } : {}),
+    outcome: 'interrupted',
+    exitCode: ExitCode.interrupted,
+    message,
+    durationMs: input.now - inFlight.startedAt,
+  };
+  const after = input.datacenters.slice(input.datacenters.indexOf(inFlight.datacenter) + 1);
+  const skipped = after.map(
+    (dc): AuditFields => ({
+      dc,
+      appId: input.appId,
+      toVersion: input.version,
+      outcome: 'skipped',
+      exitCode: ExitCode.interrupted,
+      message: `not touched: ${inFlight.datacenter} interrupted`,
+    }),
+  );
+  return [interrupted, ...skipped];
 }
 
 /** How to authenticate the printed curl command, without printing the credential. */

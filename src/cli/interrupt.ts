@@ -1,16 +1,29 @@
 import { ExitCode } from './exit-codes.js';
 
+/** How long a second Ctrl-C waits for `beforeForcedExit` (an audit append) before exiting anyway: a stuck disk must not hang it. */
+export const FORCED_EXIT_WAIT_MS = 2000;
+
 /**
  * Runs `work` with a signal that the first Ctrl-C (or SIGTERM) aborts, so a command can stop waiting and report what goes on
- * in Marathon; a second Ctrl-C exits at once.
+ * in Marathon; a second one exits 130 without waiting for that, once `beforeForcedExit` (e.g. writing the audit record the
+ * run still owes) has settled or `waitMs` has passed. Further ones change nothing.
  */
-export async function whileInterruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function whileInterruptible<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  options: { beforeForcedExit?: (signal: NodeJS.Signals) => Promise<void>; waitMs?: number } = {},
+): Promise<T> {
   const controller = new AbortController();
   let interrupts = 0;
-  const onSignal = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(ExitCode.interrupted);
-    controller.abort();
+    if (interrupts === 1) controller.abort();
+    if (interrupts !== 2) return;
+    const last = options.beforeForcedExit ? Promise.resolve().then(() => options.beforeForcedExit!(signal)) : Promise.resolve();
+    void settledWithin(last, options.waitMs ?? FORCED_EXIT_WAIT_MS).then((settled) => {
+      if (settled === 'timed-out') process.stderr.write(`baton: gave up waiting for the audit log after ${options.waitMs ?? FORCED_EXIT_WAIT_MS} ms\n`);
+      if (settled === 'failed') process.stderr.write('baton: could not write the audit record before exiting\n');
+      process.exit(ExitCode.interrupted);
+    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -20,6 +33,17 @@ export async function whileInterruptible<T>(work: (signal: AbortSignal) => Promi
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Whether `promise` settled within `ms`, and how; never rejects. */
+export function settledWithin(promise: Promise<unknown>, ms: number): Promise<'fulfilled' | 'failed' | 'timed-out'> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('timed-out'), ms);
+    promise.then(
+      () => resolve('fulfilled'),
+      () => resolve('failed'),
+    ).finally(() => clearTimeout(timer));
+  });
 }
 
 /**

@@ -38,6 +38,9 @@ become a crash-looping deployment); turn the check off with --no-image-check or 
 Registry credentials as for baton promote (see baton promote --help): BATON_REGISTRY_USER + BATON_REGISTRY_PASSWORD,
 else the docker config (auths, then its credential helper).
 
+Ctrl-C while waiting stops watching (the deployment goes on in Marathon), prints how to resume or roll back, and exits
+130; a second Ctrl-C exits at once, after writing the audit record (waiting at most 2 s for the disk).
+
 Every attempt, however it ends (refused, invalid, not confirmed, interrupted, dry run), is appended to the audit log
 (BATON_AUDIT_LOG, default ~/.baton/audit.jsonl) with its outcome, exit code and message; \`baton history\` lists them.
 

@@ -17,6 +17,7 @@ import { appDefinitionOf, environmentNamed, environmentsOf } from '../config.js'
 import { CliError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { marathonFor } from '../marathon.js';
+import type { MarathonClient } from '../../marathon/client.js';
 import { colorEnabled, paint, type Style } from '../output.js';
 import { formatTable, outputWidth, shortTime, type Cell, type Column } from '../table.js';
 import { marathonCliError, selectDatacenters } from '../deploy-run.js';
@@ -53,6 +54,8 @@ export type DatacenterHistory =
       source: 'audit-log-only';
       reachable: false;
       reason: string;
+      /** No request was sent: the datacenter's config cannot be used (its credential variable is unset), as in baton status. */
+      notAsked?: true;
       deployed: null;
       currentVersion: null;
       totalVersions: null;
@@ -102,7 +105,12 @@ records) and CHANGE "?", since only Marathon could say what runs now. With --jso
 abandoned and change null ("auditedVersions" counts the versions the audit log records); otherwise "source":
 "marathon-and-audit-log".
 
-Exit codes: 0 every datacenter answered · 1 some Marathon could not be asked (its audit log entries and the other datacenters are shown) · 2 invalid input`,
+A datacenter whose credential variable (credentialsEnv/tokenEnv in environments.json) is unset is not asked at all and
+is listed the same way, under "from the audit log only; Marathon <url> not asked (datacenter config): <reason>" (the
+reason names the variable; with --json also "notAsked": true), as baton status shows it; the others are asked.
+
+Exit codes: 0 every datacenter answered · 1 some Marathon could not be asked, or not asked (unset credential variable);
+  its audit log entries and the other datacenters are shown · 2 invalid input (unknown app, environment or datacenter, bad flag)`,
     )
     .action(async (app: string, flags: HistoryFlags) => {
       process.exitCode = await runHistory(app, flags);
@@ -149,7 +157,30 @@ async function historyIn(
     totalAttempts: 0,
     entries: [],
   } as const;
-  const client = marathonFor(dc);
+  // The audit log is local: while Marathon cannot be asked it still says who deployed what there, when, and how it ended.
+  const fromAuditLogOnly = (reason: string, notAsked: boolean): DatacenterHistory => {
+    const { entries, attempts, versions } = auditOnlyTimeline({ app: context.app, env: context.env, dc: dc.name, audit: context.audit, limit: context.limit });
+    return {
+      ...base,
+      source: 'audit-log-only',
+      reachable: false,
+      reason,
+      ...(notAsked ? { notAsked: true as const } : {}),
+      deployed: null,
+      currentVersion: null,
+      totalVersions: null,
+      auditedVersions: versions,
+      totalAttempts: attempts,
+      entries,
+    };
+  };
+  let client: MarathonClient;
+  try {
+    client = marathonFor(dc);
+  } catch (error) {
+    // An unset credential variable spoils only this datacenter's request, not the question about the others.
+    return fromAuditLogOnly(marathonCliError(error, dc).message, true);
+  }
   const timeline = (live: { version?: string } | null, versions: MarathonVersion[], olderExist: boolean) =>
     historyTimeline({
       app: context.app,
@@ -174,20 +205,7 @@ async function historyIn(
     const { entries, attempts } = timeline(live, versions, all.length > versions.length);
     return { ...base, deployed: true, currentVersion: live.version, totalVersions: all.length, totalAttempts: attempts, entries };
   } catch (error) {
-    // The audit log is local: during an outage it still says who deployed what there, when, and how it ended.
-    const { entries, attempts, versions } = auditOnlyTimeline({ app: context.app, env: context.env, dc: dc.name, audit: context.audit, limit: context.limit });
-    return {
-      ...base,
-      source: 'audit-log-only',
-      reachable: false,
-      reason: marathonCliError(error, dc).message,
-      deployed: null,
-      currentVersion: null,
-      totalVersions: null,
-      auditedVersions: versions,
-      totalAttempts: attempts,
-      entries,
-    };
+    return fromAuditLogOnly(marathonCliError(error, dc).message, false);
   }
 }
 
@@ -207,7 +225,8 @@ export function renderHistory(app: string, env: string, history: DatacenterHisto
   const shown = history.entries.length < total ? ` (newest ${history.entries.length} of ${total}; --limit for more)` : '';
   const table = (rows: Cell[][]) => (rows.length ? formatTable(COLUMNS, rows, options).map((line) => `  ${line}`) : []);
   if (history.source === 'audit-log-only') {
-    const note = `  from the audit log only; Marathon ${history.marathon} could not be asked: ${history.reason}`;
+    const why = history.notAsked ? 'not asked (datacenter config)' : 'could not be asked';
+    const note = `  from the audit log only; Marathon ${history.marathon} ${why}: ${history.reason}`;
     const none = history.entries.length ? [] : ['  no audited deploys or rollbacks here'];
     const rows = history.entries.map((entry) => (entry.kind === 'version' ? auditedVersionRow(entry) : attemptRow(entry)));
     return [`${title}${shown}`, paint(options.color, 'red', note), ...none, ...table(rows), ''];
