@@ -247,6 +247,75 @@ describe('baton deploy against the Marathon emulator', () => {
     }
   });
 
+  describe('Ctrl-C between datacenters: no further datacenter is changed', () => {
+    /** The requests BB received from `from` on that could have changed something. */
+    const writesToBB = async (from: number) => (await requestsOf(bb.url)).slice(from).filter((r) => r.method !== 'GET');
+
+    it('landing while the next datacenter is re-read before its change: it is skipped, no PUT, exit 130', async () => {
+      // BB is reached through a proxy that holds its reads: the CLI is pinned in BB's re-read, after AA finished.
+      const proxy = await holdingProxy(bb.url);
+      try {
+        const f = (fixture = makeDeployFixture({ qa: { datacenters: { AA: { url: aa.url }, BB: { url: proxy.url } } } }));
+        f.writeApp('web17', { 'qa-deploy.json': webApp('/e2e/web17', { instances: 1 }) });
+        const run = startBaton(['deploy', 'web17', '--env', 'qa', '--version', '1.0.0'], f.env);
+        await run.waitFor(/AA: deployment (\S+) started/);
+        const bbBefore = (await requestsOf(bb.url)).length;
+        await proxy.hold();
+        run.child.kill('SIGINT');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        proxy.release();
+        expect(await run.exited).toBe(130);
+
+        expect(await writesToBB(bbBefore)).toEqual([]);
+        expect(await new MarathonClient({ url: bb.url }).findApp('/e2e/web17')).toBeNull();
+        expect(f.auditLines().map((r) => [r.dc, r.outcome, r.exitCode, r.message])).toEqual([
+          ['AA', 'succeeded', 0, expect.any(String)],
+          ['BB', 'skipped', 130, 'not touched: interrupted (SIGINT) before its change was sent'],
+        ]);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('landing during the last check of the datacenter before: that one ends succeeded, the next is skipped, exit 130', async () => {
+      // AA is reached through a proxy that holds AA's reads from the PUT on; once AA is healthy the Ctrl-C lands inside
+      // the held check, which then finds AA succeeded.
+      const proxy = await holdingProxy(aa.url);
+      try {
+        const f = (fixture = makeDeployFixture({ qa: { datacenters: { AA: { url: proxy.url }, BB: { url: bb.url } } } }));
+        f.writeApp('web18', { 'qa-deploy.json': webApp('/e2e/web18', { instances: 1 }) });
+        const bbBefore = (await requestsOf(bb.url)).length;
+        const held = proxy.holdAfterNextWrite();
+        const run = startBaton(['deploy', 'web18', '--env', 'qa', '--version', '1.0.0', '--json'], f.env);
+        await held;
+        const aaClient = new MarathonClient({ url: aa.url });
+        for (;;) {
+          const app = await aaClient.findApp('/e2e/web18');
+          if (app && app.tasksHealthy === 1 && (app.deployments ?? []).length === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        run.child.kill('SIGINT');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        proxy.release();
+        expect(await run.exited).toBe(130);
+
+        expect(await writesToBB(bbBefore)).toEqual([]);
+        expect(f.auditLines().map((r) => [r.dc, r.outcome, r.exitCode])).toEqual([
+          ['AA', 'succeeded', 0],
+          ['BB', 'skipped', 130],
+        ]);
+        const report = JSON.parse(run.output().stdout) as { ok: boolean; datacenters: { datacenter: string; outcome: string }[] };
+        expect(report.ok).toBe(false);
+        expect(report.datacenters.map((d) => [d.datacenter, d.outcome])).toEqual([
+          ['AA', 'succeeded'],
+          ['BB', 'skipped'],
+        ]);
+      } finally {
+        await proxy.close();
+      }
+    });
+  });
+
   it('reports superseded, not success or a failed rollback, when someone forces a scale over our deployment', async () => {
     const f = setup();
     f.writeApp('web13', { 'qa-deploy.json': webApp('/e2e/web13', { instances: 1 }) });

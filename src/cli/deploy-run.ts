@@ -3,7 +3,7 @@ import { auditTrail, type AuditFields } from './audit-trail.js';
 import { resolveConfigDir } from '../config/load.js';
 import { appDefinitionOf, environmentNamed, environmentsOf } from './config.js';
 import { parseTimeoutFlag, summaryLines } from './datacenter-summary.js';
-import { whileInterruptible } from './interrupt.js';
+import { interruptedBy, whileInterruptible } from './interrupt.js';
 import type { DatacenterConfig, EnvironmentConfig } from '../config/environments.js';
 import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../deploy/diff.js';
 import { splitImage, TAG_PATTERN } from '../deploy/image.js';
@@ -163,10 +163,28 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
       if (interrupted) process.stderr.write(`baton: ${interrupted.dc}: ${interrupted.message}\n`);
       return trail.recordBeforeExit(owed);
     };
+    const skipFrom = (index: number, message: string) => {
+      for (const skipped of prepared.datacenters.slice(index)) {
+        results.push({ ...baseResult(skipped, prepared, 'skipped', Date.now()), message });
+        trail.record({ dc: skipped.dc.name, appId: definition.id, toVersion: flags.version, outcome: 'skipped', exitCode, message });
+      }
+    };
     await whileInterruptible(async (signal) => {
       for (const [index, target] of prepared.datacenters.entries()) {
+        // A Ctrl-C that lands after a datacenter finished (its last check, or just after) stops the rollout there: the
+        // release manager expects no further datacenter to be touched.
+        if (signal.aborted) {
+          exitCode = ExitCode.interrupted;
+          skipFrom(index, `not touched: ${interruptedBy(signal)} before its change was sent`);
+          break;
+        }
         inFlight = { datacenter: target.dc.name, fromVersion: liveVersion(target.live), phase: 'sending', startedAt: Date.now() };
         const result = await deployToDatacenter(target, prepared, flags, timeoutSeconds, terminal, say, signal, inFlight);
+        if (result === 'interrupted-before-change') {
+          exitCode = ExitCode.interrupted;
+          skipFrom(index, `not touched: ${interruptedBy(signal)} before its change was sent`);
+          break;
+        }
         results.push(result);
         exitCode = exitCodeFor(result.outcome);
         trail.record({
@@ -184,11 +202,7 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
           rollback: result.rollback ? { deploymentId: result.rollback.deploymentId, outcome: result.rollback.outcome } : undefined,
         });
         if (exitCode !== ExitCode.ok) {
-          for (const skipped of prepared.datacenters.slice(index + 1)) {
-            const message = `not touched: ${result.datacenter} ${result.outcome}`;
-            results.push({ ...baseResult(skipped, prepared, 'skipped', Date.now()), message });
-            trail.record({ dc: skipped.dc.name, appId: definition.id, toVersion: flags.version, outcome: 'skipped', exitCode, message });
-          }
+          skipFrom(index + 1, `not touched: ${result.datacenter} ${result.outcome}`);
           break;
         }
       }
@@ -372,7 +386,7 @@ async function deployToDatacenter(
   say: (line: string) => void,
   signal: AbortSignal,
   inFlight: InFlightDeploy,
-): Promise<DatacenterResult> {
+): Promise<DatacenterResult | 'interrupted-before-change'> {
   const began = Date.now();
   const { client, dc } = target;
   const { definition } = prepared;
@@ -412,6 +426,8 @@ async function deployToDatacenter(
       durations: { totalMs: Date.now() - began },
     };
   } else {
+    // The re-read above may have taken the Ctrl-C: then nothing is sent here.
+    if (signal.aborted) return 'interrupted-before-change';
     try {
       started =
         live && changes.length === 0

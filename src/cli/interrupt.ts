@@ -16,7 +16,8 @@ export async function whileInterruptible<T>(
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts += 1;
-    if (interrupts === 1) controller.abort();
+    // The signal's name as the reason, so what stops because of it can say which one it was.
+    if (interrupts === 1) controller.abort(signal);
     if (interrupts !== 2) return;
     const last = options.beforeForcedExit ? Promise.resolve().then(() => options.beforeForcedExit!(signal)) : Promise.resolve();
     void settledWithin(last, options.waitMs ?? FORCED_EXIT_WAIT_MS).then((settled) => {
@@ -44,6 +45,11 @@ export function settledWithin(promise: Promise<unknown>, ms: number): Promise<'f
       () => resolve('failed'),
     ).finally(() => clearTimeout(timer));
   });
+}
+
+/** How an aborted run was interrupted, for messages: "interrupted (SIGINT)". */
+export function interruptedBy(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? `interrupted (${signal.reason})` : 'interrupted';
 }
 
 /**

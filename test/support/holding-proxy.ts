@@ -3,18 +3,31 @@ import type net from 'node:net';
 
 /**
  * A pass-through HTTP proxy in front of a real server (the emulator) that can hold reads: after `hold()`, GET requests other
- * than the event stream wait until `close()`. It pins a CLI inside a Marathon read, so a test can act in that window.
+ * than the event stream wait until `release()` (then they are forwarded) or `close()` (then they fail). It pins a CLI inside a
+ * Marathon read, so a test can act in that window.
  */
-export async function holdingProxy(target: string): Promise<{ url: string; hold(): Promise<void>; close(): Promise<void> }> {
+export async function holdingProxy(
+  target: string,
+): Promise<{ url: string; hold(): Promise<void>; holdAfterNextWrite(): Promise<void>; release(): void; close(): Promise<void> }> {
   const upstream = new URL(target);
   const sockets = new Set<net.Socket>();
   let holding = false;
   let heldOne: (() => void) | undefined;
+  let held: (() => void)[] = [];
+  let holdAfterWrite = false;
   const server = http.createServer((request, response) => {
     if (holding && request.method === 'GET' && !request.url?.startsWith('/v2/events')) {
+      held.push(() => forward(request, response));
       heldOne?.();
       return;
     }
+    if (holdAfterWrite && request.method !== 'GET') {
+      holdAfterWrite = false;
+      holding = true;
+    }
+    forward(request, response);
+  });
+  const forward = (request: http.IncomingMessage, response: http.ServerResponse) => {
     const forwarded = http.request(
       { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
       (answer) => {
@@ -23,8 +36,9 @@ export async function holdingProxy(target: string): Promise<{ url: string; hold(
       },
     );
     forwarded.on('error', () => response.destroy());
-    request.pipe(forwarded);
-  });
+    if (request.readableEnded) forwarded.end();
+    else request.pipe(forwarded);
+  };
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -39,6 +53,20 @@ export async function holdingProxy(target: string): Promise<{ url: string; hold(
         holding = true;
         heldOne = resolve;
       }),
+    /** Holds every read once a change (a non-GET) has passed; resolves once a read is held. */
+    holdAfterNextWrite: () =>
+      new Promise<void>((resolve) => {
+        holdAfterWrite = true;
+        heldOne = resolve;
+      }),
+    /** Stops holding and forwards the reads held so far. */
+    release: () => {
+      holding = false;
+      heldOne = undefined;
+      const waiting = held;
+      held = [];
+      for (const go of waiting) go();
+    },
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));

@@ -39,7 +39,8 @@ Registry credentials as for baton promote (see baton promote --help): BATON_REGI
 else the docker config (auths, then its credential helper).
 
 Ctrl-C while waiting stops watching (the deployment goes on in Marathon), prints how to resume or roll back, and exits
-130; a second Ctrl-C exits at once, after writing the audit record (waiting at most 2 s for the disk).
+130; a second Ctrl-C exits at once, after writing the audit record (waiting at most 2 s for the disk). Once Ctrl-C was
+pressed no further datacenter is changed, even if the one in flight has just finished: the rest are skipped (exit 130).
 
 Every attempt, however it ends (refused, invalid, not confirmed, interrupted, dry run), is appended to the audit log
 (BATON_AUDIT_LOG, default ~/.baton/audit.jsonl) with its outcome, exit code and message; \`baton history\` lists them.
