@@ -40,6 +40,24 @@ describe('recordsOwedOnForcedExit', () => {
   });
 });
 
+describe('recordsOwedOnForcedExit for a rollback (a target per datacenter)', () => {
+  it('takes the in-flight target and each skipped datacenter\'s own', () => {
+    const owed = recordsOwedOnForcedExit({
+      ...base,
+      version: undefined,
+      image: undefined,
+      datacenters: ['AA', 'BB'],
+      skippedFields: (dc) => ({ fromVersion: `${dc}-live`, toVersion: `${dc}-target` }),
+      inFlight: at({ toVersion: '1.0.0', image: 'shop/web:1.0.0', phase: 'rollback', deploymentId: 'd-3' }),
+    });
+    expect(owed.map((r) => [r.dc, r.outcome, r.fromVersion, r.toVersion, r.image])).toEqual([
+      ['AA', 'interrupted', '1.0.0', '1.0.0', 'shop/web:1.0.0'],
+      ['BB', 'skipped', 'BB-live', 'BB-target', undefined],
+    ]);
+    expect(owed[0]?.message).toBe('1.0.0 failed; interrupted (SIGINT, twice) while rolling back (deployment d-3 was cancelled; the rollback continues)');
+  });
+});
+
 describe('settledWithin', () => {
   it.each([
     ['fulfilled', () => Promise.resolve(1), 'fulfilled'],

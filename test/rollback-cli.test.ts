@@ -3,6 +3,7 @@ import type { AppInfo } from '../src/marathon/types.js';
 import { runBaton } from './support/cli.js';
 import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
 import type { EmulatorFixture } from './support/emulator.js';
+import { holdingProxy } from './support/holding-proxy.js';
 import { deployAs, emulatedDatacenters } from './support/releases.js';
 
 function imageOf(app: AppInfo): string {
@@ -181,6 +182,41 @@ describe('baton rollback against the emulator', () => {
     expect(forced.code, forced.stdout + forced.stderr).toBe(0);
     const app = await liveIn(aa);
     expect([imageOf(app), app.tasksHealthy, app.deployments]).toEqual(['registry.example.com/shop/web:1.0.0', 1, []]);
+  });
+
+  it('Ctrl-C twice (the second while the first still shuts down) leaves exactly one interrupted record, then exits 130', async () => {
+    // AA is reached through a proxy that can hold Marathon's answers: the first Ctrl-C then cannot finish its shutdown.
+    const proxy = await holdingProxy(aa.url);
+    try {
+      fixture.cleanup();
+      fixture = makeDeployFixture({ prod: { confirm: true, datacenters: { AA: { url: proxy.url }, BB: { url: bb.url } } } });
+      fixture.writeApp('web', { 'base.json': webApp('/shop/web', { instances: 1 }), 'prod-deploy.json': {} });
+      await deployAs(fixture, 'alice', ['web', '--env', 'prod', '--version', '1.0.0', '--yes']);
+      await deployAs(fixture, 'bob', ['web', '--env', 'prod', '--version', '1.1.0', '--yes']);
+      const auditedBefore = fixture.auditLines().length;
+
+      const run = startBaton(['rollback', 'web', '--env', 'prod', '--yes'], { ...fixture.env, BATON_USER: 'rita' });
+      await run.waitFor(/AA: deployment (\S+) started/);
+      const deploymentId = /AA: deployment (\S+) started/.exec(run.output().stdout)?.[1];
+      await proxy.hold();
+      run.child.kill('SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(fixture.auditLines().length).toBe(auditedBefore);
+      run.child.kill('SIGINT');
+      expect(await run.exited).toBe(130);
+
+      const records = fixture.auditLines().slice(auditedBefore);
+      const message = `interrupted (SIGINT, twice) while waiting; deployment ${deploymentId} continues`;
+      expect(records.map((r) => [r.command, r.dc, r.outcome, r.exitCode, r.fromVersion, r.toVersion, r.message])).toEqual([
+        ['rollback', 'AA', 'interrupted', 130, '1.1.0', '1.0.0', message],
+        ['rollback', 'BB', 'skipped', 130, '1.1.0', '1.0.0', 'not touched: AA interrupted'],
+      ]);
+      expect(records[0]).toMatchObject({ user: 'rita', deploymentId, appId: '/shop/web', image: 'registry.example.com/shop/web:1.0.0' });
+      expect(run.output().stderr).toContain(`baton: AA: ${message}`);
+      expect((await bb.requests()).filter((r) => r.method === 'PUT')).toHaveLength(2);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('keeps the instance count of an autoscaled app', async () => {

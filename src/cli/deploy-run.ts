@@ -1,5 +1,5 @@
 import type { AuditOutcome } from '../audit/log.js';
-import { auditTrail, type AuditFields } from './audit-trail.js';
+import { auditTrail, type AuditFields, type AuditTrail } from './audit-trail.js';
 import { resolveConfigDir } from '../config/load.js';
 import { appDefinitionOf, environmentNamed, environmentsOf } from './config.js';
 import { parseTimeoutFlag, summaryLines } from './datacenter-summary.js';
@@ -148,21 +148,11 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
     let exitCode: ExitCodeValue = ExitCode.ok;
     stopExitingOnInterrupt();
     let inFlight: InFlightDeploy | undefined;
-    // A second Ctrl-C does not wait for the first to finish, only for the records the run still owes.
-    const beforeForcedExit = (signal: NodeJS.Signals) => {
-      const owed = recordsOwedOnForcedExit({
-        appId: definition.id,
-        version: flags.version,
-        image: imageOf(definition),
-        datacenters: prepared.datacenters.map((p) => p.dc.name),
-        inFlight,
-        signal,
-        now: Date.now(),
-      });
-      const interrupted = owed.find((r) => r.outcome === 'interrupted');
-      if (interrupted) process.stderr.write(`baton: ${interrupted.dc}: ${interrupted.message}\n`);
-      return trail.recordBeforeExit(owed);
-    };
+    const beforeForcedExit = recordOwedBeforeForcedExit(
+      trail,
+      { appId: definition.id, version: flags.version, image: imageOf(definition), datacenters: prepared.datacenters.map((p) => p.dc.name) },
+      () => inFlight,
+    );
     const skipFrom = (index: number, message: string) => {
       for (const skipped of prepared.datacenters.slice(index)) {
         results.push({ ...baseResult(skipped, prepared, 'skipped', Date.now()), message });
@@ -482,10 +472,16 @@ async function deployToDatacenter(
   return result;
 }
 
-/** Where a deploy stands in the datacenter it is changing: what a forced exit (a second Ctrl-C) still has to record. */
+/**
+ * Where a deploy (or rollback) stands in the datacenter it is changing: what a forced exit (a second Ctrl-C) still has to
+ * record.
+ */
 export interface InFlightDeploy {
   datacenter: string;
   fromVersion: string | null;
+  /** What this datacenter is being changed to, when it differs from the run's version (a rollback picks one per datacenter). */
+  toVersion?: string;
+  image?: string;
   /** sending: Marathon has not answered the change yet; waiting: our deployment runs; rollback: the automatic rollback runs. */
   phase: 'sending' | 'waiting' | 'rollback';
   deploymentId?: string;
@@ -497,30 +493,24 @@ export interface InFlightDeploy {
  * The records a deploy still owes when a second Ctrl-C ends it without waiting: the datacenter in flight as interrupted,
  * and the ones after it as skipped, as the first Ctrl-C would have recorded them. Pure.
  */
-export function recordsOwedOnForcedExit(input: {
-  appId: string;
-  version: string;
-  image: string | undefined;
-  datacenters: string[];
-  inFlight: InFlightDeploy | undefined;
-  signal: string;
-  now: number;
-}): AuditFields[] {
+export function recordsOwedOnForcedExit(input: OwedOnForcedExit & { inFlight: InFlightDeploy | undefined; signal: string; now: number }): AuditFields[] {
   const { inFlight } = input;
   if (!inFlight) return [];
   const how = `interrupted (${input.signal}, twice)`;
+  const toVersion = inFlight.toVersion ?? input.version;
+  const image = inFlight.image ?? input.image;
   const message =
     inFlight.phase === 'sending' || !inFlight.deploymentId
       ? `${how} before Marathon answered the change: it may have started a deployment (baton status shows it)`
       : inFlight.phase === 'rollback'
-        ? `${input.version} failed; ${how} while rolling back (deployment ${inFlight.deploymentId} was cancelled; the rollback continues)`
+        ? `${toVersion ?? 'the change'} failed; ${how} while rolling back (deployment ${inFlight.deploymentId} was cancelled; the rollback continues)`
         : `${how} while waiting; deployment ${inFlight.deploymentId} continues`;
   const interrupted: AuditFields = {
     dc: inFlight.datacenter,
     appId: input.appId,
     fromVersion: inFlight.fromVersion,
-    toVersion: input.version,
-    ...(input.image ? { image: input.image } : {}),
+    ...(toVersion ? { toVersion } : {}),
+    ...(image ? { image } : {}),
     ...(inFlight.deploymentId ? { deploymentId: inFlight.deploymentId } : {}),
     ...(inFlight.marathonVersion ? { marathonVersion: inFlight.marathonVersion } : {}),
     outcome: 'interrupted',
@@ -533,13 +523,44 @@ export function recordsOwedOnForcedExit(input: {
     (dc): AuditFields => ({
       dc,
       appId: input.appId,
-      toVersion: input.version,
+      ...(input.version ? { toVersion: input.version } : {}),
+      ...input.skippedFields?.(dc),
       outcome: 'skipped',
       exitCode: ExitCode.interrupted,
       message: `not touched: ${inFlight.datacenter} interrupted`,
     }),
   );
   return [interrupted, ...skipped];
+}
+
+/** What a run knows up front for the records a forced exit owes. */
+export interface OwedOnForcedExit {
+  appId: string;
+  /** The version every datacenter is changed to (deploy); a rollback has one per datacenter, in InFlightDeploy and skippedFields. */
+  version: string | undefined;
+  image: string | undefined;
+  /** Every datacenter of the run, in order. */
+  datacenters: string[];
+  /** More of what a skipped datacenter's record says (its own target, for a rollback). */
+  skippedFields?: (dc: string) => Pick<AuditFields, 'fromVersion' | 'toVersion' | 'image'>;
+}
+
+/**
+ * The `beforeForcedExit` of a deploy or rollback run (see whileInterruptible): names the datacenter in flight on stderr and
+ * writes the records the run still owes about it and the datacenters after it. A second Ctrl-C does not wait for the first
+ * to finish, only for these.
+ */
+export function recordOwedBeforeForcedExit(
+  trail: AuditTrail,
+  run: OwedOnForcedExit,
+  inFlight: () => InFlightDeploy | undefined,
+): (signal: NodeJS.Signals) => Promise<void> {
+  return (signal) => {
+    const owed = recordsOwedOnForcedExit({ ...run, inFlight: inFlight(), signal, now: Date.now() });
+    const interrupted = owed.find((r) => r.outcome === 'interrupted');
+    if (interrupted) process.stderr.write(`baton: ${interrupted.dc}: ${interrupted.message}\n`);
+    return trail.recordBeforeExit(owed);
+  };
 }
 
 /** How to authenticate the printed curl command, without printing the credential. */

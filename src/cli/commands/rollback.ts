@@ -26,7 +26,7 @@ import { readVersionDefinitions } from '../app-history.js';
 import { appDefinitionOf, environmentNamed, environmentsOf } from '../config.js';
 import { parseTimeoutFlag, summaryLines } from '../datacenter-summary.js';
 import { confirmByTyping, stdinIsInteractive } from '../confirm.js';
-import { exitCodeFor, lineWriter, marathonCliError, selectDatacenters } from '../deploy-run.js';
+import { exitCodeFor, lineWriter, marathonCliError, recordOwedBeforeForcedExit, selectDatacenters, type InFlightDeploy } from '../deploy-run.js';
 import { CliError } from '../errors.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { whileInterruptible } from '../interrupt.js';
@@ -114,7 +114,10 @@ Then Baton waits exactly like deploy; if the target fails too, it restores what 
 
 Exit codes: 0 every datacenter healthy on the target (or already at it) · 2 invalid input, no such target
   3 not confirmed · 4 rejected by Marathon · 5 target failed, restored · 6 timeout (restored) · 7 restoring failed
-  8 Marathon unreachable · 9 superseded by another change · 130 interrupted (Ctrl-C)`,
+  8 Marathon unreachable · 9 superseded by another change · 130 interrupted (Ctrl-C)
+
+Ctrl-C while waiting stops watching (the deployment goes on in Marathon), prints how to watch or revert it, and exits 130;
+a second Ctrl-C exits at once, after writing the audit record (waiting at most 2 s for the disk).`,
     )
     .action(async (app: string, flags: RollbackFlags) => {
       process.exitCode = await runRollback(app, flags);
@@ -157,9 +160,26 @@ async function runRollback(app: string, flags: RollbackFlags): Promise<number> {
     const results: RollbackResult[] = [];
     let exitCode: ExitCodeValue = ExitCode.ok;
     stopExitingOnInterrupt();
+    let inFlight: InFlightDeploy | undefined;
+    const targetOf = (plan: RollbackPlan) => {
+      const { fromVersion, toVersion, image } = resultOf(plan, appId, 'skipped', Date.now());
+      return { fromVersion, ...(toVersion ? { toVersion } : {}), ...(image ? { image } : {}) };
+    };
+    const beforeForcedExit = recordOwedBeforeForcedExit(
+      trail,
+      {
+        appId,
+        version: undefined,
+        image: undefined,
+        datacenters: plans.map((p) => p.dc.name),
+        skippedFields: (dc) => targetOf(plans.find((p) => p.dc.name === dc)!),
+      },
+      () => inFlight,
+    );
     await whileInterruptible(async (signal) => {
       for (const [index, plan] of plans.entries()) {
-        const result = await rollBackDatacenter(plan, appId, flags, timeoutSeconds, terminal, say, signal);
+        inFlight = { datacenter: plan.dc.name, ...targetOf(plan), fromVersion: versionOf(plan.live) ?? null, phase: 'sending', startedAt: Date.now() };
+        const result = await rollBackDatacenter(plan, appId, flags, timeoutSeconds, terminal, say, signal, inFlight);
         results.push(result);
         exitCode = exitCodeFor(result.outcome);
         trail.record(auditFields(result, exitCode));
@@ -171,7 +191,8 @@ async function runRollback(app: string, flags: RollbackFlags): Promise<number> {
         }
         break;
       }
-    });
+      inFlight = undefined;
+    }, { beforeForcedExit });
     finish(results, app, appId, env, say, terminal, flags.json);
     return exitCode;
   } finally {
@@ -287,6 +308,7 @@ async function rollBackDatacenter(
   terminal: Terminal,
   say: (line: string) => void,
   signal: AbortSignal,
+  inFlight: InFlightDeploy,
 ): Promise<RollbackResult> {
   const began = Date.now();
   const { client, dc, target } = plan;
@@ -328,6 +350,7 @@ async function rollBackDatacenter(
   say(`${label} deployment ${started.deploymentId} started (Marathon version ${started.version})`);
   result.deploymentId = started.deploymentId;
   result.marathonVersion = started.version;
+  Object.assign(inFlight, { deploymentId: started.deploymentId, marathonVersion: started.version, phase: 'waiting' });
 
   const report = await followRollout({
     client,
@@ -338,8 +361,10 @@ async function rollBackDatacenter(
     timeoutMs: (timeoutSeconds ?? defaultTimeoutSeconds(target.definition)) * 1000,
     rollback: flags.rollback,
     signal,
-    onProgress: (assessment, phase) =>
-      terminal.progress(`${label} ${phase === 'rollback' ? `restoring ${result.fromVersion ?? 'the previous version'}: ` : ''}${describeProgress(assessment.progress)}`),
+    onProgress: (assessment, phase) => {
+      if (phase === 'rollback') inFlight.phase = 'rollback';
+      terminal.progress(`${label} ${phase === 'rollback' ? `restoring ${result.fromVersion ?? 'the previous version'}: ` : ''}${describeProgress(assessment.progress)}`);
+    },
     onNotice: (message) => terminal.info(`${label} ${message}`),
   });
   terminal.endProgress();
