@@ -219,6 +219,38 @@ describe('baton rollback against the emulator', () => {
     }
   });
 
+  it('Ctrl-C while the next datacenter is re-read before its change: it is skipped, nothing sent to it, exit 130', async () => {
+    // BB is reached through a proxy that holds its reads: the rollback is pinned in BB's re-read, after AA finished.
+    const proxy = await holdingProxy(bb.url);
+    try {
+      fixture.cleanup();
+      fixture = makeDeployFixture({ prod: { confirm: true, datacenters: { AA: { url: aa.url }, BB: { url: proxy.url } } } });
+      fixture.writeApp('web', { 'base.json': webApp('/shop/web', { instances: 1 }), 'prod-deploy.json': {} });
+      await deployAs(fixture, 'alice', ['web', '--env', 'prod', '--version', '1.0.0', '--yes']);
+      await deployAs(fixture, 'bob', ['web', '--env', 'prod', '--version', '1.1.0', '--yes']);
+      const auditedBefore = fixture.auditLines().length;
+      const bbPutsBefore = (await bb.requests()).filter((r) => r.method === 'PUT').length;
+
+      const run = startBaton(['rollback', 'web', '--env', 'prod', '--yes'], { ...fixture.env, BATON_USER: 'rita' });
+      await run.waitFor(/AA: deployment (\S+) started/);
+      await proxy.hold();
+      run.child.kill('SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      proxy.release();
+      expect(await run.exited).toBe(130);
+
+      expect((await bb.requests()).filter((r) => r.method === 'PUT')).toHaveLength(bbPutsBefore);
+      expect(imageOf(await liveIn(bb))).toBe('registry.example.com/shop/web:1.1.0');
+      const records = fixture.auditLines().slice(auditedBefore);
+      expect(records.map((r) => [r.command, r.dc, r.outcome, r.exitCode, r.message])).toEqual([
+        ['rollback', 'AA', 'succeeded', 0, expect.any(String)],
+        ['rollback', 'BB', 'skipped', 130, expect.stringMatching(/: not touched: interrupted \(SIGINT\) before its change was sent$/)],
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('keeps the instance count of an autoscaled app', async () => {
     fixture.writeApp('web', { 'qa-deploy.json': { labels: { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '5' } } });
     await deployAs(fixture, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);

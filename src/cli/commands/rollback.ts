@@ -29,7 +29,7 @@ import { confirmByTyping, stdinIsInteractive } from '../confirm.js';
 import { exitCodeFor, lineWriter, marathonCliError, recordOwedBeforeForcedExit, selectDatacenters, type InFlightDeploy } from '../deploy-run.js';
 import { CliError } from '../errors.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
-import { whileInterruptible } from '../interrupt.js';
+import { interruptedBy, whileInterruptible } from '../interrupt.js';
 import { marathonFor } from '../marathon.js';
 import { createTerminal, paint, type Terminal } from '../output.js';
 
@@ -117,7 +117,8 @@ Exit codes: 0 every datacenter healthy on the target (or already at it) · 2 inv
   8 Marathon unreachable · 9 superseded by another change · 130 interrupted (Ctrl-C)
 
 Ctrl-C while waiting stops watching (the deployment goes on in Marathon), prints how to watch or revert it, and exits 130;
-a second Ctrl-C exits at once, after writing the audit record (waiting at most 2 s for the disk).`,
+a second Ctrl-C exits at once, after writing the audit record (waiting at most 2 s for the disk). Once Ctrl-C was
+pressed no further datacenter is changed: the rest are audited skipped.`,
     )
     .action(async (app: string, flags: RollbackFlags) => {
       process.exitCode = await runRollback(app, flags);
@@ -176,19 +177,33 @@ async function runRollback(app: string, flags: RollbackFlags): Promise<number> {
       },
       () => inFlight,
     );
+    const skipFrom = (index: number, message: string) => {
+      for (const skipped of plans.slice(index)) {
+        const r = { ...resultOf(skipped, appId, 'skipped', Date.now()), message };
+        results.push(r);
+        trail.record(auditFields(r, exitCode));
+      }
+    };
     await whileInterruptible(async (signal) => {
       for (const [index, plan] of plans.entries()) {
+        // As in deploy: a Ctrl-C that lands after a datacenter finished stops the rollback there.
+        if (signal.aborted) {
+          exitCode = ExitCode.interrupted;
+          skipFrom(index, `not touched: ${interruptedBy(signal)} before its change was sent`);
+          break;
+        }
         inFlight = { datacenter: plan.dc.name, ...targetOf(plan), fromVersion: versionOf(plan.live) ?? null, phase: 'sending', startedAt: Date.now() };
         const result = await rollBackDatacenter(plan, appId, flags, timeoutSeconds, terminal, say, signal, inFlight);
+        if (result === 'interrupted-before-change') {
+          exitCode = ExitCode.interrupted;
+          skipFrom(index, `not touched: ${interruptedBy(signal)} before its change was sent`);
+          break;
+        }
         results.push(result);
         exitCode = exitCodeFor(result.outcome);
         trail.record(auditFields(result, exitCode));
         if (exitCode === ExitCode.ok) continue;
-        for (const skipped of plans.slice(index + 1)) {
-          const r = { ...resultOf(skipped, appId, 'skipped', Date.now()), message: `not touched: ${result.datacenter} ${result.outcome}` };
-          results.push(r);
-          trail.record(auditFields(r, exitCode));
-        }
+        skipFrom(index + 1, `not touched: ${result.datacenter} ${result.outcome}`);
         break;
       }
       inFlight = undefined;
@@ -309,7 +324,7 @@ async function rollBackDatacenter(
   say: (line: string) => void,
   signal: AbortSignal,
   inFlight: InFlightDeploy,
-): Promise<RollbackResult> {
+): Promise<RollbackResult | 'interrupted-before-change'> {
   const began = Date.now();
   const { client, dc, target } = plan;
   const result = resultOf(plan, appId, 'succeeded', began);
@@ -335,6 +350,8 @@ async function rollBackDatacenter(
     };
   }
 
+  // The re-read above may have taken the Ctrl-C: then nothing is sent here.
+  if (signal.aborted) return 'interrupted-before-change';
   let started: DeploymentResult;
   try {
     started = await client.putApp(target.definition, { partialUpdate: false, force: flags.force });
