@@ -5,6 +5,7 @@ import { MarathonClient } from '../src/marathon/client.js';
 import { MarathonError } from '../src/marathon/errors.js';
 import { JsonArrayElements } from '../src/marathon/json-elements.js';
 import type { AppInfo } from '../src/marathon/types.js';
+import { waitFor } from './support/autoscaler.js';
 import { withEmulator } from './support/emulator.js';
 
 class EnvelopeError extends Error {}
@@ -102,12 +103,10 @@ describe('MarathonClient.visitApps', () => {
       await client.putApp({ id, cmd: 'sleep 100', cpus: 0.1, mem: 32, instances: 2, labels: { note: 'ünïcode "quoted" }]' } });
     }
     // Compare once the tasks have settled: a task moving from staging to running between the two reads is not a difference.
-    let listed = await client.listApps(['apps.tasks', 'apps.deployments']);
-    for (let attempt = 0; attempt < 100 && !settled(listed); attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      listed = await client.listApps(['apps.tasks', 'apps.deployments']);
-    }
-    expect(settled(listed)).toBe(true);
+    const listed = await waitFor('every task running', async () => {
+      const apps = await client.listApps(['apps.tasks', 'apps.deployments']);
+      return settled(apps) && apps;
+    });
     expect(listed.map((app) => app.id)).toEqual(['/visit/a', '/visit/b', '/visit/c']);
     const visited: AppInfo[] = [];
     const count = await client.visitApps(['apps.tasks', 'apps.deployments'], (app) => visited.push(app));

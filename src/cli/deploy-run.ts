@@ -3,7 +3,7 @@ import { auditTrail, type AuditFields, type AuditTrail } from './audit-trail.js'
 import { resolveConfigDir } from '../config/load.js';
 import { appDefinitionOf, environmentNamed, environmentsOf } from './config.js';
 import { parseTimeoutFlag, summaryLines } from './datacenter-summary.js';
-import { interruptedBy, whileInterruptible } from './interrupt.js';
+import { notTouchedAfterInterrupt, whileInterruptible } from './interrupt.js';
 import type { DatacenterConfig, EnvironmentConfig } from '../config/environments.js';
 import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../deploy/diff.js';
 import { splitImage, TAG_PATTERN } from '../deploy/image.js';
@@ -165,14 +165,14 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
         // release manager expects no further datacenter to be touched.
         if (signal.aborted) {
           exitCode = ExitCode.interrupted;
-          skipFrom(index, `not touched: ${interruptedBy(signal)} before its change was sent`);
+          skipFrom(index, notTouchedAfterInterrupt(signal));
           break;
         }
         inFlight = { datacenter: target.dc.name, fromVersion: liveVersion(target.live), phase: 'sending', startedAt: Date.now() };
         const result = await deployToDatacenter(target, prepared, flags, timeoutSeconds, terminal, say, signal, inFlight);
         if (result === 'interrupted-before-change') {
           exitCode = ExitCode.interrupted;
-          skipFrom(index, `not touched: ${interruptedBy(signal)} before its change was sent`);
+          skipFrom(index, notTouchedAfterInterrupt(signal));
           break;
         }
         results.push(result);

@@ -52,6 +52,11 @@ export function interruptedBy(signal: AbortSignal): string {
   return typeof signal.reason === 'string' ? `interrupted (${signal.reason})` : 'interrupted';
 }
 
+/** Why a datacenter was left alone after a Ctrl-C, in deploy's and rollback's results and audit records. */
+export function notTouchedAfterInterrupt(signal: AbortSignal): string {
+  return `not touched: ${interruptedBy(signal)} before its change was sent`;
+}
+
 /**
  * For the phases before anything changes (reading configs, the registry check, the prompt): until the returned function is
  * called, Ctrl-C (or SIGTERM) runs `onInterrupt` (e.g. to put the attempt on record) and exits 130 at once. Without this,

@@ -29,7 +29,7 @@ import { confirmByTyping, stdinIsInteractive } from '../confirm.js';
 import { exitCodeFor, lineWriter, marathonCliError, recordOwedBeforeForcedExit, selectDatacenters, type InFlightDeploy } from '../deploy-run.js';
 import { CliError } from '../errors.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
-import { interruptedBy, whileInterruptible } from '../interrupt.js';
+import { notTouchedAfterInterrupt, whileInterruptible } from '../interrupt.js';
 import { marathonFor } from '../marathon.js';
 import { createTerminal, paint, type Terminal } from '../output.js';
 
@@ -189,14 +189,14 @@ async function runRollback(app: string, flags: RollbackFlags): Promise<number> {
         // As in deploy: a Ctrl-C that lands after a datacenter finished stops the rollback there.
         if (signal.aborted) {
           exitCode = ExitCode.interrupted;
-          skipFrom(index, `not touched: ${interruptedBy(signal)} before its change was sent`);
+          skipFrom(index, notTouchedAfterInterrupt(signal));
           break;
         }
         inFlight = { datacenter: plan.dc.name, ...targetOf(plan), fromVersion: versionOf(plan.live) ?? null, phase: 'sending', startedAt: Date.now() };
         const result = await rollBackDatacenter(plan, appId, flags, timeoutSeconds, terminal, say, signal, inFlight);
         if (result === 'interrupted-before-change') {
           exitCode = ExitCode.interrupted;
-          skipFrom(index, `not touched: ${interruptedBy(signal)} before its change was sent`);
+          skipFrom(index, notTouchedAfterInterrupt(signal));
           break;
         }
         results.push(result);
