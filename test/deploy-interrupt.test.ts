@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAuditRecords } from '../src/audit/log.js';
-import { auditTrail } from '../src/cli/audit-trail.js';
+import { auditTrail } from '../src/audit/trail.js';
 import { recordsOwedOnForcedExit, type InFlightDeploy } from '../src/cli/deploy-run.js';
-import { settledWithin } from '../src/cli/interrupt.js';
+import { settledWithin } from '../src/rollout/interrupt.js';
 
 const base = { appId: '/shop/web', version: '2.0.0', image: 'shop/web:2.0.0', datacenters: ['AA', 'BB', 'CC'], signal: 'SIGINT', now: 5_000 };
 const at = (over: Partial<InFlightDeploy>): InFlightDeploy => ({ datacenter: 'AA', fromVersion: '1.0.0', phase: 'waiting', startedAt: 1_000, ...over });

@@ -1,7 +1,7 @@
 import { exitCodeFor, type DatacenterOutcome } from './deploy-run.js';
-import { CliError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
-import { paint } from './output.js';
+import { CliError } from '../outcome/cli-error.js';
+import { ExitCode } from '../outcome/exit-codes.js';
+import { paint } from '../terminal/output.js';
 
 // Shared by the commands that change datacenters one after the other (deploy, rollback): their flags and closing summary.
 

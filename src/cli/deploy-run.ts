@@ -1,9 +1,9 @@
 import type { AuditOutcome } from '../audit/log.js';
-import { auditTrail, type AuditFields, type AuditTrail } from './audit-trail.js';
+import { auditTrail, type AuditFields, type AuditTrail } from '../audit/trail.js';
 import { resolveConfigDir } from '../config/load.js';
-import { appDefinitionOf, environmentNamed, environmentsOf } from './config.js';
+import { appDefinitionOf, environmentNamed, environmentsOf } from '../config/for-command.js';
 import { parseTimeoutFlag, summaryLines } from './datacenter-summary.js';
-import { notTouchedAfterInterrupt, whileInterruptible } from './interrupt.js';
+import { notTouchedAfterInterrupt, whileInterruptible } from '../rollout/interrupt.js';
 import type { DatacenterConfig, EnvironmentConfig } from '../config/environments.js';
 import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../deploy/diff.js';
 import { splitImage, TAG_PATTERN } from '../deploy/image.js';
@@ -15,10 +15,10 @@ import type { MarathonClient } from '../marathon/client.js';
 import { MarathonError } from '../marathon/errors.js';
 import type { AppDefinition, AppInfo, DeploymentResult } from '../marathon/types.js';
 import { confirmByTyping, stdinIsInteractive } from './confirm.js';
-import { CliError } from './errors.js';
-import { ExitCode, type ExitCodeValue } from './exit-codes.js';
-import { marathonFor } from './marathon.js';
-import { createTerminal, paint, type Terminal } from './output.js';
+import { CliError } from '../outcome/cli-error.js';
+import { ExitCode, type ExitCodeValue } from '../outcome/exit-codes.js';
+import { marathonFor } from '../marathon/for-datacenter.js';
+import { createTerminal, paint, type Terminal } from '../terminal/output.js';
 
 export interface DeployFlags {
   env: string;
@@ -295,7 +295,7 @@ async function checkRegistry(
   if (!from && !checking && !flags.pinDigest) return {};
   const [{ resolveImageDigest, RegistryError }, { registryCliError }] = await Promise.all([
     import('../registry/index.js'),
-    import('./registry-errors.js'),
+    import('../registry/exit-codes.js'),
   ]);
   const target = `${imageName}:${flags.version}`;
   try {
@@ -342,7 +342,7 @@ async function promoteIfNeeded(promotion: PreparedDeploy['promotion'], say: (lin
   if (!promotion?.needed) return;
   const [{ promoteTag, RegistryError }, { registryCliError }] = await Promise.all([
     import('../registry/index.js'),
-    import('./registry-errors.js'),
+    import('../registry/exit-codes.js'),
   ]);
   try {
     const result = await promoteTag({ image: promotion.image, from: promotion.from, to: promotion.to });

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { CliError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { CliError } from '../outcome/cli-error.js';
+import { ExitCode } from '../outcome/exit-codes.js';
 import { registerCommands } from './commands/index.js';
 
 // `baton status | head` closes the pipe early: that is not an error worth a stack trace.

@@ -1,4 +1,4 @@
-import { paint, type Style } from './output.js';
+import { paint, type Style } from '../terminal/output.js';
 
 export interface Column {
   header: string;

@@ -1,5 +1,5 @@
 import { READ_ONLY_APP_FIELDS, type JsonObject } from '../marathon/types.js';
-import { paint } from '../cli/output.js';
+import { paint } from '../terminal/output.js';
 
 export interface DiffEntry {
   /** Dotted path, e.g. container.docker.image, env.LOG_LEVEL, healthChecks[0].path */

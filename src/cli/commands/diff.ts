@@ -23,7 +23,7 @@ Exit codes: 0 shown · 2 invalid input · 4 Marathon refused · 8 Marathon unrea
     .action(async (app: string, flags: { env: string; version: string; dc?: string; json?: boolean; configDir?: string }) => {
       const [{ maskEntry }, { createTerminal }, { lineWriter, prepareDeploy }] = await Promise.all([
         import('../../deploy/diff.js'),
-        import('../output.js'),
+        import('../../terminal/output.js'),
         import('../deploy-run.js'),
       ]);
       const terminal = createTerminal({ stream: process.stderr });

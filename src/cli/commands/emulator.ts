@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { startEmulator, type EmulatorOptions, type EmulatorTimings } from '../../emulator/index.js';
-import { CliError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
+import { CliError } from '../../outcome/cli-error.js';
+import { ExitCode } from '../../outcome/exit-codes.js';
 
 interface EmulatorFlags {
   port: string;

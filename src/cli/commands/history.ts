@@ -12,13 +12,13 @@ import {
   type TimelineEntry,
 } from '../../status/history.js';
 import { absoluteId } from '../../status/matrix.js';
-import { readVersionDefinitions } from '../app-history.js';
-import { appDefinitionOf, environmentNamed, environmentsOf } from '../config.js';
-import { CliError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
-import { marathonFor } from '../marathon.js';
+import { readVersionDefinitions } from '../../marathon/version-definitions.js';
+import { appDefinitionOf, environmentNamed, environmentsOf } from '../../config/for-command.js';
+import { CliError } from '../../outcome/cli-error.js';
+import { ExitCode } from '../../outcome/exit-codes.js';
+import { marathonFor } from '../../marathon/for-datacenter.js';
 import type { MarathonClient } from '../../marathon/client.js';
-import { colorEnabled, paint, type Style } from '../output.js';
+import { colorEnabled, paint, type Style } from '../../terminal/output.js';
 import { formatTable, outputWidth, shortTime, type Cell, type Column } from '../table.js';
 import { marathonCliError, selectDatacenters } from '../deploy-run.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { CliError } from '../errors.js';
-import { paint, colorEnabled } from '../output.js';
+import { CliError } from '../../outcome/cli-error.js';
+import { paint, colorEnabled } from '../../terminal/output.js';
 
 interface PromoteFlags {
   to: string;
@@ -56,7 +56,7 @@ Exit codes:
       // Loaded on use so that `baton --help` does not pay for axios and the registry client.
       const [{ promoteTag, RegistryError }, { registryExitCodeFor, registryErrorCodeFor }] = await Promise.all([
         import('../../registry/index.js'),
-        import('../registry-errors.js'),
+        import('../../registry/exit-codes.js'),
       ]);
       let result;
       try {

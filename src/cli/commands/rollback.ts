@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { auditLogPath, readAuditRecords, type AuditOutcome, type AuditRecord } from '../../audit/log.js';
-import { auditTrail, type AuditFields } from '../audit-trail.js';
+import { auditTrail, type AuditFields } from '../../audit/trail.js';
 import type { DatacenterConfig, EnvironmentConfig } from '../../config/environments.js';
 import { resolveConfigDir } from '../../config/load.js';
 import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../../deploy/diff.js';
@@ -22,16 +22,16 @@ import {
   type RollbackPick,
   type RollbackRequest,
 } from '../../status/rollback-target.js';
-import { readVersionDefinitions } from '../app-history.js';
-import { appDefinitionOf, environmentNamed, environmentsOf } from '../config.js';
+import { readVersionDefinitions } from '../../marathon/version-definitions.js';
+import { appDefinitionOf, environmentNamed, environmentsOf } from '../../config/for-command.js';
 import { parseTimeoutFlag, summaryLines } from '../datacenter-summary.js';
 import { confirmByTyping, stdinIsInteractive } from '../confirm.js';
 import { exitCodeFor, lineWriter, marathonCliError, recordOwedBeforeForcedExit, selectDatacenters, type InFlightDeploy } from '../deploy-run.js';
-import { CliError } from '../errors.js';
-import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
-import { notTouchedAfterInterrupt, whileInterruptible } from '../interrupt.js';
-import { marathonFor } from '../marathon.js';
-import { createTerminal, paint, type Terminal } from '../output.js';
+import { CliError } from '../../outcome/cli-error.js';
+import { ExitCode, type ExitCodeValue } from '../../outcome/exit-codes.js';
+import { notTouchedAfterInterrupt, whileInterruptible } from '../../rollout/interrupt.js';
+import { marathonFor } from '../../marathon/for-datacenter.js';
+import { createTerminal, paint, type Terminal } from '../../terminal/output.js';
 
 interface RollbackFlags {
   env: string;

@@ -17,11 +17,11 @@ import {
 } from '../../status/matrix.js';
 import type { EnvironmentConfig, DatacenterConfig } from '../../config/environments.js';
 import { loadAppDefinition, resolveConfigDir } from '../../config/load.js';
-import { appsOf, environmentNamed, environmentsOf, environmentsOfApp } from '../config.js';
-import { CliError } from '../errors.js';
-import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
-import { marathonFor } from '../marathon.js';
-import { colorEnabled, paint, type Style } from '../output.js';
+import { appsOf, environmentNamed, environmentsOf, environmentsOfApp } from '../../config/for-command.js';
+import { CliError } from '../../outcome/cli-error.js';
+import { ExitCode, type ExitCodeValue } from '../../outcome/exit-codes.js';
+import { marathonFor } from '../../marathon/for-datacenter.js';
+import { colorEnabled, paint, type Style } from '../../terminal/output.js';
 import { formatTable, outputWidth, shortTime, type Cell, type Column } from '../table.js';
 
 interface StatusFlags {

@@ -2,9 +2,9 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { ConfigCheckReport } from '../../config/config-check.js';
 import { formatConfigIssue as formatIssue, type ConfigIssue } from '../../config/issue.js';
-import { CliError } from '../errors.js';
-import { ExitCode } from '../exit-codes.js';
-import { colorEnabled, paint } from '../output.js';
+import { CliError } from '../../outcome/cli-error.js';
+import { ExitCode } from '../../outcome/exit-codes.js';
+import { colorEnabled, paint } from '../../terminal/output.js';
 
 interface ValidateFlags {
   configDir?: string;

@@ -1,5 +1,5 @@
-import type { MarathonClient } from '../marathon/client.js';
-import type { JsonObject } from '../marathon/types.js';
+import type { MarathonClient } from './client.js';
+import type { JsonObject } from './types.js';
 import type { MarathonVersion } from '../status/history.js';
 
 /** Parallel GETs of stored versions per Marathon: enough to be quick, few enough not to load a busy leader. */

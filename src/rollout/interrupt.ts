@@ -1,4 +1,4 @@
-import { ExitCode } from './exit-codes.js';
+import { ExitCode } from '../outcome/exit-codes.js';
 
 /** How long a second Ctrl-C waits for `beforeForcedExit` (an audit append) before exiting anyway: a stuck disk must not hang it. */
 export const FORCED_EXIT_WAIT_MS = 2000;

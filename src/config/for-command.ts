@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { ConfigError, listAppEnvironments, listApps, loadAppDefinition, loadEnvironments, type LoadedAppDefinition } from '../config/load.js';
-import type { EnvironmentConfig } from '../config/environments.js';
-import { CliError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { ConfigError, listAppEnvironments, listApps, loadAppDefinition, loadEnvironments, type LoadedAppDefinition } from './load.js';
+import type { EnvironmentConfig } from './environments.js';
+import { CliError } from '../outcome/cli-error.js';
+import { ExitCode } from '../outcome/exit-codes.js';
 
 // deploy-configs as the read-side commands (status, history, rollback) load it: every config problem becomes an exit-2 CliError.
 

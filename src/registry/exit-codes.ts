@@ -1,6 +1,6 @@
-import type { RegistryError, RegistryErrorKind } from '../registry/errors.js';
-import { CliError } from './errors.js';
-import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import type { RegistryError, RegistryErrorKind } from './errors.js';
+import { CliError } from '../outcome/cli-error.js';
+import { ExitCode, type ExitCodeValue } from '../outcome/exit-codes.js';
 
 /** Registry failures keep distinct exit codes wherever they happen (promote, or the checks deploy makes). */
 export const registryExitCodeFor: Record<RegistryErrorKind, ExitCodeValue> = {

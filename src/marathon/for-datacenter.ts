@@ -1,7 +1,7 @@
-import { MarathonClient } from '../marathon/client.js';
+import { MarathonClient } from './client.js';
 import type { DatacenterConfig } from '../config/environments.js';
-import { CliError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { CliError } from '../outcome/cli-error.js';
+import { ExitCode } from '../outcome/exit-codes.js';
 
 /**
  * The Marathon client for one datacenter, with credentials taken from the environment variables the config names.

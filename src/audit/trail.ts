@@ -1,8 +1,8 @@
-import { appendAuditRecord, appendAuditRecordsAsync, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from '../audit/log.js';
-import type { ConfirmAnswer } from './confirm.js';
-import { CliError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
-import { exitOnInterrupt } from './interrupt.js';
+import { appendAuditRecord, appendAuditRecordsAsync, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from './log.js';
+import type { ConfirmAnswer } from '../cli/confirm.js';
+import { CliError } from '../outcome/cli-error.js';
+import { ExitCode } from '../outcome/exit-codes.js';
+import { exitOnInterrupt } from '../rollout/interrupt.js';
 
 type AttemptFields = Omit<AuditFields, 'outcome' | 'exitCode' | 'message'>;
 
