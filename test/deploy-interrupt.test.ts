@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAuditRecords } from '../src/audit/log.js';
 import { auditTrail } from '../src/audit/trail.js';
-import { recordsOwedOnForcedExit, type InFlightDeploy } from '../src/cli/deploy-run.js';
+import { recordsOwedOnForcedExit, type InFlightDeploy } from '../src/rollout/ledger.js';
 import { settledWithin } from '../src/rollout/interrupt.js';
 
 const base = { appId: '/shop/web', version: '2.0.0', image: 'shop/web:2.0.0', datacenters: ['AA', 'BB', 'CC'], signal: 'SIGINT', now: 5_000 };

@@ -16,7 +16,7 @@ describe('baton deploy on a terminal', () => {
     try {
       f.writeApp('web', { 'prod-deploy.json': webApp('/tty/web', { instances: 1 }) });
       const declined = await runOnTty(['deploy', 'web', '--env', 'prod', '--version', '1.0.0'], f.env, { answer: 'y' });
-      expect(declined.screen).toContain('Deploy web 1.0.0 to prod (AA)? Type "yes prod" to continue:');
+      expect(declined.screen).toMatch(/Deploy web to prod: AA \S+ → 1\.0\.0\? Type "yes prod" to continue:/);
       expect(declined.code).toBe(3);
       expect(await new MarathonClient({ url: aa.url }).findApp('/tty/web')).toBeNull();
 

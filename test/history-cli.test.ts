@@ -155,7 +155,7 @@ describe('baton history against the emulator', () => {
     const lines = table.stdout.split('\n');
     expect(lines[0]).toBe(`web qa/AA (/shop/web on ${aa.url})`);
     expect(lines[2]).toMatch(new RegExp(`${ATTEMPT}1\\.3\\.0\\s+none\\s+erin\\s+deploy\\s+interrupted \\(exit 130\\): interrupted \\(SIGINT\\) before anything was sent to Marathon$`));
-    expect(lines[3]).toMatch(new RegExp(`${ATTEMPT}1\\.2\\.0\\s+none\\s+dave\\s+deploy\\s+invalid \\(exit 2\\): --timeout "soon": expected a positive number of seconds$`));
+    expect(lines[3]).toMatch(new RegExp(`${ATTEMPT}1\\.2\\.0\\s+none\\s+dave\\s+deploy\\s+invalid \\(exit 2\\): --timeout "soon": expected a positive duration: seconds \\(300\\) or with a unit \\(90s, 5m, 1h\\)$`));
     // Marathon's multi-line answer becomes one line.
     expect(lines[4]).toMatch(new RegExp(`${ATTEMPT}1\\.2\\.0\\s+none\\s+carol\\s+deploy\\s+rejected \\(exit 4\\): AA: Marathon refused: the app is locked by 1 running deployment\\(s\\): - ${stuck}: .* or re-run with --force`));
     expect(lines[5]).toMatch(/^\s+\*\s+\S+Z\s+1\.1\.0-stuck\s+config\s+bob\s+deploy\s+timeout$/);

@@ -174,9 +174,11 @@ describe('baton rollback against the emulator', () => {
     await deployAs(fixture, 'bob', ['web', '--env', 'qa', '--version', '1.1.0-stuck', '--timeout', '0.3', '--no-rollback'], 6);
     const locked = await rollback(['--env', 'qa']);
     expect(locked.code).toBe(4);
-    expect(locked.stdout).toMatch(/AA\s+rejected\s+AA: Marathon rejected the request \(409\)/);
+    expect(locked.stdout).toMatch(/AA\s+rejected\s+AA: Marathon refused: the app is locked by 1 running deployment\(s\):/);
     const stuck = (await aa.client().getApp('/shop/web')).deployments?.[0]?.id;
-    expect(locked.stdout).toContain(`Deployment ${stuck} locks the app: wait for it, or re-run with --force`);
+    expect(locked.stdout).toContain(`  - ${stuck}: `);
+    expect(locked.stdout).toContain(`curl -X DELETE ${aa.url}/v2/deployments/${stuck}`);
+    expect(locked.stdout).toContain('or re-run with --force to override it');
 
     const forced = await rollback(['--env', 'qa', '--force']);
     expect(forced.code, forced.stdout + forced.stderr).toBe(0);

@@ -1,20 +1,10 @@
 import { z } from 'zod';
+import { AUTOSCALE_LABEL_FIELDS, AUTOSCALE_LABEL_PREFIX } from '../../src/autoscale/labels.js';
 import { registrationSchema, type Registration } from './registration.js';
 import { scheduleProblems } from './schedules.js';
 
-/** Marathon labels that register an app declaratively, and the registration field each one sets. */
-export const LABEL_FIELDS = {
-  AUTOSCALE_MIN: 'minInstances',
-  AUTOSCALE_MAX: 'maxInstances',
-  AUTOSCALE_TARGET_CPU: 'targetCpu',
-  AUTOSCALE_TARGET_MEMORY: 'targetMemory',
-  AUTOSCALE_TOLERANCE: 'tolerance',
-  AUTOSCALE_SCALE_DOWN_STABILIZATION_SECONDS: 'scaleDownStabilizationSeconds',
-  AUTOSCALE_WARMUP_SECONDS: 'warmupSeconds',
-  AUTOSCALE_SCALE_UP_MAX_STEP: 'scaleUpMaxStep',
-  AUTOSCALE_DRY_RUN: 'dryRun',
-  AUTOSCALE_SCHEDULES: 'schedules',
-} as const satisfies Record<string, keyof Registration>;
+/** Marathon labels that register an app declaratively, and the registration field each one sets (the contract is in src/autoscale). */
+export const LABEL_FIELDS = AUTOSCALE_LABEL_FIELDS satisfies Record<string, keyof Registration>;
 
 type LabelName = keyof typeof LABEL_FIELDS;
 const LABEL_FOR_FIELD = new Map<string, LabelName>(
@@ -28,7 +18,7 @@ export type LabelRegistration =
 
 /** Reads an app's AUTOSCALE_* labels. No such label → not registered; a bad one → errors naming the label, never a throw. */
 export function registrationFromLabels(appId: string, labels: Record<string, string> | undefined): LabelRegistration {
-  const present = Object.keys(labels ?? {}).filter((key) => key.startsWith('AUTOSCALE_'));
+  const present = Object.keys(labels ?? {}).filter((key) => key.startsWith(AUTOSCALE_LABEL_PREFIX));
   if (present.length === 0 || !labels) return { kind: 'none' };
   const errors: string[] = [];
   const candidate: Record<string, unknown> = { appId };

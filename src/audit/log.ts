@@ -8,9 +8,12 @@ export type AuditOutcome =
   | 'succeeded'
   | 'unchanged'
   | 'dry-run'
+  | 'started'
   | 'refused'
   | 'invalid'
   | 'rejected'
+  | 'marathon-error'
+  | 'too-many-deployments'
   | 'failed'
   | 'failed-rolled-back'
   | 'timeout'
@@ -27,6 +30,8 @@ export interface AuditRecord {
   user: string;
   ci?: { system: string; job?: string; build?: string; url?: string };
   command: string;
+  /** One id per run of a changing command: its `started` record and its per-datacenter records share it. */
+  run?: string;
   app: string;
   env: string;
   /** The datacenter this record is about; absent when the attempt ended before any one datacenter (see `datacenters`). */
@@ -148,6 +153,21 @@ function appendedText(records: AuditRecord[], lastByteOfFile: Buffer): string {
   return `${prefix}${records.map((record) => `${JSON.stringify(record)}\n`).join('')}`;
 }
 
+/** Opens the log for appending (creating it and its directory if needed) and closes it again: throws when it cannot be written. */
+export function checkAppendable(file: string = auditLogPath()): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+}
+
+/**
+ * The records that say what happened: a run's `started` record is dropped once a record of that run says how it ended, so
+ * it stays only for a run that was killed before it could say (kill -9, a lost machine).
+ */
+export function withoutAnsweredStarts(records: AuditRecord[]): AuditRecord[] {
+  const ended = new Set(records.filter((r) => r.outcome !== 'started' && r.run !== undefined).map((r) => r.run));
+  return records.filter((r) => r.outcome !== 'started' || r.run === undefined || !ended.has(r.run));
+}
+
 /** Reads every intact record; a torn line (from a crash mid-write) or a foreign line is skipped. */
 export function readAuditRecords(file: string = auditLogPath()): AuditRecord[] {
   let text: string;
@@ -167,5 +187,5 @@ export function readAuditRecords(file: string = auditLogPath()): AuditRecord[] {
       // torn or foreign line
     }
   }
-  return records;
+  return withoutAnsweredStarts(records);
 }

@@ -1,4 +1,5 @@
-import { appendAuditRecord, appendAuditRecordsAsync, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from './log.js';
+import { randomUUID } from 'node:crypto';
+import { appendAuditRecord, checkAppendable, appendAuditRecordsAsync, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from './log.js';
 import type { ConfirmAnswer } from '../cli/confirm.js';
 import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
@@ -7,12 +8,12 @@ import { exitOnInterrupt } from '../rollout/interrupt.js';
 type AttemptFields = Omit<AuditFields, 'outcome' | 'exitCode' | 'message'>;
 
 /** What a command adds to a record; who, when, the command, app and environment are filled in. */
-export type AuditFields = Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' | 'app' | 'env' | 'datacenters' | 'exitCode'> & {
-  exitCode: number;
-};
+export type AuditFields = Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' | 'app' | 'env' | 'datacenters' | 'run'>;
 
 /** The audit records of one run of a changing command (deploy, rollback): every attempt is on record, however it ends. */
 export interface AuditTrail {
+  /** Checks, before anything is sent, that the audit log can be appended to; an exit-2 CliError naming it otherwise. */
+  ensureWritable(): void;
   record(fields: AuditFields): void;
   /**
    * For a forced exit (a second Ctrl-C): appends, in one write, those of `owed` about a datacenter that has no record yet,
@@ -34,6 +35,8 @@ export interface AuditTrail {
 
 export function auditTrail(command: 'deploy' | 'rollback', app: string, flags: { env: string; dc?: string }): AuditTrail {
   const identity = auditIdentity();
+  // Ties the records of one run together: its `started` record and the outcome of each datacenter.
+  const run = randomUUID();
   // Known from the flag alone, so even a run that fails to read environments.json says where it was going.
   let datacenters: string[] | undefined = flags.dc && flags.dc !== 'all' ? [flags.dc] : undefined;
   const recordedDatacenters = new Set<string>();
@@ -42,6 +45,7 @@ export function auditTrail(command: 'deploy' | 'rollback', app: string, flags: {
     time: new Date().toISOString(),
     ...identity,
     command,
+    run,
     app,
     env: flags.env,
     ...(fields.dc === undefined && datacenters ? { datacenters } : {}),
@@ -53,6 +57,19 @@ export function auditTrail(command: 'deploy' | 'rollback', app: string, flags: {
     appendAuditRecord(complete(fields), auditLogPath());
   };
   return {
+    ensureWritable() {
+      const file = auditLogPath();
+      try {
+        checkAppendable(file);
+      } catch (error) {
+        throw new CliError(
+          `the audit log ${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): fix its permissions or set BATON_AUDIT_LOG. Nothing was sent.`,
+          ExitCode.invalidInput,
+          'audit-log-unwritable',
+          { file },
+        );
+      }
+    },
     record,
     recordBeforeExit(owed) {
       if (ended) return Promise.resolve();

@@ -3,9 +3,14 @@ import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
 import { registerCommands } from './commands/index.js';
 
-// `baton status | head` closes the pipe early: that is not an error worth a stack trace.
+// `baton deploy … | head -3` closes the pipe early. A reader going away must not end a deploy halfway (the change is
+// sent, the wait and any revert are not done): stop printing to stdout, keep going, exit with the true code.
+let stdoutClosed = false;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED' || stdoutClosed) {
+    stdoutClosed = true;
+    return;
+  }
   throw error;
 });
 
@@ -26,6 +31,7 @@ program.addHelpText(
 Exit codes:
   0 ok · 1 partial · 2 invalid input · 3 not confirmed · 4 rejected by Marathon · 5 failed, rolled back
   6 timeout · 7 rollback failed · 8 unreachable · 9 superseded · 10-13 registry (see README)
+  15 Marathon failed (5xx) · 16 too many deployments in Marathon
   14 a status --fail-on condition holds · 70 internal · 130 interrupted
 
 Configuration: ./deploy-configs (or --config-dir, BATON_CONFIG_DIR). Audit log: BATON_AUDIT_LOG (~/.baton/audit.jsonl).`,

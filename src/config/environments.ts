@@ -24,6 +24,10 @@ export interface EnvironmentConfig {
   datacenters: DatacenterConfig[];
   /** Deploys check that image:version exists in the registry before touching Marathon; false for registries this machine cannot reach. */
   imageCheck: boolean;
+  /** After a deployment ends, how long new tasks must stay healthy before the deploy counts as done (0: no watch period). */
+  stableSeconds: number;
+  /** Ctrl-C/SIGTERM reverts the running change (and verifies it) instead of leaving it running: for CI jobs that get aborted. */
+  rollbackOnInterrupt: boolean;
 }
 
 export const defaultMutableTags = ['latest'];
@@ -68,6 +72,12 @@ const environmentSchema = z.looseObject({
   confirm: z.boolean({ error: (issue) => (issue.input === undefined ? 'is required: expected true (deploys ask for confirmation) or false' : 'expected true or false') }),
   mutableTags: z.array(z.string().min(1)).optional(),
   imageCheck: z.boolean({ error: 'expected true (check that image:version exists in the registry before deploying) or false' }).optional(),
+  stableSeconds: z
+    .number({ error: 'expected a number of seconds (0 turns the watch period after a deployment off)' })
+    .min(0, { error: 'expected 0 or more seconds' })
+    .max(3600, { error: 'expected at most 3600 seconds' })
+    .optional(),
+  rollbackOnInterrupt: z.boolean({ error: 'expected true (Ctrl-C/SIGTERM reverts the running change) or false' }).optional(),
   datacenters: z.record(z.string(), datacenterSchema),
 });
 
@@ -115,7 +125,11 @@ export function parseEnvironments(value: unknown): EnvironmentsParseResult {
         ...(dc.tokenEnv !== undefined ? { tokenEnv: dc.tokenEnv } : {}),
       });
     }
-    environments.set(name, { name, confirm: environment.confirm, mutableTags: environment.mutableTags ?? [...defaultMutableTags], datacenters, imageCheck: environment.imageCheck ?? true });
+    environments.set(name, { name, confirm: environment.confirm, mutableTags: environment.mutableTags ?? [...defaultMutableTags], datacenters,
+      imageCheck: environment.imageCheck ?? true,
+      stableSeconds: environment.stableSeconds ?? 0,
+      rollbackOnInterrupt: environment.rollbackOnInterrupt ?? false,
+    });
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, environments };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigError, listAppEnvironments, listApps, loadAppDefinition, loadEnvironments, type LoadedAppDefinition } from './load.js';
-import type { EnvironmentConfig } from './environments.js';
+import type { DatacenterConfig, EnvironmentConfig } from './environments.js';
+import { splitList } from '../status/selection.js';
 import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
 
@@ -44,4 +45,20 @@ export function environmentsOfApp(configDir: string, app: string): Promise<strin
 
 export function appDefinitionOf(configDir: string, app: string, env: string): Promise<LoadedAppDefinition> {
   return orCliError(loadAppDefinition(configDir, app, env));
+}
+
+/** --dc: one datacenter, a comma-separated list (in the environment's order), or "all"/absent for every one. */
+export function selectDatacenters(env: EnvironmentConfig, dcFlag: string | undefined): DatacenterConfig[] {
+  const names = dcFlag === undefined ? [] : splitList([dcFlag]);
+  if (names.length === 0 || (names.length === 1 && names[0] === 'all')) return env.datacenters;
+  const unknown = names.filter((name) => !env.datacenters.some((d) => d.name === name));
+  if (unknown.length > 0) {
+    throw new CliError(
+      `--dc ${dcFlag}: ${env.name} has no datacenter ${unknown.join(', ')} (expected one or more of: ${env.datacenters.map((d) => d.name).join(', ')}, comma-separated, or all)`,
+      ExitCode.invalidInput,
+      'unknown-datacenter',
+      { flag: '--dc' },
+    );
+  }
+  return env.datacenters.filter((d) => names.includes(d.name));
 }

@@ -1,4 +1,5 @@
-import type { AppInfo, Deployment } from '../marathon/types.js';
+import { isAgentProblem, isOwnFailure } from '../marathon/task-states.js';
+import type { AppInfo, Deployment, MarathonTask } from '../marathon/types.js';
 
 export interface RolloutProgress {
   target: number;
@@ -11,6 +12,8 @@ export interface RolloutProgress {
   hasHealthChecks: boolean;
   /** e.g. "step 1/2: StartApplication" while the deployment runs. */
   step?: string;
+  /** A task of the new version ended for a cluster reason (agent lost): Marathon replaces it; shown, not held against it. */
+  agentProblem?: string;
 }
 
 export interface RolloutObservation {
@@ -24,8 +27,13 @@ export interface RolloutObservation {
   app: AppInfo | null;
   /** Running deployments that affect this app, from /v2/deployments. */
   deployments: Deployment[];
-  /** TASK_FAILED / TASK_ERROR seen in the event stream for tasks of the target version. */
+  /** Own failures (TASK_FAILED, TASK_ERROR, health-check kills) seen in the event stream for tasks of the target version. */
   failedTaskIds: ReadonlySet<string>;
+  /**
+   * Tasks must be at or after this version as well as after the app's last config change: a restart makes new tasks of an
+   * unchanged config, so for a restart it is the restart's version.
+   */
+  tasksAtOrAfter?: string;
   /** lastTaskFailure as it was before we started: an old failure is not evidence against this change. */
   knownFailure?: { taskId?: string; timestamp?: string } | null;
   /** How many failed tasks of the new version mean "crash loop" (Marathon itself would retry forever). */
@@ -47,7 +55,7 @@ export function assessRollout(observation: RolloutObservation): RolloutAssessmen
   const { app, deploymentId } = observation;
   const targets = new Set(observation.targetVersions);
   const ours = observation.deployments.find((d) => d.id === deploymentId);
-  const progress = progressOf(app, targets, ours);
+  const progress = progressOf(app, ours, observation.tasksAtOrAfter);
   if (!app) {
     if (ours) return { state: 'in-progress', progress };
     return { state: 'superseded', reason: 'the app no longer exists in Marathon', progress };
@@ -57,13 +65,16 @@ export function assessRollout(observation: RolloutObservation): RolloutAssessmen
   const lastFailure = app.lastTaskFailure;
   const known = observation.knownFailure;
   const isOld = Boolean(known && lastFailure && known.taskId === lastFailure.taskId && known.timestamp === lastFailure.timestamp);
-  const failedOnTarget = Boolean(lastFailure?.version && targets.has(lastFailure.version) && !isOld);
+  const onTarget = Boolean(lastFailure?.version && targets.has(lastFailure.version) && !isOld);
+  // An agent lost or drained mid-deploy is the cluster's problem: Marathon replaces the task, the version is not to blame.
+  const failedOnTarget = onTarget && isOwnFailure(lastFailure?.state, lastFailure?.message);
   if (lastFailure && failedOnTarget && lastFailure.taskId) failures.add(lastFailure.taskId);
+  if (onTarget && isAgentProblem(lastFailure?.state)) progress.agentProblem = `${lastFailure?.state} on ${lastFailure?.host ?? 'an agent'}`;
   if (failures.size >= observation.failureThreshold) {
     const what = failedOnTarget && lastFailure?.message ? `: ${lastFailure.message}` : '';
     return {
       state: 'failed',
-      reason: `${failures.size} task(s) of the new version failed (${lastFailure?.state ?? 'TASK_FAILED'}${what})`,
+      reason: `${failures.size} task(s) of the new version failed (${failedOnTarget ? (lastFailure?.state ?? 'TASK_FAILED') : 'TASK_FAILED'}${what})`,
       progress,
     };
   }
@@ -92,17 +103,32 @@ export function assessRollout(observation: RolloutObservation): RolloutAssessmen
 
   const instances = app.instances ?? 0;
   const tasks = app.tasks ?? [];
-  const acceptable = new Set([...targets, app.version]);
   const converged =
     (app.tasksStaged ?? 0) === 0 &&
     (app.tasksRunning ?? 0) === instances &&
     tasks.length === instances &&
-    tasks.every((t) => t.version !== undefined && acceptable.has(t.version)) &&
+    tasks.every((t) => isCurrentTask(t, app, observation.tasksAtOrAfter)) &&
     (!progress.hasHealthChecks || (app.tasksHealthy ?? 0) === instances);
   return converged ? { state: 'succeeded', progress } : { state: 'in-progress', progress };
 }
 
-function progressOf(app: AppInfo | null, targets: ReadonlySet<string>, deployment: Deployment | undefined): RolloutProgress {
+/**
+ * Whether a task runs the app's current configuration. Marathon gives the app a new version on every change, a scale
+ * included, but only a config change restarts tasks: a task is current when its version is at or after the app's
+ * `versionInfo.lastConfigChangeAt` (and, after a restart, at or after the restart's version). Versions are instants.
+ */
+export function isCurrentTask(task: Pick<MarathonTask, 'version'>, app: Pick<AppInfo, 'version' | 'versionInfo'>, atOrAfter?: string): boolean {
+  if (task.version === undefined) return false;
+  const since = Math.max(instant(app.versionInfo?.lastConfigChangeAt ?? app.version), instant(atOrAfter));
+  const at = instant(task.version);
+  return Number.isFinite(at) && (Number.isNaN(since) || at >= since);
+}
+
+function instant(version: string | undefined): number {
+  return version === undefined ? Number.NaN : Date.parse(version);
+}
+
+function progressOf(app: AppInfo | null, deployment: Deployment | undefined, atOrAfter: string | undefined): RolloutProgress {
   const tasks = app?.tasks ?? [];
   const step =
     deployment && deployment.totalSteps > 0
@@ -116,7 +142,7 @@ function progressOf(app: AppInfo | null, targets: ReadonlySet<string>, deploymen
     healthy: app?.tasksHealthy ?? 0,
     staged: app?.tasksStaged ?? 0,
     unhealthy: app?.tasksUnhealthy ?? 0,
-    updated: tasks.filter((t) => t.version !== undefined && targets.has(t.version) && t.state === 'TASK_RUNNING').length,
+    updated: app ? tasks.filter((t) => t.state === 'TASK_RUNNING' && isCurrentTask(t, app, atOrAfter)).length : 0,
     hasHealthChecks: Array.isArray(app?.healthChecks) && (app?.healthChecks?.length ?? 0) > 0,
     step,
   };
@@ -127,7 +153,8 @@ export function describeProgress(progress: RolloutProgress, targetName = 'new ve
   const health = progress.hasHealthChecks ? `${progress.healthy}/${progress.target} healthy, ` : '';
   const staged = progress.staged ? `, ${progress.staged} staging` : '';
   const unhealthy = progress.unhealthy ? `, ${progress.unhealthy} unhealthy` : '';
-  return `${health}${progress.running}/${progress.target} running, ${progress.updated} on ${targetName}${staged}${unhealthy}${
+  const agent = progress.agentProblem ? `, ${progress.agentProblem} (not the version's fault)` : '';
+  return `${health}${progress.running}/${progress.target} running, ${progress.updated} on ${targetName}${staged}${unhealthy}${agent}${
     progress.step ? ` (${progress.step})` : ''
   }`;
 }

@@ -2,7 +2,7 @@ import type { MarathonClient } from '../marathon/client.js';
 import { MarathonError } from '../marathon/errors.js';
 import type { DeploymentResult } from '../marathon/types.js';
 import type { RolloutAssessment, RolloutProgress } from './rollout-state.js';
-import { watchRollout, type WatchResult } from './watch.js';
+import { watchRollout, watchStable, type WatchResult } from './watch.js';
 
 export type RolloutOutcome =
   | 'succeeded'
@@ -31,7 +31,11 @@ export interface RolloutReport {
   reason?: string;
   progress?: RolloutProgress;
   rollback?: RollbackReport;
+  /** The rollback was Baton reverting on Ctrl-C/SIGTERM (rollbackOnInterrupt), not on a failure. */
+  revertedOnInterrupt?: boolean;
   waitMs: number;
+  /** How long the watch period after the deployment lasted, when there was one. */
+  stableMs?: number;
   eventStreamDrops: number;
 }
 
@@ -40,6 +44,8 @@ export interface RolloutOptions {
   appId: string;
   /** What Marathon started for our change (the PUT already happened). */
   started: DeploymentResult;
+  /** The change was a restart: tasks must be at or after its version, not only after the last config change. */
+  restart?: boolean;
   /** The app's Marathon version before our change; null when the change created the app. */
   previousVersion: string | null;
   knownFailure?: { taskId?: string; timestamp?: string } | null;
@@ -47,6 +53,10 @@ export interface RolloutOptions {
   /** Deadline for the revert; defaults to timeoutMs. A short --timeout must not doom the rollback too. */
   rollbackTimeoutMs?: number;
   rollback: boolean;
+  /** On `signal`, revert our deployment and verify it instead of leaving it running. */
+  rollbackOnInterrupt?: boolean;
+  /** After the deployment ended healthy, how long new tasks must stay healthy; 0 or absent: no watch period. */
+  stableMs?: number;
   failureThreshold?: number;
   pollIntervalMs?: number;
   signal?: AbortSignal;
@@ -64,6 +74,7 @@ export async function followRollout(options: RolloutOptions): Promise<RolloutRep
     appId: options.appId,
     deploymentId: options.started.deploymentId,
     targetVersions: [options.started.version],
+    ...(options.restart ? { tasksAtOrAfter: options.started.version } : {}),
     knownFailure: options.knownFailure,
     deadline: started + options.timeoutMs,
     failureThreshold: options.failureThreshold,
@@ -81,12 +92,38 @@ export async function followRollout(options: RolloutOptions): Promise<RolloutRep
     eventStreamDrops: watched.events.drops,
   };
   const waitMs = () => now() - started;
-  if (watched.outcome === 'succeeded' || watched.outcome === 'superseded' || watched.outcome === 'interrupted') {
-    return { ...base, outcome: watched.outcome, waitMs: waitMs() };
+  if (watched.outcome === 'interrupted' && options.rollbackOnInterrupt) {
+    // The first Ctrl-C asked for the revert: it runs to the end (a second Ctrl-C still exits at once).
+    const rollback = await revert({ ...options, signal: undefined }, now);
+    return { ...base, outcome: 'interrupted', rollback, revertedOnInterrupt: true, waitMs: waitMs() };
+  }
+  let stableMs: number | undefined;
+  let unstable: string | undefined;
+  if (watched.outcome === 'succeeded' && options.stableMs) {
+    const began = now();
+    const app = await options.client.findApp(options.appId).catch(() => null);
+    options.onNotice?.(`deployment ended healthy; watching it for ${formatSeconds(options.stableMs)} (stable period)`);
+    const verdict = await watchStable({
+      client: options.client,
+      appId: options.appId,
+      targetVersions: [options.started.version, ...(app?.versionInfo?.lastConfigChangeAt ? [app.versionInfo.lastConfigChangeAt] : [])],
+      knownFailure: app?.lastTaskFailure ?? options.knownFailure,
+      stableMs: options.stableMs,
+      pollIntervalMs: options.pollIntervalMs,
+      signal: options.signal,
+      onNotice: options.onNotice,
+      now,
+    });
+    stableMs = now() - began;
+    if (verdict.state === 'interrupted') return { ...base, outcome: 'interrupted', waitMs: waitMs(), stableMs };
+    if (verdict.state === 'unstable') unstable = verdict.reason;
+  }
+  if (!unstable && (watched.outcome === 'succeeded' || watched.outcome === 'superseded' || watched.outcome === 'interrupted')) {
+    return { ...base, outcome: watched.outcome, waitMs: waitMs(), ...(stableMs !== undefined ? { stableMs } : {}) };
   }
   const failedOutcome = watched.outcome === 'timeout' ? 'timeout' : 'failed';
-  const reason = watched.outcome === 'timeout' ? `not healthy within ${formatSeconds(options.timeoutMs)}` : watched.reason;
-  if (!options.rollback) return { ...base, reason, outcome: failedOutcome, waitMs: waitMs() };
+  const reason = unstable ?? (watched.outcome === 'timeout' ? `not healthy within ${formatSeconds(options.timeoutMs)}` : watched.reason);
+  if (!options.rollback) return { ...base, reason, outcome: failedOutcome, waitMs: waitMs(), ...(stableMs !== undefined ? { stableMs } : {}) };
 
   const rollback = await revert(options, now);
   const outcome: RolloutOutcome =
@@ -97,7 +134,7 @@ export async function followRollout(options: RolloutOptions): Promise<RolloutRep
       : rollback.outcome === 'interrupted'
         ? 'interrupted'
         : 'rollback-failed';
-  return { ...base, reason, outcome, rollback, waitMs: waitMs() };
+  return { ...base, reason, outcome, rollback, waitMs: waitMs(), ...(stableMs !== undefined ? { stableMs } : {}) };
 }
 
 /**
@@ -108,13 +145,9 @@ async function revert(options: RolloutOptions, now: () => number): Promise<Rollb
   const began = now();
   let started: DeploymentResult | null = null;
   let method: RollbackReport['method'] = 'cancel-deployment';
-  try {
-    started = await options.client.deleteDeployment(options.started.deploymentId);
-  } catch (error) {
-    if (!(error instanceof MarathonError && error.kind === 'not-found')) {
-      return { method, outcome: 'failed', reason: describe(error), durationMs: now() - began };
-    }
-  }
+  const cancelled = await cancelDeployment(options, now() + (options.rollbackTimeoutMs ?? options.timeoutMs));
+  if ('error' in cancelled) return { method, outcome: 'failed', reason: describe(cancelled.error), durationMs: now() - began };
+  started = cancelled.started;
   if (!started) {
     if (!options.previousVersion) {
       return {
@@ -163,6 +196,36 @@ async function revert(options: RolloutOptions, now: () => number): Promise<Rollb
     progress: watched.progress,
     durationMs: now() - began,
   };
+}
+
+const CANCEL_ATTEMPTS = 5;
+
+/**
+ * DELETE /v2/deployments/{id} without force, retried on a lost or failed answer: before each retry the deployment list is
+ * read, since the lost answer may have started the revert already (then that revert is the one to follow). `started` null:
+ * our deployment is gone and no revert runs.
+ */
+async function cancelDeployment(options: RolloutOptions, deadline: number): Promise<{ started: DeploymentResult | null } | { error: unknown }> {
+  const id = options.started.deploymentId;
+  const appId = options.appId.startsWith('/') ? options.appId : `/${options.appId}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { started: await options.client.deleteDeployment(id) };
+    } catch (error) {
+      if (error instanceof MarathonError && error.kind === 'not-found') return { started: null };
+      const retryable = error instanceof MarathonError && (error.kind === 'unreachable' || error.kind === 'server' || error.kind === 'protocol');
+      if (!retryable || attempt >= CANCEL_ATTEMPTS || Date.now() >= deadline) return { error };
+      options.onNotice?.(`cancelling deployment ${id} failed (${describe(error)}); reading the deployments again before retrying`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 4000)));
+      const deployments = await options.client.listDeployments().catch(() => null);
+      if (deployments && !deployments.some((d) => d.id === id)) {
+        const reverting = deployments.find((d) => d.affectedApps.includes(appId));
+        if (!reverting) return { started: null };
+        const app = await options.client.findApp(appId).catch(() => null);
+        return { started: { deploymentId: reverting.id, version: app?.version ?? reverting.version } };
+      }
+    }
+  }
 }
 
 function formatSeconds(ms: number): string {

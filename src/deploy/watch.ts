@@ -1,5 +1,6 @@
 import type { MarathonClient } from '../marathon/client.js';
 import { MarathonError } from '../marathon/errors.js';
+import { isOwnFailure } from '../marathon/task-states.js';
 import type { AppInfo, Deployment, MarathonEvent } from '../marathon/types.js';
 import { assessRollout, type RolloutAssessment, type RolloutProgress } from './rollout-state.js';
 
@@ -15,13 +16,14 @@ const WATCHED_EVENTS = [
   'instance_health_changed_event',
 ];
 const COALESCE_MS = 20;
-const FAILED_TASK_STATES = new Set(['TASK_FAILED', 'TASK_ERROR']);
 
 export interface WatchOptions {
   client: MarathonClient;
   appId: string;
   deploymentId: string;
   targetVersions: string[];
+  /** See RolloutObservation.tasksAtOrAfter (a restart's version). */
+  tasksAtOrAfter?: string;
   knownFailure?: { taskId?: string; timestamp?: string } | null;
   /** Epoch ms after which the watch gives up with outcome "timeout". */
   deadline: number;
@@ -68,7 +70,7 @@ export async function watchRollout(options: WatchOptions): Promise<WatchResult> 
     const data = event.data;
     if (
       event.eventType === 'status_update_event' &&
-      FAILED_TASK_STATES.has(String(data.taskStatus)) &&
+      isOwnFailure(String(data.taskStatus), typeof data.message === 'string' ? data.message : undefined) &&
       typeof data.version === 'string' &&
       targets.has(data.version) &&
       typeof data.taskId === 'string'
@@ -106,6 +108,7 @@ export async function watchRollout(options: WatchOptions): Promise<WatchResult> 
         last = assessRollout({
           deploymentId: options.deploymentId,
           targetVersions: options.targetVersions,
+          tasksAtOrAfter: options.tasksAtOrAfter,
           knownFailure: options.knownFailure,
           app: observed.app,
           deployments: observed.deployments,
@@ -149,11 +152,14 @@ async function observe(
     const [app, deployments] = await Promise.all([client.findApp(appId), client.listDeployments()]);
     return { app, deployments: deployments.filter((d) => d.affectedApps.includes(appId)) };
   } catch (error) {
-    if (error instanceof MarathonError && (error.kind === 'unreachable' || error.kind === 'server')) {
+    // Any answer that could not be used (network, 5xx, a 3xx, HTML or truncated JSON, a passing 401/403 from a proxy) is a
+    // failed read: retried on the next poll, and only the deadline ends the wait. Never an internal error mid-deploy.
+    if (error instanceof MarathonError) {
       onNotice?.(`${error.message}; still waiting`);
       return null;
     }
-    throw error;
+    onNotice?.(`reading Marathon failed (${error instanceof Error ? error.message : String(error)}); still waiting`);
+    return null;
   }
 }
 
@@ -177,4 +183,67 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done);
   });
+}
+
+export interface StableWatchOptions {
+  client: MarathonClient;
+  appId: string;
+  /** The versions of the change (a task failure of one of these counts). */
+  targetVersions: string[];
+  /** lastTaskFailure as it was when the deployment ended: only a newer one counts. */
+  knownFailure?: { taskId?: string; timestamp?: string } | null;
+  stableMs: number;
+  pollIntervalMs?: number;
+  signal?: AbortSignal;
+  onProgress?: (remainingMs: number) => void;
+  onNotice?: (message: string) => void;
+  now?: () => number;
+}
+
+/** What the watch period after a deployment saw. */
+export type StableVerdict = { state: 'stable' } | { state: 'unstable'; reason: string } | { state: 'interrupted' };
+
+/**
+ * Marathon ends a deployment once each new task was healthy once, so a version that crashes seconds later "succeeded".
+ * After the deployment this keeps looking for `stableMs`: a new-version task failing, a task turning unhealthy or the
+ * running count dropping is a failed deploy. Failed reads are retried; they never end the watch by themselves.
+ */
+export async function watchStable(options: StableWatchOptions): Promise<StableVerdict> {
+  const now = options.now ?? Date.now;
+  const end = now() + options.stableMs;
+  const targets = new Set(options.targetVersions);
+  const known = options.knownFailure;
+  for (;;) {
+    if (options.signal?.aborted) return { state: 'interrupted' };
+    const observed = await observe(options.client, options.appId.startsWith('/') ? options.appId : `/${options.appId}`, options.onNotice);
+    const app = observed?.app;
+    if (observed && !app) return { state: 'unstable', reason: 'the app no longer exists in Marathon' };
+    if (app) {
+      const verdict = stabilityOf(app, targets, known);
+      if (verdict) return { state: 'unstable', reason: verdict };
+    }
+    const remaining = end - now();
+    if (remaining <= 0) return { state: 'stable' };
+    options.onProgress?.(remaining);
+    await sleep(Math.min(options.pollIntervalMs ?? 1000, remaining), options.signal);
+  }
+}
+
+/** Why the app is not stable on the new version, or undefined when it is. Pure. */
+export function stabilityOf(app: AppInfo, targets: ReadonlySet<string>, known?: { taskId?: string; timestamp?: string } | null): string | undefined {
+  const failure = app.lastTaskFailure;
+  const isOld = Boolean(known && failure && known.taskId === failure.taskId && known.timestamp === failure.timestamp);
+  if (failure && !isOld && failure.version && targets.has(failure.version) && isOwnFailure(failure.state, failure.message)) {
+    return `a task of the new version failed after the deployment ended (${failure.state}${failure.message ? `: ${failure.message}` : ''})`;
+  }
+  const instances = app.instances ?? 0;
+  const hasHealthChecks = Array.isArray(app.healthChecks) && app.healthChecks.length > 0;
+  if ((app.tasksUnhealthy ?? 0) > 0) return `${app.tasksUnhealthy} task(s) turned unhealthy after the deployment ended`;
+  if ((app.deployments ?? []).length === 0 && (app.tasksRunning ?? 0) < instances) {
+    return `only ${app.tasksRunning ?? 0}/${instances} tasks running after the deployment ended`;
+  }
+  if (hasHealthChecks && (app.deployments ?? []).length === 0 && (app.tasksHealthy ?? 0) < instances) {
+    return `only ${app.tasksHealthy ?? 0}/${instances} tasks healthy after the deployment ended`;
+  }
+  return undefined;
 }

@@ -7,7 +7,7 @@ export const ExitCode = {
   invalidInput: 2,
   /** A confirm environment was not confirmed (answer was not yes, or no TTY and no --yes). Nothing was sent. */
   notConfirmed: 3,
-  /** Marathon refused the change (400/422 validation, 409 locked, 401/403). */
+  /** Marathon refused the change (400/422 validation, 409 locked, 401/403 credentials refused). */
   rejected: 4,
   /** The new version failed (crash loop, unhealthy) and was rolled back; or failed with --no-rollback. */
   failedRolledBack: 5,
@@ -32,6 +32,10 @@ export const ExitCode = {
   registryUnreachable: 13,
   /** baton status --fail-on: a listed condition (drift, unhealthy, ...) holds for some row shown. Wins over partial (1). */
   failOnConditionHeld: 14,
+  /** Marathon answered 5xx (no leader, storage timeout) and a read-back showed the change was not applied. */
+  marathonError: 15,
+  /** Marathon refused the change because too many deployments run (403 TooManyRunningDeploymentsException). */
+  tooManyDeployments: 16,
   /** Something Baton did not expect: a bug or an odd server answer. */
   internal: 70,
 } as const;

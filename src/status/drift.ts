@@ -1,10 +1,9 @@
 import { diffDefinitions, maskEntry, type DiffEntry } from '../deploy/diff.js';
 import { splitImage } from '../deploy/image.js';
 import { imageOf, renderDefinition, VERSION_LABEL, versionOf } from '../deploy/render.js';
+import { isAutoscaled, labelsOf } from '../autoscale/labels.js';
 import type { AppDefinition, JsonObject } from '../marathon/types.js';
 
-/** Labels by which the autoscaler manages an app; with any of them, `instances` belongs to the autoscaler, not the file. */
-export const AUTOSCALER_LABELS = ['AUTOSCALE_MIN', 'AUTOSCALE_MAX', 'AUTOSCALE_TARGET_CPU', 'AUTOSCALE_TARGET_MEMORY'] as const;
 
 export interface AutoscalerSettings {
   min?: string;
@@ -15,8 +14,8 @@ export interface AutoscalerSettings {
 
 /** The autoscaler settings read from an app's labels, or null when the autoscaler does not manage it. */
 export function autoscalerOf(definition: JsonObject | null | undefined): AutoscalerSettings | null {
+  if (!isAutoscaled(definition)) return null;
   const labels = labelsOf(definition);
-  if (!AUTOSCALER_LABELS.some((name) => typeof labels[name] === 'string')) return null;
   const settings: AutoscalerSettings = {};
   if (labels.AUTOSCALE_MIN !== undefined) settings.min = labels.AUTOSCALE_MIN;
   if (labels.AUTOSCALE_MAX !== undefined) settings.max = labels.AUTOSCALE_MAX;
@@ -41,7 +40,7 @@ export function describeAutoscaler(settings: AutoscalerSettings | null): string 
  */
 export function configDrift(live: JsonObject, config: AppDefinition): DiffEntry[] {
   const desired = renderedLike(live, config);
-  const autoscaled = autoscalerOf(live) !== null || autoscalerOf(config) !== null;
+  const autoscaled = isAutoscaled(live) || isAutoscaled(config);
   return diffDefinitions(live, desired)
     .filter((entry) => entry.path !== `labels.${VERSION_LABEL}`)
     .filter((entry) => !(entry.path === IMAGE_PATH && sameRepository(entry.before, entry.after)))
@@ -61,9 +60,4 @@ function renderedLike(live: JsonObject, config: AppDefinition): AppDefinition {
   if (!liveImage || !version || !imageOf(config)) return config;
   const digest = splitImage(liveImage).digest;
   return renderDefinition(config, digest ? { version, digest } : { version });
-}
-
-function labelsOf(definition: JsonObject | null | undefined): Record<string, string | undefined> {
-  const labels = definition?.labels;
-  return labels && typeof labels === 'object' && !Array.isArray(labels) ? (labels as Record<string, string | undefined>) : {};
 }

@@ -16,7 +16,10 @@ export interface DeployFixture {
   auditLog: string;
   env: Record<string, string>;
   writeApp(app: string, files: Record<string, unknown>): void;
+  /** The outcome records, in order; the `started` record each changing run writes first is left out (see `allAuditLines`). */
   auditLines(): Record<string, unknown>[];
+  /** Every line of the audit log, `started` records included. */
+  allAuditLines(): Record<string, unknown>[];
   cleanup(): void;
 }
 
@@ -58,6 +61,9 @@ export function makeDeployFixture(
       }
     },
     auditLines() {
+      return this.allAuditLines().filter((record) => record.outcome !== 'started');
+    },
+    allAuditLines() {
       if (!fs.existsSync(auditLog)) return [];
       return fs
         .readFileSync(auditLog, 'utf8')

@@ -14,6 +14,8 @@ export function register(program: Command): void {
     .option('--force', 'override a deployment that locks the app (Marathon force=true: cancels it and may mix old and new tasks)')
     .option('--no-rollback', 'on failure or timeout, leave the failed deployment as it is')
     .option('--restart', 'roll the tasks even when the version is already deployed (forces a fresh pull)')
+    .option('--rollback-on-interrupt', 'on Ctrl-C/SIGTERM revert the running change and verify it (CI jobs that get aborted; default: environment\'s rollbackOnInterrupt)')
+    .option('--stable-seconds <duration>', 'after the deployment ends, new tasks must stay healthy this long or it is reverted (e.g. 60, 2m; default: environment\'s stableSeconds, 0 = off)')
     .option('--dry-run', 'show what would change and stop; sends nothing that changes Marathon')
     .option('--promote', 'first promote the image tag latest → <version> in the registry (as the deploy-only job did)')
     .option('--promote-from <tag>', 'like --promote, from another tag (e.g. rc)')
@@ -41,15 +43,25 @@ else the docker config (auths, then its credential helper).
 Ctrl-C while waiting stops watching (the deployment goes on in Marathon), prints how to resume or roll back, and exits
 130; a second Ctrl-C exits at once, after writing the audit record (waiting at most 2 s for the disk). Once Ctrl-C was
 pressed no further datacenter is changed, even if the one in flight has just finished: the rest are skipped (exit 130).
+With --rollback-on-interrupt (or "rollbackOnInterrupt": true in environments.json) Ctrl-C/SIGTERM reverts the running
+deployment instead and waits until the previous version is healthy again.
+
+Done means: every task of the app runs the new configuration (a task is current when its version is at or after the app's
+last config change, so scale-only changes complete too) and is healthy. An autoscaled app (AUTOSCALE_* labels) keeps its
+live instance count, clamped to AUTOSCALE_MIN/MAX. A task lost with its agent (TASK_LOST, ...) is not held against the
+version; a crash, TASK_ERROR or a health-check kill is. --stable-seconds N keeps watching N seconds after the deployment.
+If Marathon's answer to the change is lost (reset, 5xx, unreadable), the app is read back: a change Marathon applied is
+followed, one it did not is reported as not applied.
 
 Every attempt, however it ends (refused, invalid, not confirmed, interrupted, dry run), is appended to the audit log
 (BATON_AUDIT_LOG, default ~/.baton/audit.jsonl) with its outcome, exit code and message; \`baton history\` lists them.
 
-Exit codes: 0 every datacenter healthy on the new version (or already at it) · 2 invalid input · 3 not confirmed
-  4 rejected by Marathon (409 locked, 400/422, auth) · 5 failed and rolled back · 6 timeout (rolled back)
-  7 rollback failed · 8 Marathon unreachable · 9 superseded by another change · 130 interrupted (Ctrl-C)
+Exit codes: 0 every datacenter healthy on the new version (or already at it) · 2 invalid input (also an unwritable
+  audit log) · 3 not confirmed · 4 rejected by Marathon (409 locked, 400/422, credentials refused) · 5 failed and rolled
+  back · 6 timeout (rolled back) · 7 rollback failed · 8 Marathon unreachable · 9 superseded by another change
   10 image tag not in the registry · 11 release tag held by another digest · 12 registry auth refused (or credential
-  helper failed) · 13 registry unreachable`,
+  helper failed) · 13 registry unreachable · 15 Marathon failed (5xx) and did not apply the change · 16 too many
+  deployments running in Marathon (403) · 130 interrupted (Ctrl-C)`,
     )
     .action(async (app: string, flags: DeployFlags) => {
       // Loaded on use so that `baton --help` does not pay for zod, axios and the config schemas.

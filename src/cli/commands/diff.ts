@@ -21,20 +21,20 @@ Secret-looking env values (names with PASSWORD, SECRET, TOKEN, KEY, ...) are mas
 Exit codes: 0 shown · 2 invalid input · 4 Marathon refused · 8 Marathon unreachable`,
     )
     .action(async (app: string, flags: { env: string; version: string; dc?: string; json?: boolean; configDir?: string }) => {
-      const [{ maskEntry }, { createTerminal }, { lineWriter, prepareDeploy }] = await Promise.all([
-        import('../../deploy/diff.js'),
+      const [{ createTerminal }, { planDeploy }, { lineWriter }] = await Promise.all([
         import('../../terminal/output.js'),
-        import('../deploy-run.js'),
+        import('../../rollout/plan-deploy.js'),
+        import('../rollout-shell.js'),
       ]);
       const terminal = createTerminal({ stream: process.stderr });
       // diff is read-only, so a confirm environment needs no confirmation here.
-      const prepared = await prepareDeploy(app, { ...flags, yes: true }, lineWriter(flags.json), terminal);
+      const plan = await planDeploy(app, { ...flags, yes: true, interactive: false }, lineWriter(flags.json), terminal);
       if (flags.json) {
-        const datacenters = prepared.datacenters.map((p) => ({
-          datacenter: p.dc.name,
-          marathon: p.client.baseUrl,
-          exists: p.live !== null,
-          changes: p.diff.map(maskEntry),
+        const datacenters = plan.changes.map((c) => ({
+          datacenter: c.dc.name,
+          marathon: c.client.baseUrl,
+          exists: c.live !== null,
+          changes: c.diff,
         }));
         process.stdout.write(`${JSON.stringify({ app, env: flags.env, version: flags.version, datacenters }, null, 2)}\n`);
       }

@@ -20,7 +20,8 @@ import { marathonFor } from '../../marathon/for-datacenter.js';
 import type { MarathonClient } from '../../marathon/client.js';
 import { colorEnabled, paint, type Style } from '../../terminal/output.js';
 import { formatTable, outputWidth, shortTime, type Cell, type Column } from '../table.js';
-import { marathonCliError, selectDatacenters } from '../deploy-run.js';
+import { selectDatacenters } from '../../config/for-command.js';
+import { marathonCliError } from '../../rollout/marathon-errors.js';
 
 interface HistoryFlags {
   env: string;
