@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
+import { MarathonClient } from '../src/marathon/client.js';
+import { runBaton } from './support/cli.js';
+import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { faultProxy, type FaultProxy } from './support/fault-proxy.js';
+
+const timings = { stagingMs: 40, healthyMs: 60, crashMs: 60, killMs: 20, backoffMs: 60 };
+const APP = '/faults/web';
+
+function imageIn(app: Record<string, unknown>): string {
+  return (app.container as { docker: { image: string } }).docker.image;
+}
+
+// Rule: Baton never reports "nothing happened" unless it read that nothing happened, and never leaves a failed version
+// running without saying so. Each fault is injected by a proxy in front of the emulator.
+describe('baton deploy under faults', () => {
+  let marathon: RunningEmulator;
+  let proxy: FaultProxy;
+  let fixture: DeployFixture;
+
+  beforeAll(async () => {
+    marathon = await startEmulator({ timings });
+  });
+  afterAll(async () => {
+    await marathon?.close();
+  });
+  afterEach(async () => {
+    fixture?.cleanup();
+    await proxy?.close();
+  });
+
+  async function setup() {
+    proxy = await faultProxy(marathon.url);
+    fixture = makeDeployFixture({ qa: { datacenters: { AA: { url: proxy.url } } } });
+    const id = `${APP}-${Math.random().toString(36).slice(2, 8)}`;
+    fixture.writeApp('web', { 'qa-deploy.json': webApp(id, { instances: 2 }) });
+    expect((await runBaton(['deploy', 'web', '--env', 'qa', '--version', '1.0.0'], { env: fixture.env })).code).toBe(0);
+    return id;
+  }
+  const live = (id: string) => new MarathonClient({ url: marathon.url }).getApp(id);
+  const deploy = (version: string, extra: string[] = []) => runBaton(['deploy', 'web', '--env', 'qa', '--version', version, ...extra], { env: fixture.env });
+  const lastRecord = () => fixture.auditLines().at(-1);
+
+  it('a PUT whose answer is lost is read back; the crashing version Marathon started is watched and rolled back (exit 5)', async () => {
+    const id = await setup();
+    proxy.inject({ method: 'PUT', path: /^\/v2\/apps\//, fault: { kind: 'lose-answer' } });
+    const result = await deploy('1.1.0-crash');
+    expect(result.stderr + result.stdout).toContain("Marathon's answer to the change was lost");
+    expect(result.stdout).toContain('read back after the lost answer: Marathon applied it');
+    expect(result.code, result.stdout + result.stderr).toBe(5);
+    expect(result.stdout).toMatch(/rolled back to 1\.0\.0 \(healthy again\)/);
+    const app = await live(id);
+    expect(imageIn(app)).toMatch(/:1\.0\.0$/);
+    expect(app.tasksHealthy).toBe(2);
+    expect(lastRecord()).toMatchObject({ dc: 'AA', toVersion: '1.1.0-crash', outcome: 'failed-rolled-back', exitCode: 5 });
+  });
+
+  it('a lost answer for a good version: followed to the end, exit 0', async () => {
+    const id = await setup();
+    proxy.inject({ method: 'PUT', path: /^\/v2\/apps\//, fault: { kind: 'replace-answer', status: 504, body: '<html>Gateway Timeout</html>', contentType: 'text/html' } });
+    const result = await deploy('1.1.0');
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('1.1.0 runs healthy');
+    expect(imageIn(await live(id))).toMatch(/:1\.1\.0$/);
+    expect(lastRecord()).toMatchObject({ outcome: 'succeeded', exitCode: 0, deploymentId: expect.any(String) });
+  });
+
+  it('a 503 that Marathon really refused: read back unchanged, reported as not applied (exit 15), nothing changed', async () => {
+    const id = await setup();
+    proxy.inject({ method: 'PUT', path: /^\/v2\/apps\//, fault: { kind: 'answer', status: 503, body: '{"message":"Futures timed out"}' } });
+    const result = await deploy('1.1.0');
+    expect(result.code, result.stdout + result.stderr).toBe(15);
+    expect(result.stdout).toContain('Marathon failed (503)');
+    expect(result.stdout).toContain('read back: the change was not applied');
+    expect(imageIn(await live(id))).toMatch(/:1\.0\.0$/);
+    expect(lastRecord()).toMatchObject({ outcome: 'marathon-error', exitCode: 15 });
+  });
+
+  it('unreadable answers while waiting (truncated, HTML with 200, a 401, a redirect) are failed reads, not the end of the run', async () => {
+    const id = await setup();
+    const appPath = new RegExp(`^/v2/apps${id.replace(/\//g, '\\/')}`);
+    proxy.inject({ method: 'PUT', path: /^\/v2\/apps\//, fault: { kind: 'delay', ms: 1 } });
+    // The plan's read and the re-read right before the change pass; the reads while waiting meet the faults.
+    proxy.inject({ method: 'GET', path: appPath, fault: { kind: 'delay', ms: 1 }, times: 2 });
+    proxy.inject({ method: 'GET', path: appPath, fault: { kind: 'truncate' } });
+    proxy.inject({ method: 'GET', path: appPath, fault: { kind: 'replace-answer', status: 200, body: '<html>login</html>', contentType: 'text/html' } });
+    proxy.inject({ method: 'GET', path: /^\/v2\/deployments/, fault: { kind: 'answer', status: 401, body: '{"message":"Unauthorized"}' } });
+    proxy.inject({ method: 'GET', path: appPath, fault: { kind: 'answer', status: 302, body: '', headers: { location: 'http://127.0.0.1:1/' } } });
+    const result = await deploy('1.2.0');
+    expect(result.stderr).not.toContain('internal error');
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stderr).toContain('still waiting');
+    expect(imageIn(await live(id))).toMatch(/:1\.2\.0$/);
+    expect(proxy.faulted.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('a 503 on DELETE /v2/deployments during the rollback is retried: the app is verified back on the old version (exit 5)', async () => {
+    const id = await setup();
+    proxy.inject({ method: 'DELETE', path: /^\/v2\/deployments\//, fault: { kind: 'answer', status: 503, body: '<html>Service Unavailable</html>', contentType: 'text/html' } });
+    const result = await deploy('1.1.0-crash');
+    expect(result.code, result.stdout + result.stderr).toBe(5);
+    expect(result.stderr).toContain('reading the deployments again before retrying');
+    expect(proxy.faulted).toEqual([expect.stringMatching(/^DELETE \/v2\/deployments\//)]);
+    const app = await live(id);
+    expect(imageIn(app)).toMatch(/:1\.0\.0$/);
+    expect(lastRecord()).toMatchObject({ outcome: 'failed-rolled-back', rollback: { outcome: 'succeeded' } });
+  });
+
+  it('an unwritable audit log is found before anything is sent (exit 2 naming it)', async () => {
+    const id = await setup();
+    const blocked = path.join(path.dirname(fixture.auditLog), 'not-a-dir');
+    fs.writeFileSync(blocked, 'a file where a directory is needed');
+    const result = await runBaton(['deploy', 'web', '--env', 'qa', '--version', '1.1.0'], {
+      env: { ...fixture.env, BATON_AUDIT_LOG: path.join(blocked, 'audit.jsonl') },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`the audit log ${path.join(blocked, 'audit.jsonl')} cannot be written`);
+    expect(result.stderr).toContain('Nothing was sent');
+    expect(imageIn(await live(id))).toMatch(/:1\.0\.0$/);
+  });
+
+  it('writes a started record before the first change, tied to the outcome record by the run id', async () => {
+    await setup();
+    expect((await deploy('1.1.0')).code).toBe(0);
+    const lines = fixture.allAuditLines().slice(-2);
+    expect(lines.map((l) => l.outcome)).toEqual(['started', 'succeeded']);
+    expect(lines[0]).toMatchObject({ user: 'release-bot', toVersion: '1.1.0', datacenters: ['AA'] });
+    expect(lines[0]?.message).toMatch(/deploy started: AA 1\.0\.0 → 1\.1\.0/);
+    expect(lines[0]?.run).toEqual(lines[1]?.run);
+    // The started record of a finished run is not shown twice: the outcome speaks for it.
+    expect(fixture.auditLines().filter((l) => l.outcome === 'started')).toEqual([]);
+  });
+
+  it('a reader closing stdout (| head -3) does not end the deploy: it finishes, rolls back and exits with the true code', async () => {
+    const id = await setup();
+    const run = startBaton(['deploy', 'web', '--env', 'qa', '--version', '1.1.0-crash'], fixture.env);
+    await run.waitFor(/deployment \S+ started/);
+    run.child.stdout.destroy();
+    expect(await run.exited).toBe(5);
+    const app = await live(id);
+    expect(imageIn(app)).toMatch(/:1\.0\.0$/);
+    expect(lastRecord()).toMatchObject({ outcome: 'failed-rolled-back', exitCode: 5 });
+  });
+
+  it('--rollback-on-interrupt: Ctrl-C reverts the running deployment and verifies it (exit 130)', async () => {
+    const id = await setup();
+    const run = startBaton(['deploy', 'web', '--env', 'qa', '--version', '1.1.0-stuck', '--rollback-on-interrupt'], fixture.env);
+    await run.waitFor(/deployment \S+ started/);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.output().stdout).toMatch(/interrupted; rolled back to 1\.0\.0 \(healthy again\)/);
+    const app = await live(id);
+    expect(imageIn(app)).toMatch(/:1\.0\.0$/);
+    expect(app.deployments).toEqual([]);
+    expect(lastRecord()).toMatchObject({ outcome: 'interrupted', exitCode: 130, rollback: { outcome: 'succeeded' } });
+  });
+});
