@@ -1,4 +1,6 @@
 // The daemon as a process (bin/baton-autoscaler) against a real InfluxDB and the Marathon emulator, seen over HTTP.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
@@ -8,8 +10,10 @@ import {
   makeTempDir,
   startDaemon,
   startSwitchableProxy,
+  TEST_API_TOKEN,
   testConfig,
   waitFor,
+  wallClockStepPreload,
   type DaemonProcess,
   type SwitchableProxy,
 } from './support/autoscaler.js';
@@ -375,21 +379,29 @@ describe('registrations over REST', () => {
 });
 
 describe('failures and hostile data', () => {
-  test('InfluxDB down mid-run: no scaling, /healthz 503, then recovery', async () => {
+  test('InfluxDB down mid-run: no scaling, /readyz 503 while /healthz stays 200, then recovery', async () => {
     const proxy: SwitchableProxy = await startSwitchableProxy(influx.url);
     cleanups.push(() => proxy.close());
     const w = await world([app('/shop/web', 2)], { influxUrl: proxy.url });
     await seed(w, '/shop/web', 0.5);
     await register(w, { appId: '/shop/web', minInstances: 1, maxInstances: 10, targetCpu: 0.5 });
-    await waitFor('healthy', async () => (await w.daemon.request('GET', '/healthz')).status === 200);
+    await waitFor('ready', async () => (await w.daemon.request('GET', '/readyz')).status === 200);
 
     await proxy.down();
-    const unhealthy = await waitFor('503', async () => {
-      const r = await w.daemon.request('GET', '/healthz');
+    const notReady = await waitFor('503', async () => {
+      const r = await w.daemon.request('GET', '/readyz');
       return r.status === 503 ? r : undefined;
     });
-    expect(unhealthy.body).toMatchObject({ healthy: false, status: 'failing' });
-    expect(unhealthy.body.lastErrors[0].source).toBe('influxdb');
+    expect(notReady.body).toMatchObject({ ready: false, status: 'not-ready', influxdb: 'unreachable', marathon: 'ok', registrationsLoaded: true });
+    expect(notReady.body.lastErrors[0].source).toBe('influxdb');
+    // The loop runs and handles the outage: liveness (what Marathon's health check asks) must not ask for a restart.
+    const cyclesBefore = (await w.daemon.request('GET', '/healthz')).body.cyclesRun;
+    const live = await waitFor('more cycles during the outage', async () => {
+      const r = await w.daemon.request('GET', '/healthz');
+      return r.body.cyclesRun >= cyclesBefore + 3 ? r : undefined;
+    });
+    expect(live.status).toBe(200);
+    expect(live.body).toMatchObject({ live: true, status: 'ok' });
     // Load arrives while InfluxDB is away: nothing may be scaled on blind data.
     await seed(w, '/shop/web', 2.0, { container: '-sidecar' }); // a second container per task: 2.5 cores in all
     const held = await waitFor('a hold decision', async () => (await decisions(w, '/shop/web')).find((d) => d.action === 'hold'));
@@ -399,7 +411,7 @@ describe('failures and hostile data', () => {
     expect(w.daemon.logs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('cycle held: cannot read metrics'))).toBe(true);
 
     await proxy.up();
-    await waitFor('healthy again', async () => (await w.daemon.request('GET', '/healthz')).status === 200);
+    await waitFor('ready again', async () => (await w.daemon.request('GET', '/readyz')).status === 200);
     await waitFor('scaled after recovery', async () => (await instancesOf(w, '/shop/web')) > 2);
   });
 
@@ -453,6 +465,43 @@ describe('failures and hostile data', () => {
     expect(everything).toContain('InfluxDB'); // the error itself is there, without the password
   });
 
+  test('an upstream error page that echoes the Authorization header leaks nothing: /readyz, logs, API answers', async () => {
+    const password = 'm4rathon-pa55word';
+    const influxPassword = 'infl0x-in-url-pw';
+    const basic = Buffer.from(`ops:${password}`).toString('base64');
+    // A misconfigured front proxy: every request answered 500 with a debug page that shows the request's headers.
+    const echo = http.createServer((request, response) => {
+      response.writeHead(500, { 'Content-Type': 'text/html' });
+      response.end(`<html><body><h1>Internal Server Error</h1><pre>GET ${request.url}\nAuthorization: ${request.headers.authorization}</pre></body></html>`);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => echo.close(resolve)));
+    const echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
+    const database = `cadvisor_${++databaseCounter}`;
+    const influxWithUserinfo = influx.url.replace('http://', `http://autoscaler:${influxPassword}@`);
+    const config = testConfig({ marathonUrl: echoUrl, influxUrl: influx.url, stateFile: path.join(temp.dir, `${database}-state.json`) });
+    const daemon = await startDaemon(
+      { ...config, marathon: { url: echoUrl, credentialsEnv: 'MARATHON_CREDENTIALS' }, influx: { url: influxWithUserinfo, database } },
+      { dir: temp.dir, name: database, env: { MARATHON_CREDENTIALS: `ops:${password}` } },
+    );
+    cleanups.push(() => daemon.stop());
+
+    const readiness = await waitFor('the echoed error in /readyz', async () => {
+      const r = await daemon.request('GET', '/readyz');
+      return r.body?.lastErrors?.length > 0 ? r : undefined;
+    });
+    expect(readiness.status).toBe(503);
+    expect(readiness.body.lastErrors[0].message).toContain('Marathon answered 500');
+    expect(readiness.body.lastErrors[0].message).toContain('Authorization: Basic ***');
+    const listening = daemon.logs().find((l) => l.msg === 'listening');
+    expect(listening?.influx).toBe(influx.url);
+    await waitFor('the error logged', () => daemon.logs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('cycle held')));
+    const answers = await Promise.all(['/healthz', '/readyz', '/metrics', '/apps', '/decisions'].map(async (p) => (await daemon.request('GET', p)).text));
+    const everything = [daemon.stdout(), daemon.stderr(), ...answers].join('\n');
+    for (const secret of [password, basic, basic.slice(0, 16), influxPassword, TEST_API_TOKEN]) expect(everything).not.toContain(secret);
+    expect(daemon.stdout()).toContain('Authorization: Basic ***'); // the error is logged, without the credential
+  });
+
   test('Marathon unreachable: cycles are held and counted, never crash the daemon', async () => {
     const emulator = await startEmulator({ timings: FAST, apps: [app('/shop/web', 1)] });
     const proxy = await startSwitchableProxy(emulator.url);
@@ -461,14 +510,45 @@ describe('failures and hostile data', () => {
     const config = testConfig({ marathonUrl: proxy.url, influxUrl: influx.url, stateFile: path.join(temp.dir, `${database}-state.json`) });
     const daemon = await startDaemon({ ...config, influx: { url: influx.url, database } }, { dir: temp.dir, name: database });
     cleanups.push(() => daemon.stop());
-    await waitFor('healthy', async () => (await daemon.request('GET', '/healthz')).status === 200);
+    await waitFor('ready', async () => (await daemon.request('GET', '/readyz')).status === 200);
     await proxy.down();
-    await waitFor('503', async () => (await daemon.request('GET', '/healthz')).status === 503);
+    const notReady = await waitFor('503', async () => {
+      const r = await daemon.request('GET', '/readyz');
+      return r.status === 503 ? r : undefined;
+    });
+    expect(notReady.body).toMatchObject({ marathon: 'unreachable', influxdb: 'not-checked' });
+    expect((await daemon.request('GET', '/healthz')).status).toBe(200);
     const text = (await daemon.request('GET', '/metrics')).text;
     expect(text).toMatch(/baton_autoscaler_errors_total\{source="marathon"\} [1-9]/);
     expect(text).toMatch(/baton_autoscaler_cycles_total\{outcome="failed"\} [1-9]/);
     expect(daemon.child.exitCode).toBeNull();
     await proxy.up();
-    await waitFor('healthy again', async () => (await daemon.request('GET', '/healthz')).status === 200);
+    await waitFor('ready again', async () => (await daemon.request('GET', '/readyz')).status === 200);
+  });
+
+  test('a backward step of the wall clock does not stop the cycles', async () => {
+    const emulator = await startEmulator({ timings: FAST, apps: [app('/shop/web', 1)] });
+    cleanups.push(() => emulator.close());
+    const database = `cadvisor_${++databaseCounter}`;
+    const config = testConfig({ marathonUrl: emulator.url, influxUrl: influx.url, stateFile: path.join(temp.dir, `${database}-state.json`) });
+    const daemon = await startDaemon(
+      { ...config, influx: { url: influx.url, database } },
+      { dir: temp.dir, name: database, nodeArgs: ['--import', await wallClockStepPreload(temp.dir)] },
+    );
+    cleanups.push(() => daemon.stop());
+    const cycles = async () => (await daemon.request('GET', '/healthz')).body.cyclesRun as number;
+    await waitFor('two cycles', async () => (await cycles()) >= 2);
+
+    daemon.child.kill('SIGUSR2');
+    await waitFor('the step', () => daemon.stderr().includes('wall clock stepped back 120 s'));
+    const atStep = await cycles();
+    // 0.5 s interval: on the wall clock, the next cycle would come 2 minutes from now.
+    await waitFor('cycles after the step', async () => (await cycles()) >= atStep + 4);
+    const health = await daemon.request('GET', '/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ live: true, status: 'ok' });
+    // The log's timestamps show the step: this is the daemon's own wall clock that went back.
+    const times = daemon.logs().filter((l) => l.msg === 'cycle').map((l) => Date.parse(l.time as string));
+    expect(times.some((t, i) => i > 0 && t < times[i - 1]! - 60_000)).toBe(true);
   });
 });

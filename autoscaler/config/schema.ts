@@ -61,7 +61,10 @@ export const autoscalerConfigSchema = z.strictObject({
     .default({ tolerance: 0.1, scaleDownStabilizationSeconds: 300, warmupSeconds: 60 }),
   health: z
     .strictObject({
-      /** /healthz answers 503 when the last successful cycle is older than this (default: 3 intervals, at least 5 s). */
+      /**
+       * /healthz (liveness) answers 503 when the last cycle started longer ago than this, on the monotonic clock
+       * (default: 3 intervals, and at least a cycle's worst case plus one interval).
+       */
       maxCycleAgeSeconds: positiveSeconds.optional(),
     })
     .default({}),

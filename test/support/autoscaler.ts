@@ -241,3 +241,33 @@ export async function startSwitchableProxy(target: string): Promise<SwitchablePr
     },
   };
 }
+
+/**
+ * A preload (`node --import <file>`) for the daemon under test that moves ITS wall clock, not the machine's: Date and
+ * Date.now() run 120 s behind once the process gets SIGUSR2 (as after an NTP step back), and it says so on stderr.
+ * performance.now() and the event loop's timers are left alone, as a real step leaves them.
+ */
+export async function wallClockStepPreload(dir: string): Promise<string> {
+  const file = path.join(dir, 'wall-clock-step.mjs');
+  await writeFile(
+    file,
+    `const RealDate = Date;
+let offsetMs = 0;
+class SteppedDate extends RealDate {
+  constructor(...args) {
+    if (args.length === 0) super(RealDate.now() + offsetMs);
+    else super(...args);
+  }
+  static now() {
+    return RealDate.now() + offsetMs;
+  }
+}
+globalThis.Date = SteppedDate;
+process.on('SIGUSR2', () => {
+  offsetMs -= 120_000;
+  process.stderr.write('wall clock stepped back 120 s\\n');
+});
+`,
+  );
+  return file;
+}
