@@ -11,6 +11,7 @@ import type { PolicyDefaults } from './registry/registration.js';
 import { RegistrationStore } from './registry/store.js';
 import { createJsonLogger, type Logger } from './telemetry/logger.js';
 import { createScrubber, withoutUserinfo } from './telemetry/scrub.js';
+import { buildInfo } from './telemetry/build-info.js';
 import { AutoscalerMetrics } from './telemetry/prometheus.js';
 
 /** Per InfluxDB request: a cycle that cannot read metrics in time holds instead of waiting. */
@@ -58,7 +59,7 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
   if (config.defaults.scaleUpMaxStep !== undefined) defaults.scaleUpMaxStep = config.defaults.scaleUpMaxStep;
 
   const decisions = new DecisionLog(config.decisionHistory);
-  const metrics = new AutoscalerMetrics();
+  const metrics = new AutoscalerMetrics(buildInfo());
   const controller = new Controller(
     { marathon, metrics: metricsSource, clock, logger },
     {

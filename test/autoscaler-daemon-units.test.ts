@@ -25,7 +25,7 @@ const tokenEnv = { BATON_AUTOSCALER_TOKEN: 'a-token' };
 describe('config', () => {
   test('defaults everything but the URLs', () => {
     const { config, secrets } = parseConfig(minimal, tokenEnv);
-    expect(config.listen).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8470 });
     expect(config.intervalSeconds).toBe(15);
     expect(config.dryRun).toBe(false);
     expect(config.stateFile).toBe('/var/lib/baton/autoscaler.json');
@@ -434,7 +434,7 @@ describe('controller pacing and health', () => {
         },
         registrations: () => [],
         decisions: new DecisionLog(5),
-        metrics: new AutoscalerMetrics(),
+        metrics: new AutoscalerMetrics({ version: '0.0.0-test', nodeVersion: process.version }),
         scrub: createScrubber(['ops:pa55word-x']),
         timers,
       },

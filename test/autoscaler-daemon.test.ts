@@ -1,4 +1,5 @@
 // The daemon as a process (bin/baton-autoscaler) against a real InfluxDB and the Marathon emulator, seen over HTTP.
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { MarathonClient } from '../src/marathon/client.js';
 import type { AppInfo } from '../src/marathon/types.js';
 import {
   makeTempDir,
+  promtoolCheckMetrics,
   startDaemon,
   startSwitchableProxy,
   TEST_API_TOKEN,
@@ -145,6 +147,25 @@ describe('baton-autoscaler against InfluxDB and the Marathon emulator', () => {
     expect(await metricValue(w, 'baton_autoscaler_scale_actions_total', '{direction="up"}')).toBe(1);
     const scaled = w.daemon.logs().find((l) => l.msg === 'scaled up');
     expect(scaled).toMatchObject({ appId: '/shop/web', from: 2, to: 4 });
+  });
+
+  test('/metrics passes promtool and shows per-app instances and the build', async () => {
+    const w = await world([app('/shop/web', 2)]);
+    await seed(w, '/shop/web', 1.0);
+    await register(w, { appId: '/shop/web', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
+    await waitFor('scaled to 3', async () => (await instancesOf(w, '/shop/web')) === 3);
+    await waitFor('a cycle that saw 3', async () => (await metricValue(w, 'baton_autoscaler_app_current_instances', '{app_id="/shop/web"}')) === 3);
+
+    const text = (await w.daemon.request('GET', '/metrics')).text;
+    const check = await promtoolCheckMetrics(text);
+    expect(check.output).toBe('');
+    expect(check.code).toBe(0);
+    expect(await metricValue(w, 'baton_autoscaler_app_desired_instances', '{app_id="/shop/web"}')).toBe(3);
+    expect(await metricValue(w, 'baton_autoscaler_app_min_instances', '{app_id="/shop/web"}')).toBe(1);
+    expect(await metricValue(w, 'baton_autoscaler_app_max_instances', '{app_id="/shop/web"}')).toBe(3);
+    const version = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version;
+    expect(text).toContain(`baton_autoscaler_build_info{version="${version}",node_version="${process.version}"} 1`);
+    expect(text).not.toMatch(/^baton_autoscaler_nodejs_active_\w+_total/m);
   });
 
   test('an idle app scales in only after the stabilization window', async () => {

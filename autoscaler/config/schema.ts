@@ -33,9 +33,9 @@ export const autoscalerConfigSchema = z.strictObject({
   listen: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
-      port: z.number().int('expected an integer port').min(0).max(65535).default(9090),
+      port: z.number().int('expected an integer port').min(0).max(65535).default(8470),
     })
-    .default({ host: '127.0.0.1', port: 9090 }),
+    .default({ host: '127.0.0.1', port: 8470 }),
   apiTokenEnv: envName.default('BATON_AUTOSCALER_TOKEN'),
   /** Refuse every write (POST/DELETE /apps); the only way to run without an API token. */
   readOnly: z.boolean().default(false),

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -270,4 +270,48 @@ process.on('SIGUSR2', () => {
 `,
   );
   return file;
+}
+
+let promtoolInstallation: Promise<void> | undefined;
+
+/** Installs Debian's `prometheus` package (it ships `promtool`) when promtool is missing; needs root, as for influxd. */
+export function ensurePromtoolInstalled(): Promise<void> {
+  promtoolInstallation ??= installPromtoolIfMissing();
+  return promtoolInstallation;
+}
+
+async function installPromtoolIfMissing(): Promise<void> {
+  const present = () => spawnSync('sh', ['-c', 'command -v promtool'], { stdio: 'ignore' }).status === 0;
+  if (present()) return;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error('promtool is missing and these tests are not running as root: install it with `apt-get install -y prometheus`');
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'prometheus'];
+  if ((await exitCode('apt-get', install, env)) !== 0 || !present()) {
+    await exitCode('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update'], env);
+    if ((await exitCode('apt-get', install, env)) !== 0 || !present()) throw new Error('could not install promtool with `apt-get install -y prometheus`');
+  }
+}
+
+/** `promtool check metrics` on a /metrics answer: its exit code and what it printed (problems, one a line). */
+export async function promtoolCheckMetrics(text: string): Promise<{ code: number | null; output: string }> {
+  await ensurePromtoolInstalled();
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, output }));
+    child.stdin.end(text);
+  });
+}
+
+function exitCode(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: 'ignore' });
+    child.once('error', () => resolve(null));
+    child.once('exit', (code) => resolve(code));
+  });
 }
