@@ -51,6 +51,7 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
   const metricsSource = new InfluxMetricsSource(influxSettings);
 
   const store = await RegistrationStore.open(config.stateFile);
+  for (const file of store.removedTempFiles) logger.warn('removed a temp file left by an interrupted state write', { file });
   const defaults: PolicyDefaults = {
     tolerance: config.defaults.tolerance,
     scaleDownStabilizationSeconds: config.defaults.scaleDownStabilizationSeconds,

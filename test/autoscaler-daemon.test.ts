@@ -1,5 +1,6 @@
 // The daemon as a process (bin/baton-autoscaler) against a real InfluxDB and the Marathon emulator, seen over HTTP.
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, open, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -336,6 +337,60 @@ describe('registrations over REST', () => {
     const third = await startDaemon(config, { dir: temp.dir, name: `${w.database}-third` });
     cleanups.push(() => third.stop());
     expect((await third.request('GET', '/apps')).body.apps.map((a: any) => a.appId)).toEqual(['/shop/web']);
+  });
+
+  test.skipIf(process.getuid?.() !== 0)('a disk-full write leaves no temp file and changes nothing; the next write works again', async () => {
+    const mountPoint = path.join(temp.dir, 'small-disk');
+    await mkdir(mountPoint);
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]).status, 'mount a 64 KiB tmpfs').toBe(0);
+    cleanups.push(async () => spawnSync('umount', ['-l', mountPoint]));
+    const stateFile = path.join(mountPoint, 'autoscaler.json');
+    const w = await world([], { overrides: { stateFile } });
+    await register(w, { appId: '/shop/web', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
+    const saved = await readFile(stateFile, 'utf8');
+
+    // Fill the disk to the last byte.
+    const filler = path.join(mountPoint, 'filler');
+    const handle = await open(filler, 'w');
+    try {
+      for (;;) await handle.write(Buffer.alloc(4096));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    } finally {
+      await handle.close();
+    }
+    const refused = await w.daemon.request('POST', '/apps', { body: { appId: '/shop/api', minInstances: 1, maxInstances: 3, targetCpu: 0.5 } });
+    expect(refused.status).toBe(507);
+    expect(refused.body).toEqual({
+      error: 'state-not-saved',
+      message: `${stateFile}: cannot save the state file (ENOSPC: no space left on the device); the change was not applied`,
+    });
+    expect((await readdir(mountPoint)).sort()).toEqual(['autoscaler.json', 'filler']);
+    expect(await readFile(stateFile, 'utf8')).toBe(saved);
+    expect((await w.daemon.request('GET', '/apps')).body.apps.map((a: any) => a.appId)).toEqual(['/shop/web']);
+    expect(w.daemon.logs().find((l) => l.msg === 'state file not saved')).toBeDefined();
+
+    await unlink(filler);
+    await register(w, { appId: '/shop/api', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
+    expect(JSON.parse(await readFile(stateFile, 'utf8')).registrations.map((r: any) => r.appId)).toEqual(['/shop/api', '/shop/web']);
+  });
+
+  test('temp files left by a killed writer are removed at start; a live writer\'s and other files are kept', async () => {
+    const dir = path.join(temp.dir, 'leftovers');
+    await mkdir(dir);
+    const stateFile = path.join(dir, 'autoscaler.json');
+    // A pid that is surely dead: a process that has exited.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const stale = [`.autoscaler.json.${dead}.1700000000000.tmp`, `.autoscaler.json.${dead}.1700000000001.tmp`];
+    const live = `.autoscaler.json.${process.pid}.1700000000002.tmp`; // this test runner: alive, maybe mid-write
+    const others = ['.other.json.1.2.tmp', 'notes.txt'];
+    for (const name of [...stale, live, ...others]) await writeFile(path.join(dir, name), '{"version":1,"registrations":[');
+
+    const w = await world([], { overrides: { stateFile } });
+    expect((await readdir(dir)).sort()).toEqual([live, ...others].sort());
+    const removed = w.daemon.logs().filter((l) => l.msg === 'removed a temp file left by an interrupted state write').map((l) => l.file);
+    expect(removed.sort()).toEqual(stale.map((name) => path.join(dir, name)).sort());
+    expect((await w.daemon.request('GET', '/apps')).body.apps).toEqual([]);
   });
 
   test('writes need the bearer token; reads do not', async () => {

@@ -7,7 +7,7 @@ import type { DecisionLog, LoggedDecision } from '../decisions/log.js';
 import { decisionView, type DecisionView } from '../decisions/view.js';
 import { explainDecision } from '../policy/decide.js';
 import { isValidAppId, registrationSchema, toPolicy, type PolicyDefaults, type Registration } from '../registry/registration.js';
-import type { RegistrationStore } from '../registry/store.js';
+import { StateFileError, type RegistrationStore } from '../registry/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Scrub } from '../telemetry/scrub.js';
 import type { AutoscalerMetrics } from '../telemetry/prometheus.js';
@@ -44,6 +44,13 @@ class HttpError extends Error {
 export function createApiServer(deps: ApiDeps): http.Server {
   return http.createServer((request, response) => {
     handle(deps, request, response).catch((error: unknown) => {
+      if (error instanceof StateFileError) {
+        // Disk full, read-only, ...: the store rolled the change back; say so, and why.
+        deps.logger.error('state file not saved', { method: request.method, path: safePath(request.url), error: error.message });
+        const status = error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 507 : 503;
+        sendJson(deps.scrub, response, status, { error: 'state-not-saved', message: error.message });
+        return;
+      }
       if (error instanceof HttpError) {
         sendJson(deps.scrub, response, error.status, { error: error.code, message: error.message, ...error.extra }, error.headers);
         if (error.status === 413) request.destroy();
