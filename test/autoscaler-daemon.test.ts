@@ -1,5 +1,5 @@
 // The daemon as a process (bin/baton-autoscaler) against a real InfluxDB and the Marathon emulator, seen over HTTP.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, open, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +20,7 @@ import {
   type DaemonProcess,
   type SwitchableProxy,
 } from './support/autoscaler.js';
+import { autoscalerBin, baseEnv } from './support/cli.js';
 import { cadvisorLines, startInfluxDb, type InfluxDbServer } from './support/influxdb.js';
 
 const FAST = { stagingMs: 30, healthyMs: 30, killMs: 20, crashMs: 50, backoffMs: 50 };
@@ -628,3 +629,31 @@ describe('failures and hostile data', () => {
     expect(times.some((t, i) => i > 0 && t < times[i - 1]! - 60_000)).toBe(true);
   });
 });
+
+describe('when the reader of stdout goes away', () => {
+  test('the daemon stops writing logs, says so once on stderr, and keeps running', async () => {
+    const w = await world([app('/shop/web', 1)]);
+    const cycles = async () => (await w.daemon.request('GET', '/healthz')).body.cyclesRun as number;
+    await waitFor('a cycle', async () => (await cycles()) >= 1);
+    w.daemon.child.stdout!.destroy(); // as `baton-autoscaler ... | head -1` does once head has its line
+
+    const atClose = await cycles();
+    await waitFor('cycles after stdout closed', async () => (await cycles()) >= atClose + 4);
+    expect(w.daemon.stderr()).toBe('baton-autoscaler: stdout is closed (EPIPE): logs are no longer written; the daemon keeps running\n');
+    await register(w, { appId: '/shop/web', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
+    expect(w.daemon.child.exitCode).toBeNull();
+    expect(await w.daemon.stop()).toBe(0); // its 'stopping' and 'stopped' lines go nowhere, quietly
+    expect(w.daemon.stderr()).not.toContain('Error');
+  });
+
+  test('--help into a closed pipe exits 0 without a stack trace', async () => {
+    const child = spawn(process.execPath, [autoscalerBin, '--help'], { env: baseEnv() as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // closed before the program writes a byte: its write gets EPIPE
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+});
+
