@@ -10,7 +10,12 @@ import { scheduleProblems } from './registry/schedules.js';
 import type { PolicyDefaults } from './registry/registration.js';
 import { RegistrationStore } from './registry/store.js';
 import { createJsonLogger, type Logger } from './telemetry/logger.js';
+import { createScrubber, withoutUserinfo } from './telemetry/scrub.js';
+import { buildInfo } from './telemetry/build-info.js';
 import { AutoscalerMetrics } from './telemetry/prometheus.js';
+
+/** Per InfluxDB request: a cycle that cannot read metrics in time holds instead of waiting. */
+const INFLUX_REQUEST_TIMEOUT_SECONDS = 10;
 
 export interface RunningDaemon {
   url: string;
@@ -21,7 +26,8 @@ export interface RunningDaemon {
 /** Wires the adapters (Marathon, InfluxDB, state file, HTTP, wall clock) around the cycle and starts it. */
 export async function startDaemon(loaded: LoadedConfig, write: (line: string) => void): Promise<RunningDaemon> {
   const { config, secrets } = loaded;
-  const logger = createJsonLogger({ write, level: config.logLevel, secrets: secretValues(secrets) });
+  const scrub = createScrubber(secretValues(loaded));
+  const logger = createJsonLogger({ write, level: config.logLevel, scrub });
   const clock: Clock = { now: () => Date.now() };
 
   const auth: MarathonAuth = {};
@@ -35,12 +41,17 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
     readRetries: 1,
     retryBaseDelayMs: 100,
   });
-  const influxSettings: InfluxSettings = { url: config.influx.url, database: config.influx.database };
+  const influxSettings: InfluxSettings = {
+    url: config.influx.url,
+    database: config.influx.database,
+    requestTimeoutMs: INFLUX_REQUEST_TIMEOUT_SECONDS * 1000,
+  };
   if (config.influx.username) influxSettings.username = config.influx.username;
   if (secrets.influxPassword) influxSettings.password = secrets.influxPassword;
   const metricsSource = new InfluxMetricsSource(influxSettings);
 
   const store = await RegistrationStore.open(config.stateFile);
+  for (const file of store.removedTempFiles) logger.warn('removed a temp file left by an interrupted state write', { file });
   const defaults: PolicyDefaults = {
     tolerance: config.defaults.tolerance,
     scaleDownStabilizationSeconds: config.defaults.scaleDownStabilizationSeconds,
@@ -49,12 +60,12 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
   if (config.defaults.scaleUpMaxStep !== undefined) defaults.scaleUpMaxStep = config.defaults.scaleUpMaxStep;
 
   const decisions = new DecisionLog(config.decisionHistory);
-  const metrics = new AutoscalerMetrics();
+  const metrics = new AutoscalerMetrics(buildInfo());
   const controller = new Controller(
     { marathon, metrics: metricsSource, clock, logger },
     {
       intervalSeconds: config.intervalSeconds,
-      maxCycleAgeSeconds: config.health.maxCycleAgeSeconds ?? Math.max(3 * config.intervalSeconds, 5),
+      maxCycleAgeSeconds: config.health.maxCycleAgeSeconds ?? defaultMaxCycleAgeSeconds(config),
       settings: {
         dryRun: config.dryRun,
         usageQuery: { taskIdTag: config.metrics.taskIdTag, windowSeconds: config.metrics.windowSeconds },
@@ -64,6 +75,7 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
       registrations: () => store.list(),
       decisions,
       metrics,
+      scrub,
     },
   );
 
@@ -78,14 +90,15 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
     checkRegistration: (registration) => scheduleProblems(registration.schedules),
     auth: apiAuth,
     logger,
+    scrub,
   });
   const address = await listen(server, config.listen.host, config.listen.port);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   logger.info('listening', {
     url,
-    marathon: marathon.baseUrl,
-    influx: config.influx.url,
+    marathon: withoutUserinfo(marathon.baseUrl),
+    influx: withoutUserinfo(config.influx.url),
     database: config.influx.database,
     intervalSeconds: config.intervalSeconds,
     dryRun: config.dryRun,
@@ -111,4 +124,13 @@ function closeServer(server: http.Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/**
+ * Liveness must not fail while a cycle waits out timeouts during an outage (that is readiness' business): three
+ * intervals, and at least one cycle's worst case (Marathon list with its one retry, then InfluxDB) plus an interval.
+ */
+function defaultMaxCycleAgeSeconds(config: LoadedConfig['config']): number {
+  const worstCycleSeconds = 2 * config.marathon.timeoutSeconds + INFLUX_REQUEST_TIMEOUT_SECONDS;
+  return Math.max(3 * config.intervalSeconds, worstCycleSeconds + config.intervalSeconds);
 }

@@ -8,7 +8,35 @@ const EXIT_START_FAILED = 1;
 const EXIT_INVALID_CONFIG = 2;
 const EXIT_INTERNAL = 70;
 
+/**
+ * stdout may go away under us (`baton-autoscaler ... | head -1`, a log shipper that dies). Writing to it then fails
+ * with EPIPE, emitted as an 'error' event that would kill the process. Before the daemon runs (--help, errors) there is
+ * nothing left to say: exit quietly. Once it runs, logs are only output: stop writing them, say so once on stderr,
+ * and keep scaling.
+ */
+const stdoutState = { daemonRunning: false, open: true };
+
+function watchOutputStreams(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (!stdoutState.open) return;
+    stdoutState.open = false;
+    if (!stdoutState.daemonRunning) process.exit(process.exitCode ?? 0);
+    writeStderr(`baton-autoscaler: stdout is closed (${error.code ?? error.message}): logs are no longer written; the daemon keeps running\n`);
+  });
+  // stderr may be the same closed pipe: a message that cannot be shown must not stop the daemon either.
+  process.stderr.on('error', () => undefined);
+}
+
+function writeStdout(line: string): void {
+  if (stdoutState.open) process.stdout.write(line);
+}
+
+function writeStderr(text: string): void {
+  if (!process.stderr.destroyed) process.stderr.write(text);
+}
+
 async function main(argv: string[]): Promise<void> {
+  watchOutputStreams();
   const program = new Command('baton-autoscaler')
     .description('Scales Marathon apps from cAdvisor metrics in InfluxDB (HPA-style), with a REST API for registrations')
     .requiredOption('-c, --config <file.json>', 'the daemon config file (see autoscaler/example-config.json)')
@@ -38,7 +66,7 @@ Exit codes: 0 stopped by SIGTERM/SIGINT, 1 could not start (state file, listen a
     loaded = await loadConfigFile(options.config, process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`baton-autoscaler: invalid config: ${error.message}\n`);
+      writeStderr(`baton-autoscaler: invalid config: ${error.message}\n`);
       process.exitCode = EXIT_INVALID_CONFIG;
       return;
     }
@@ -47,10 +75,12 @@ Exit codes: 0 stopped by SIGTERM/SIGINT, 1 could not start (state file, listen a
 
   let daemon;
   try {
-    daemon = await startDaemon(loaded, (line) => process.stdout.write(line));
+    stdoutState.daemonRunning = true;
+    daemon = await startDaemon(loaded, writeStdout);
   } catch (error) {
+    stdoutState.daemonRunning = false;
     if (error instanceof StateFileError || isListenError(error)) {
-      process.stderr.write(`baton-autoscaler: cannot start: ${(error as Error).message}\n`);
+      writeStderr(`baton-autoscaler: cannot start: ${(error as Error).message}\n`);
       process.exitCode = EXIT_START_FAILED;
       return;
     }
@@ -77,6 +107,6 @@ function isListenError(error: unknown): boolean {
 }
 
 main(process.argv).catch((error: unknown) => {
-  process.stderr.write(`baton-autoscaler: internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  writeStderr(`baton-autoscaler: internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exitCode = EXIT_INTERNAL;
 });

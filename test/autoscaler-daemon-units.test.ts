@@ -11,6 +11,12 @@ import { registrationFromLabels } from '../autoscaler/registry/labels.js';
 import { isValidAppId, registrationSchema, toPolicy } from '../autoscaler/registry/registration.js';
 import { RegistrationStore, StateFileError } from '../autoscaler/registry/store.js';
 import { createJsonLogger } from '../autoscaler/telemetry/logger.js';
+import { createScrubber } from '../autoscaler/telemetry/scrub.js';
+import { Controller } from '../autoscaler/controller/controller.js';
+import { FixedRateTicker, type MonotonicTimers } from '../autoscaler/controller/fixed-rate.js';
+import { AutoscalerMetrics } from '../autoscaler/telemetry/prometheus.js';
+import { silentLogger } from '../autoscaler/telemetry/logger.js';
+import { MarathonError } from '../src/marathon/errors.js';
 import { makeTempDir } from './support/autoscaler.js';
 
 const minimal = { marathon: { url: 'http://marathon:8080' }, influx: { url: 'http://influxdb:8086' } };
@@ -19,7 +25,7 @@ const tokenEnv = { BATON_AUTOSCALER_TOKEN: 'a-token' };
 describe('config', () => {
   test('defaults everything but the URLs', () => {
     const { config, secrets } = parseConfig(minimal, tokenEnv);
-    expect(config.listen).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8470 });
     expect(config.intervalSeconds).toBe(15);
     expect(config.dryRun).toBe(false);
     expect(config.stateFile).toBe('/var/lib/baton/autoscaler.json');
@@ -234,7 +240,7 @@ describe('decision log', () => {
 describe('logger', () => {
   test('one JSON object a line, secrets scrubbed', () => {
     const lines: string[] = [];
-    const logger = createJsonLogger({ write: (l) => lines.push(l), secrets: ['hunter2-secret'], clock: () => 0 });
+    const logger = createJsonLogger({ write: (l) => lines.push(l), scrub: createScrubber(['hunter2-secret']), clock: () => 0 });
     logger.info('hello', { url: 'http://user:hunter2-secret@x', error: new Error('bad hunter2-secret') });
     logger.debug('not shown');
     expect(lines).toHaveLength(1);
@@ -243,9 +249,36 @@ describe('logger', () => {
       time: '1970-01-01T00:00:00.000Z',
       level: 'info',
       msg: 'hello',
-      url: 'http://user:***@x',
+      url: 'http://***@x',
       error: { name: 'Error', message: 'bad ***' },
     });
+  });
+});
+
+describe('secret scrubber', () => {
+  const pair = 'ops:m4rathon-pa55word';
+  const base64 = Buffer.from(pair).toString('base64');
+  const scrub = createScrubber([pair, 'infl0x-pa55word', 'autoscaler:infl0x-pa55word', 'api-t0ken-value']);
+  test.each([
+    ['URL userinfo of any URL', 'GET http://bob:s3cr3t@influx:8086/query failed', 'GET http://***@influx:8086/query failed'],
+    ['an echoed Basic header, even cut short', `<td>Authorization: Basic ${base64.slice(0, 12)}</td>`, '<td>Authorization: Basic ***</td>'],
+    ['an echoed Bearer header', '{"authorization":"Bearer eyJhbGciOi.x-Y"}', '{"authorization":"Bearer ***"}'],
+    ['a DC/OS token header', 'Authorization: token=abc.DEF-123', 'Authorization: token=***'],
+    ['another scheme', 'authorization: Negotiate YIIB', 'authorization: ***'],
+    ['query parameters carrying a password', '/query?u=autoscaler&p=whatever1&db=x', '/query?u=autoscaler&p=***&db=x'],
+    ['a configured password alone', 'login failed for m4rathon-pa55word', 'login failed for ***'],
+    ['its base64 user:password form anywhere', `echo ${base64} done`, 'echo *** done'],
+    ['the InfluxDB pair in base64', `x${Buffer.from('autoscaler:infl0x-pa55word').toString('base64')}y`, 'x***y'],
+    ['percent-encoded', `pw=${encodeURIComponent('api-t0ken-value')}`, 'pw=***'],
+  ])('%s', (_what, input, expected) => {
+    expect(scrub(input)).toBe(expected);
+  });
+  test.each([
+    'writes need "Authorization: Bearer <token>"',
+    'Marathon refused HTTP Basic authentication',
+    'cpu=0.5 window 300 s',
+  ])('leaves prose alone: %s', (text) => {
+    expect(scrub(text)).toBe(text);
   });
 });
 
@@ -321,5 +354,126 @@ describe('recommendation history', () => {
       expect(highest(memory.recommendations)).toBe(highest(full));
     }
     expect(memory.recommendations.length).toBeLessThanOrEqual(windowSeconds / 1.5 + 2);
+  });
+});
+
+/** A monotonic clock and its timers, moved by hand. */
+function manualTimers(): MonotonicTimers & { advance(ms: number): Promise<void> } {
+  let now = 0;
+  let nextId = 0;
+  const pending = new Map<number, { at: number; run: () => void }>();
+  return {
+    now: () => now,
+    setTimeout(run, ms) {
+      const id = ++nextId;
+      pending.set(id, { at: now + Math.max(0, ms), run });
+      return id;
+    },
+    clearTimeout(handle) {
+      pending.delete(handle as number);
+    },
+    async advance(ms) {
+      const until = now + ms;
+      const settle = () => new Promise((resolve) => setImmediate(resolve)); // cycles run to their end (no real I/O)
+      for (;;) {
+        await settle();
+        const due = [...pending.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+        if (!due) break;
+        pending.delete(due[0]);
+        now = due[1].at;
+        due[1].run();
+      }
+      await settle();
+      now = until;
+    },
+  };
+}
+
+describe('fixed-rate ticker', () => {
+  test('fires on the grid from its start, skips points it was late for, stops', async () => {
+    const timers = manualTimers();
+    const fired: number[] = [];
+    const ticker = new FixedRateTicker(1000, timers, () => fired.push(timers.now()));
+    await timers.advance(500);
+    ticker.start(); // anchor 500
+    await timers.advance(3_200);
+    expect(fired).toEqual([1500, 2500, 3500]);
+    ticker.stop();
+    await timers.advance(5_000);
+    expect(fired).toHaveLength(3);
+  });
+});
+
+describe('controller pacing and health', () => {
+  /** A controller over in-memory ports; the wall clock is `wall.now`, set by the test. */
+  function controller(marathon: { fail?: MarathonError; hang?: boolean } = {}) {
+    const timers = manualTimers();
+    const wall = { now: Date.parse('2026-03-01T12:00:00Z') };
+    const c = new Controller(
+      {
+        marathon: {
+          visitApps: async () => {
+            if (marathon.hang) return new Promise<number>(() => undefined);
+            if (marathon.fail) throw marathon.fail;
+            return 0;
+          },
+          scaleApp: async () => ({ deploymentId: 'd', version: 'v' }),
+        },
+        metrics: { fetchUsage: async () => ({}) },
+        clock: { now: () => wall.now },
+        logger: silentLogger,
+      },
+      {
+        intervalSeconds: 1,
+        maxCycleAgeSeconds: 3,
+        settings: {
+          dryRun: false,
+          usageQuery: { taskIdTag: 'MESOS_TASK_ID', windowSeconds: 60 },
+          freshnessSeconds: 30,
+          defaults: { tolerance: 0.1, scaleDownStabilizationSeconds: 0, warmupSeconds: 0 },
+        },
+        registrations: () => [],
+        decisions: new DecisionLog(5),
+        metrics: new AutoscalerMetrics({ version: '0.0.0-test', nodeVersion: process.version }),
+        scrub: createScrubber(['ops:pa55word-x']),
+        timers,
+      },
+    );
+    return { c, timers, wall };
+  }
+
+  test('a backward wall-clock step of 2 minutes neither stops cycles nor fools liveness', async () => {
+    const { c, timers, wall } = controller();
+    c.start();
+    await timers.advance(2_500);
+    expect(c.liveness()).toMatchObject({ live: true, cyclesRun: 3 });
+    wall.now -= 120_000;
+    await timers.advance(5_000);
+    expect(c.liveness()).toMatchObject({ live: true, status: 'ok', cyclesRun: 8 });
+    wall.now += 600_000; // and forward: liveness does not read the wall clock either
+    expect(c.liveness().live).toBe(true);
+    await c.stop();
+  });
+
+  test('Marathon down: not ready (with the error, scrubbed), still live', async () => {
+    const echoed = `Marathon answered 500: <pre>Authorization: Basic ${Buffer.from('ops:pa55word-x').toString('base64')}</pre>`;
+    const { c, timers } = controller({ fail: new MarathonError('server', echoed, { method: 'GET', url: '/v2/apps' }) });
+    expect(c.readiness()).toMatchObject({ ready: false, status: 'starting', marathon: 'not-checked' });
+    c.start();
+    await timers.advance(10_000);
+    expect(c.liveness()).toMatchObject({ live: true, status: 'ok' });
+    const readiness = c.readiness();
+    expect(readiness).toMatchObject({ ready: false, status: 'not-ready', marathon: 'unreachable', consecutiveFailedCycles: 11 });
+    expect(readiness.lastErrors).toEqual([{ source: 'marathon', message: 'Marathon answered 500: <pre>Authorization: Basic ***</pre>' }]);
+    await c.stop();
+  });
+
+  test('a cycle that never ends makes liveness fail once it is older than maxCycleAgeSeconds', async () => {
+    const { c, timers } = controller({ hang: true });
+    c.start();
+    await timers.advance(3_000);
+    expect(c.liveness()).toMatchObject({ live: true, cycleRunning: true, overlappingTicksSkipped: 3 });
+    await timers.advance(1_000);
+    expect(c.liveness()).toMatchObject({ live: false, status: 'stalled', lastCycleStartedSecondsAgo: 4 });
   });
 });

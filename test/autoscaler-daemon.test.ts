@@ -1,4 +1,8 @@
 // The daemon as a process (bin/baton-autoscaler) against a real InfluxDB and the Marathon emulator, seen over HTTP.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, open, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
@@ -6,13 +10,17 @@ import { MarathonClient } from '../src/marathon/client.js';
 import type { AppInfo } from '../src/marathon/types.js';
 import {
   makeTempDir,
+  promtoolCheckMetrics,
   startDaemon,
   startSwitchableProxy,
+  TEST_API_TOKEN,
   testConfig,
   waitFor,
+  wallClockStepPreload,
   type DaemonProcess,
   type SwitchableProxy,
 } from './support/autoscaler.js';
+import { autoscalerBin, baseEnv } from './support/cli.js';
 import { cadvisorLines, startInfluxDb, type InfluxDbServer } from './support/influxdb.js';
 
 const FAST = { stagingMs: 30, healthyMs: 30, killMs: 20, crashMs: 50, backoffMs: 50 };
@@ -141,6 +149,25 @@ describe('baton-autoscaler against InfluxDB and the Marathon emulator', () => {
     expect(await metricValue(w, 'baton_autoscaler_scale_actions_total', '{direction="up"}')).toBe(1);
     const scaled = w.daemon.logs().find((l) => l.msg === 'scaled up');
     expect(scaled).toMatchObject({ appId: '/shop/web', from: 2, to: 4 });
+  });
+
+  test('/metrics passes promtool and shows per-app instances and the build', async () => {
+    const w = await world([app('/shop/web', 2)]);
+    await seed(w, '/shop/web', 1.0);
+    await register(w, { appId: '/shop/web', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
+    await waitFor('scaled to 3', async () => (await instancesOf(w, '/shop/web')) === 3);
+    await waitFor('a cycle that saw 3', async () => (await metricValue(w, 'baton_autoscaler_app_current_instances', '{app_id="/shop/web"}')) === 3);
+
+    const text = (await w.daemon.request('GET', '/metrics')).text;
+    const check = await promtoolCheckMetrics(text);
+    expect(check.output).toBe('');
+    expect(check.code).toBe(0);
+    expect(await metricValue(w, 'baton_autoscaler_app_desired_instances', '{app_id="/shop/web"}')).toBe(3);
+    expect(await metricValue(w, 'baton_autoscaler_app_min_instances', '{app_id="/shop/web"}')).toBe(1);
+    expect(await metricValue(w, 'baton_autoscaler_app_max_instances', '{app_id="/shop/web"}')).toBe(3);
+    const version = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version;
+    expect(text).toContain(`baton_autoscaler_build_info{version="${version}",node_version="${process.version}"} 1`);
+    expect(text).not.toMatch(/^baton_autoscaler_nodejs_active_\w+_total/m);
   });
 
   test('an idle app scales in only after the stabilization window', async () => {
@@ -313,6 +340,60 @@ describe('registrations over REST', () => {
     expect((await third.request('GET', '/apps')).body.apps.map((a: any) => a.appId)).toEqual(['/shop/web']);
   });
 
+  test.skipIf(process.getuid?.() !== 0)('a disk-full write leaves no temp file and changes nothing; the next write works again', async () => {
+    const mountPoint = path.join(temp.dir, 'small-disk');
+    await mkdir(mountPoint);
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]).status, 'mount a 64 KiB tmpfs').toBe(0);
+    cleanups.push(async () => spawnSync('umount', ['-l', mountPoint]));
+    const stateFile = path.join(mountPoint, 'autoscaler.json');
+    const w = await world([], { overrides: { stateFile } });
+    await register(w, { appId: '/shop/web', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
+    const saved = await readFile(stateFile, 'utf8');
+
+    // Fill the disk to the last byte.
+    const filler = path.join(mountPoint, 'filler');
+    const handle = await open(filler, 'w');
+    try {
+      for (;;) await handle.write(Buffer.alloc(4096));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    } finally {
+      await handle.close();
+    }
+    const refused = await w.daemon.request('POST', '/apps', { body: { appId: '/shop/api', minInstances: 1, maxInstances: 3, targetCpu: 0.5 } });
+    expect(refused.status).toBe(507);
+    expect(refused.body).toEqual({
+      error: 'state-not-saved',
+      message: `${stateFile}: cannot save the state file (ENOSPC: no space left on the device); the change was not applied`,
+    });
+    expect((await readdir(mountPoint)).sort()).toEqual(['autoscaler.json', 'filler']);
+    expect(await readFile(stateFile, 'utf8')).toBe(saved);
+    expect((await w.daemon.request('GET', '/apps')).body.apps.map((a: any) => a.appId)).toEqual(['/shop/web']);
+    expect(w.daemon.logs().find((l) => l.msg === 'state file not saved')).toBeDefined();
+
+    await unlink(filler);
+    await register(w, { appId: '/shop/api', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
+    expect(JSON.parse(await readFile(stateFile, 'utf8')).registrations.map((r: any) => r.appId)).toEqual(['/shop/api', '/shop/web']);
+  });
+
+  test('temp files left by a killed writer are removed at start; a live writer\'s and other files are kept', async () => {
+    const dir = path.join(temp.dir, 'leftovers');
+    await mkdir(dir);
+    const stateFile = path.join(dir, 'autoscaler.json');
+    // A pid that is surely dead: a process that has exited.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const stale = [`.autoscaler.json.${dead}.1700000000000.tmp`, `.autoscaler.json.${dead}.1700000000001.tmp`];
+    const live = `.autoscaler.json.${process.pid}.1700000000002.tmp`; // this test runner: alive, maybe mid-write
+    const others = ['.other.json.1.2.tmp', 'notes.txt'];
+    for (const name of [...stale, live, ...others]) await writeFile(path.join(dir, name), '{"version":1,"registrations":[');
+
+    const w = await world([], { overrides: { stateFile } });
+    expect((await readdir(dir)).sort()).toEqual([live, ...others].sort());
+    const removed = w.daemon.logs().filter((l) => l.msg === 'removed a temp file left by an interrupted state write').map((l) => l.file);
+    expect(removed.sort()).toEqual(stale.map((name) => path.join(dir, name)).sort());
+    expect((await w.daemon.request('GET', '/apps')).body.apps).toEqual([]);
+  });
+
   test('writes need the bearer token; reads do not', async () => {
     const w = await world([]);
     const body = { appId: '/shop/web', minInstances: 1, maxInstances: 2, targetCpu: 0.5 };
@@ -375,21 +456,29 @@ describe('registrations over REST', () => {
 });
 
 describe('failures and hostile data', () => {
-  test('InfluxDB down mid-run: no scaling, /healthz 503, then recovery', async () => {
+  test('InfluxDB down mid-run: no scaling, /readyz 503 while /healthz stays 200, then recovery', async () => {
     const proxy: SwitchableProxy = await startSwitchableProxy(influx.url);
     cleanups.push(() => proxy.close());
     const w = await world([app('/shop/web', 2)], { influxUrl: proxy.url });
     await seed(w, '/shop/web', 0.5);
     await register(w, { appId: '/shop/web', minInstances: 1, maxInstances: 10, targetCpu: 0.5 });
-    await waitFor('healthy', async () => (await w.daemon.request('GET', '/healthz')).status === 200);
+    await waitFor('ready', async () => (await w.daemon.request('GET', '/readyz')).status === 200);
 
     await proxy.down();
-    const unhealthy = await waitFor('503', async () => {
-      const r = await w.daemon.request('GET', '/healthz');
+    const notReady = await waitFor('503', async () => {
+      const r = await w.daemon.request('GET', '/readyz');
       return r.status === 503 ? r : undefined;
     });
-    expect(unhealthy.body).toMatchObject({ healthy: false, status: 'failing' });
-    expect(unhealthy.body.lastErrors[0].source).toBe('influxdb');
+    expect(notReady.body).toMatchObject({ ready: false, status: 'not-ready', influxdb: 'unreachable', marathon: 'ok', registrationsLoaded: true });
+    expect(notReady.body.lastErrors[0].source).toBe('influxdb');
+    // The loop runs and handles the outage: liveness (what Marathon's health check asks) must not ask for a restart.
+    const cyclesBefore = (await w.daemon.request('GET', '/healthz')).body.cyclesRun;
+    const live = await waitFor('more cycles during the outage', async () => {
+      const r = await w.daemon.request('GET', '/healthz');
+      return r.body.cyclesRun >= cyclesBefore + 3 ? r : undefined;
+    });
+    expect(live.status).toBe(200);
+    expect(live.body).toMatchObject({ live: true, status: 'ok' });
     // Load arrives while InfluxDB is away: nothing may be scaled on blind data.
     await seed(w, '/shop/web', 2.0, { container: '-sidecar' }); // a second container per task: 2.5 cores in all
     const held = await waitFor('a hold decision', async () => (await decisions(w, '/shop/web')).find((d) => d.action === 'hold'));
@@ -399,7 +488,7 @@ describe('failures and hostile data', () => {
     expect(w.daemon.logs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('cycle held: cannot read metrics'))).toBe(true);
 
     await proxy.up();
-    await waitFor('healthy again', async () => (await w.daemon.request('GET', '/healthz')).status === 200);
+    await waitFor('ready again', async () => (await w.daemon.request('GET', '/readyz')).status === 200);
     await waitFor('scaled after recovery', async () => (await instancesOf(w, '/shop/web')) > 2);
   });
 
@@ -453,6 +542,43 @@ describe('failures and hostile data', () => {
     expect(everything).toContain('InfluxDB'); // the error itself is there, without the password
   });
 
+  test('an upstream error page that echoes the Authorization header leaks nothing: /readyz, logs, API answers', async () => {
+    const password = 'm4rathon-pa55word';
+    const influxPassword = 'infl0x-in-url-pw';
+    const basic = Buffer.from(`ops:${password}`).toString('base64');
+    // A misconfigured front proxy: every request answered 500 with a debug page that shows the request's headers.
+    const echo = http.createServer((request, response) => {
+      response.writeHead(500, { 'Content-Type': 'text/html' });
+      response.end(`<html><body><h1>Internal Server Error</h1><pre>GET ${request.url}\nAuthorization: ${request.headers.authorization}</pre></body></html>`);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => echo.close(resolve)));
+    const echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
+    const database = `cadvisor_${++databaseCounter}`;
+    const influxWithUserinfo = influx.url.replace('http://', `http://autoscaler:${influxPassword}@`);
+    const config = testConfig({ marathonUrl: echoUrl, influxUrl: influx.url, stateFile: path.join(temp.dir, `${database}-state.json`) });
+    const daemon = await startDaemon(
+      { ...config, marathon: { url: echoUrl, credentialsEnv: 'MARATHON_CREDENTIALS' }, influx: { url: influxWithUserinfo, database } },
+      { dir: temp.dir, name: database, env: { MARATHON_CREDENTIALS: `ops:${password}` } },
+    );
+    cleanups.push(() => daemon.stop());
+
+    const readiness = await waitFor('the echoed error in /readyz', async () => {
+      const r = await daemon.request('GET', '/readyz');
+      return r.body?.lastErrors?.length > 0 ? r : undefined;
+    });
+    expect(readiness.status).toBe(503);
+    expect(readiness.body.lastErrors[0].message).toContain('Marathon answered 500');
+    expect(readiness.body.lastErrors[0].message).toContain('Authorization: Basic ***');
+    const listening = daemon.logs().find((l) => l.msg === 'listening');
+    expect(listening?.influx).toBe(influx.url);
+    await waitFor('the error logged', () => daemon.logs().some((l) => typeof l.msg === 'string' && l.msg.startsWith('cycle held')));
+    const answers = await Promise.all(['/healthz', '/readyz', '/metrics', '/apps', '/decisions'].map(async (p) => (await daemon.request('GET', p)).text));
+    const everything = [daemon.stdout(), daemon.stderr(), ...answers].join('\n');
+    for (const secret of [password, basic, basic.slice(0, 16), influxPassword, TEST_API_TOKEN]) expect(everything).not.toContain(secret);
+    expect(daemon.stdout()).toContain('Authorization: Basic ***'); // the error is logged, without the credential
+  });
+
   test('Marathon unreachable: cycles are held and counted, never crash the daemon', async () => {
     const emulator = await startEmulator({ timings: FAST, apps: [app('/shop/web', 1)] });
     const proxy = await startSwitchableProxy(emulator.url);
@@ -461,14 +587,73 @@ describe('failures and hostile data', () => {
     const config = testConfig({ marathonUrl: proxy.url, influxUrl: influx.url, stateFile: path.join(temp.dir, `${database}-state.json`) });
     const daemon = await startDaemon({ ...config, influx: { url: influx.url, database } }, { dir: temp.dir, name: database });
     cleanups.push(() => daemon.stop());
-    await waitFor('healthy', async () => (await daemon.request('GET', '/healthz')).status === 200);
+    await waitFor('ready', async () => (await daemon.request('GET', '/readyz')).status === 200);
     await proxy.down();
-    await waitFor('503', async () => (await daemon.request('GET', '/healthz')).status === 503);
+    const notReady = await waitFor('503', async () => {
+      const r = await daemon.request('GET', '/readyz');
+      return r.status === 503 ? r : undefined;
+    });
+    expect(notReady.body).toMatchObject({ marathon: 'unreachable', influxdb: 'not-checked' });
+    expect((await daemon.request('GET', '/healthz')).status).toBe(200);
     const text = (await daemon.request('GET', '/metrics')).text;
     expect(text).toMatch(/baton_autoscaler_errors_total\{source="marathon"\} [1-9]/);
     expect(text).toMatch(/baton_autoscaler_cycles_total\{outcome="failed"\} [1-9]/);
     expect(daemon.child.exitCode).toBeNull();
     await proxy.up();
-    await waitFor('healthy again', async () => (await daemon.request('GET', '/healthz')).status === 200);
+    await waitFor('ready again', async () => (await daemon.request('GET', '/readyz')).status === 200);
+  });
+
+  test('a backward step of the wall clock does not stop the cycles', async () => {
+    const emulator = await startEmulator({ timings: FAST, apps: [app('/shop/web', 1)] });
+    cleanups.push(() => emulator.close());
+    const database = `cadvisor_${++databaseCounter}`;
+    const config = testConfig({ marathonUrl: emulator.url, influxUrl: influx.url, stateFile: path.join(temp.dir, `${database}-state.json`) });
+    const daemon = await startDaemon(
+      { ...config, influx: { url: influx.url, database } },
+      { dir: temp.dir, name: database, nodeArgs: ['--import', await wallClockStepPreload(temp.dir)] },
+    );
+    cleanups.push(() => daemon.stop());
+    const cycles = async () => (await daemon.request('GET', '/healthz')).body.cyclesRun as number;
+    await waitFor('two cycles', async () => (await cycles()) >= 2);
+
+    daemon.child.kill('SIGUSR2');
+    await waitFor('the step', () => daemon.stderr().includes('wall clock stepped back 120 s'));
+    const atStep = await cycles();
+    // 0.5 s interval: on the wall clock, the next cycle would come 2 minutes from now.
+    await waitFor('cycles after the step', async () => (await cycles()) >= atStep + 4);
+    const health = await daemon.request('GET', '/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ live: true, status: 'ok' });
+    // The log's timestamps show the step: this is the daemon's own wall clock that went back.
+    const times = daemon.logs().filter((l) => l.msg === 'cycle').map((l) => Date.parse(l.time as string));
+    expect(times.some((t, i) => i > 0 && t < times[i - 1]! - 60_000)).toBe(true);
   });
 });
+
+describe('when the reader of stdout goes away', () => {
+  test('the daemon stops writing logs, says so once on stderr, and keeps running', async () => {
+    const w = await world([app('/shop/web', 1)]);
+    const cycles = async () => (await w.daemon.request('GET', '/healthz')).body.cyclesRun as number;
+    await waitFor('a cycle', async () => (await cycles()) >= 1);
+    w.daemon.child.stdout!.destroy(); // as `baton-autoscaler ... | head -1` does once head has its line
+
+    const atClose = await cycles();
+    await waitFor('cycles after stdout closed', async () => (await cycles()) >= atClose + 4);
+    expect(w.daemon.stderr()).toBe('baton-autoscaler: stdout is closed (EPIPE): logs are no longer written; the daemon keeps running\n');
+    await register(w, { appId: '/shop/web', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
+    expect(w.daemon.child.exitCode).toBeNull();
+    expect(await w.daemon.stop()).toBe(0); // its 'stopping' and 'stopped' lines go nowhere, quietly
+    expect(w.daemon.stderr()).not.toContain('Error');
+  });
+
+  test('--help into a closed pipe exits 0 without a stack trace', async () => {
+    const child = spawn(process.execPath, [autoscalerBin, '--help'], { env: baseEnv() as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // closed before the program writes a byte: its write gets EPIPE
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+});
+

@@ -1,21 +1,22 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HealthReport } from '../controller/controller.js';
+import type { LivenessReport, ReadinessReport } from '../controller/controller.js';
 import type { CycleResult } from '../cycle/run-cycle.js';
 import type { DecisionLog, LoggedDecision } from '../decisions/log.js';
 import { decisionView, type DecisionView } from '../decisions/view.js';
 import { explainDecision } from '../policy/decide.js';
 import { isValidAppId, registrationSchema, toPolicy, type PolicyDefaults, type Registration } from '../registry/registration.js';
-import type { RegistrationStore } from '../registry/store.js';
+import { StateFileError, type RegistrationStore } from '../registry/store.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Scrub } from '../telemetry/scrub.js';
 import type { AutoscalerMetrics } from '../telemetry/prometheus.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface ApiDeps {
   store: RegistrationStore;
-  status: { lastResult(): CycleResult | null; health(): HealthReport };
+  status: { lastResult(): CycleResult | null; liveness(): LivenessReport; readiness(): ReadinessReport };
   decisions: DecisionLog;
   metrics: AutoscalerMetrics;
   defaults: PolicyDefaults;
@@ -23,6 +24,8 @@ export interface ApiDeps {
   checkRegistration?: (registration: Registration) => { path: string; message: string }[];
   auth: { token?: string; readOnly: boolean };
   logger: Logger;
+  /** Applied to every answer: no credential leaves the daemon, whatever an upstream error message carried. */
+  scrub: Scrub;
 }
 
 class HttpError extends Error {
@@ -37,17 +40,24 @@ class HttpError extends Error {
   }
 }
 
-/** The daemon's HTTP API: /apps (registrations), /decisions, /metrics, /healthz. */
+/** The daemon's HTTP API: /apps (registrations), /decisions, /metrics, /healthz (liveness), /readyz (readiness). */
 export function createApiServer(deps: ApiDeps): http.Server {
   return http.createServer((request, response) => {
     handle(deps, request, response).catch((error: unknown) => {
+      if (error instanceof StateFileError) {
+        // Disk full, read-only, ...: the store rolled the change back; say so, and why.
+        deps.logger.error('state file not saved', { method: request.method, path: safePath(request.url), error: error.message });
+        const status = error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 507 : 503;
+        sendJson(deps.scrub, response, status, { error: 'state-not-saved', message: error.message });
+        return;
+      }
       if (error instanceof HttpError) {
-        sendJson(response, error.status, { error: error.code, message: error.message, ...error.extra }, error.headers);
+        sendJson(deps.scrub, response, error.status, { error: error.code, message: error.message, ...error.extra }, error.headers);
         if (error.status === 413) request.destroy();
         return;
       }
       deps.logger.error('request failed', { method: request.method, path: safePath(request.url), error });
-      sendJson(response, 500, { error: 'internal', message: 'internal error' });
+      sendJson(deps.scrub, response, 500, { error: 'internal', message: 'internal error' });
     });
   });
 }
@@ -69,14 +79,19 @@ async function handle(deps: ApiDeps, request: http.IncomingMessage, response: ht
 
   if (path === '/healthz') {
     allow(method, ['GET', 'HEAD']);
-    const health = deps.status.health();
-    return sendJson(response, health.healthy ? 200 : 503, health);
+    const liveness = deps.status.liveness();
+    return sendJson(deps.scrub, response, liveness.live ? 200 : 503, liveness);
+  }
+  if (path === '/readyz') {
+    allow(method, ['GET', 'HEAD']);
+    const readiness = deps.status.readiness();
+    return sendJson(deps.scrub, response, readiness.ready ? 200 : 503, readiness);
   }
   if (path === '/metrics') {
     allow(method, ['GET']);
     const { contentType, body } = await deps.metrics.render();
     response.writeHead(200, { 'Content-Type': contentType });
-    response.end(body);
+    response.end(deps.scrub(body));
     return;
   }
   if (path === '/decisions') {
@@ -86,12 +101,12 @@ async function handle(deps: ApiDeps, request: http.IncomingMessage, response: ht
     const limit = parseLimit(url.searchParams.get('limit'));
     const options: { appId?: string; limit: number } = { limit };
     if (appId) options.appId = appId;
-    return sendJson(response, 200, { decisions: deps.decisions.list(options).map(decisionView) });
+    return sendJson(deps.scrub, response, 200, { decisions: deps.decisions.list(options).map(decisionView) });
   }
   if (path === '/apps') {
     allow(method, ['GET', 'POST']);
     if (method === 'POST') return registerApp(deps, request, response);
-    return sendJson(response, 200, listApps(deps));
+    return sendJson(deps.scrub, response, 200, listApps(deps));
   }
   if (path.startsWith('/apps/')) {
     allow(method, ['GET', 'DELETE']);
@@ -99,11 +114,11 @@ async function handle(deps: ApiDeps, request: http.IncomingMessage, response: ht
     if (method === 'DELETE') return unregisterApp(deps, request, response, appId);
     const view = listApps(deps);
     const app = view.apps.find((a) => a.appId === appId);
-    if (app) return sendJson(response, 200, app);
+    if (app) return sendJson(deps.scrub, response, 200, app);
     const issue = view.labelIssues.find((i) => i.appId === appId);
     throw new HttpError(404, 'not-managed', `${appId} is not managed by the autoscaler`, issue ? { labelErrors: issue.errors } : {});
   }
-  throw new HttpError(404, 'not-found', 'no such endpoint (try /apps, /decisions, /metrics, /healthz)');
+  throw new HttpError(404, 'not-found', 'no such endpoint (try /apps, /decisions, /metrics, /healthz, /readyz)');
 }
 
 interface AppEntry {
@@ -168,7 +183,7 @@ async function registerApp(deps: ApiDeps, request: http.IncomingMessage, respons
   }
   const created = await deps.store.put(parsed.data);
   deps.logger.info(created ? 'app registered' : 'app registration replaced', { appId: parsed.data.appId });
-  sendJson(response, created ? 201 : 200, {
+  sendJson(deps.scrub, response, created ? 201 : 200, {
     appId: parsed.data.appId,
     registration: parsed.data,
     policy: toPolicy(parsed.data, deps.defaults, 'rest'),
@@ -257,9 +272,9 @@ function allow(method: string, methods: string[]): void {
   }
 }
 
-function sendJson(response: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(scrub: Scrub, response: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (response.headersSent) return;
-  const text = JSON.stringify(body);
+  const text = scrub(JSON.stringify(body));
   response.writeHead(status, {
     ...headers,
     'Content-Type': 'application/json; charset=utf-8',

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { urlCredentials } from '../telemetry/scrub.js';
 import { autoscalerConfigSchema, type AutoscalerConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -85,14 +86,14 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
   return current;
 }
 
-export function secretValues(secrets: Secrets): string[] {
-  const values: string[] = [];
-  for (const value of Object.values(secrets)) {
-    if (typeof value !== 'string') continue;
-    values.push(value);
-    // A "user:password" pair must not leak its password alone either.
-    const colon = value.indexOf(':');
-    if (colon >= 0) values.push(value.slice(colon + 1));
-  }
+/**
+ * Every credential the daemon holds, for the scrubber: the environment's secrets, the userinfo of the two URLs, and the
+ * InfluxDB "user:password" pair (so its base64 form is scrubbed as well).
+ */
+export function secretValues(loaded: LoadedConfig): string[] {
+  const { config, secrets } = loaded;
+  const values = Object.values(secrets).filter((value): value is string => typeof value === 'string');
+  values.push(...urlCredentials(config.marathon.url), ...urlCredentials(config.influx.url));
+  if (config.influx.username && secrets.influxPassword) values.push(`${config.influx.username}:${secrets.influxPassword}`);
   return values;
 }

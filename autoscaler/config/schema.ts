@@ -33,9 +33,9 @@ export const autoscalerConfigSchema = z.strictObject({
   listen: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
-      port: z.number().int('expected an integer port').min(0).max(65535).default(9090),
+      port: z.number().int('expected an integer port').min(0).max(65535).default(8470),
     })
-    .default({ host: '127.0.0.1', port: 9090 }),
+    .default({ host: '127.0.0.1', port: 8470 }),
   apiTokenEnv: envName.default('BATON_AUTOSCALER_TOKEN'),
   /** Refuse every write (POST/DELETE /apps); the only way to run without an API token. */
   readOnly: z.boolean().default(false),
@@ -61,7 +61,10 @@ export const autoscalerConfigSchema = z.strictObject({
     .default({ tolerance: 0.1, scaleDownStabilizationSeconds: 300, warmupSeconds: 60 }),
   health: z
     .strictObject({
-      /** /healthz answers 503 when the last successful cycle is older than this (default: 3 intervals, at least 5 s). */
+      /**
+       * /healthz (liveness) answers 503 when the last cycle started longer ago than this, on the monotonic clock
+       * (default: 3 intervals, and at least a cycle's worst case plus one interval).
+       */
       maxCycleAgeSeconds: positiveSeconds.optional(),
     })
     .default({}),

@@ -1,42 +1,66 @@
-import schedule from 'node-schedule';
 import { runCycle, newCycleState, type CycleDeps, type CycleResult, type CycleSettings } from '../cycle/run-cycle.js';
 import type { DecisionLog } from '../decisions/log.js';
 import type { Registration } from '../registry/registration.js';
 import type { AutoscalerMetrics } from '../telemetry/prometheus.js';
+import type { Scrub } from '../telemetry/scrub.js';
+import { FixedRateTicker, systemTimers, type MonotonicTimers } from './fixed-rate.js';
 
-export interface HealthReport {
-  healthy: boolean;
-  status: 'ok' | 'starting' | 'failing';
-  lastCycleAt: string | null;
-  lastSuccessfulCycleAt: string | null;
-  consecutiveFailedCycles: number;
-  lastErrors: { source: string; message: string; appId?: string }[];
+/** GET /healthz: is the loop alive? Only a stalled or hung loop fails it (a restart would help); an outage does not. */
+export interface LivenessReport {
+  live: boolean;
+  status: 'ok' | 'stalled';
+  /** Seconds since the last cycle started, on the monotonic clock. */
+  lastCycleStartedSecondsAgo: number;
+  maxCycleAgeSeconds: number;
+  cycleRunning: boolean;
   cyclesRun: number;
   overlappingTicksSkipped: number;
 }
 
+export type UpstreamStatus = 'ok' | 'unreachable' | 'not-checked';
+
+/** GET /readyz: could the last cycle do its job? Fails while InfluxDB or Marathon is down, which a restart does not fix. */
+export interface ReadinessReport {
+  ready: boolean;
+  status: 'ready' | 'starting' | 'not-ready';
+  marathon: UpstreamStatus;
+  influxdb: UpstreamStatus;
+  /** The API listens only once the state file is read, so this is always true when it answers. */
+  registrationsLoaded: true;
+  lastCycleAt: string | null;
+  lastSuccessfulCycleAt: string | null;
+  consecutiveFailedCycles: number;
+  lastErrors: { source: string; message: string; appId?: string }[];
+}
+
 export interface ControllerOptions {
   intervalSeconds: number;
-  /** /healthz turns 503 when the last successful cycle is older than this. */
+  /** /healthz turns 503 when the last cycle started longer ago than this (monotonic clock). */
   maxCycleAgeSeconds: number;
   settings: CycleSettings;
   registrations: () => Registration[];
   decisions: DecisionLog;
   metrics: AutoscalerMetrics;
+  /** Errors are kept for /readyz scrubbed: an upstream error page may echo credentials. */
+  scrub: Scrub;
+  /** The monotonic clock and timers that pace cycles and measure liveness (decisions use the wall clock in deps). */
+  timers?: MonotonicTimers;
 }
 
 /**
- * The thin shell around runCycle: node-schedule fires ticks at a fixed rate; a tick that comes while a cycle is still
+ * The thin shell around runCycle: a fixed-rate ticker on the monotonic clock; a tick that comes while a cycle is still
  * running is skipped and counted (cycles never overlap).
  */
 export class Controller {
   private readonly state = newCycleState();
-  private job: schedule.Job | null = null;
+  private readonly timers: MonotonicTimers;
+  private readonly ticker: FixedRateTicker;
   private running: Promise<void> | null = null;
-  private anchor = 0;
-  private stopped = false;
   private last: CycleResult | null = null;
+  private lastErrors: ReadinessReport['lastErrors'] = [];
   private lastSuccessAt: number | null = null;
+  /** Monotonic ms at which the last cycle started; the start time of the controller before the first one. */
+  private lastStartedAt = 0;
   private failedInARow = 0;
   private cyclesRun = 0;
   private overlaps = 0;
@@ -44,20 +68,20 @@ export class Controller {
   constructor(
     private readonly deps: CycleDeps,
     private readonly options: ControllerOptions,
-  ) {}
+  ) {
+    this.timers = options.timers ?? systemTimers;
+    this.ticker = new FixedRateTicker(options.intervalSeconds * 1000, this.timers, () => void this.tick());
+  }
 
   /** Runs a first cycle at once, then one per interval. */
   start(): void {
-    this.anchor = Date.now();
-    this.stopped = false;
-    this.scheduleNext();
+    this.lastStartedAt = this.timers.now();
+    this.ticker.start();
     void this.tick();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.job?.cancel();
-    this.job = null;
+    this.ticker.stop();
     await this.running;
   }
 
@@ -69,6 +93,7 @@ export class Controller {
       this.deps.logger.warn('tick skipped: the previous cycle is still running', { overlappingTicksSkipped: this.overlaps });
       return this.running;
     }
+    this.lastStartedAt = this.timers.now();
     this.running = this.cycle().finally(() => {
       this.running = null;
     });
@@ -79,18 +104,32 @@ export class Controller {
     return this.last;
   }
 
-  health(): HealthReport {
-    const now = this.deps.clock.now();
-    const fresh = this.lastSuccessAt !== null && now - this.lastSuccessAt <= this.options.maxCycleAgeSeconds * 1000;
+  liveness(): LivenessReport {
+    const ageMs = Math.max(0, this.timers.now() - this.lastStartedAt);
+    const live = ageMs <= this.options.maxCycleAgeSeconds * 1000;
     return {
-      healthy: fresh,
-      status: fresh ? 'ok' : this.last === null ? 'starting' : 'failing',
-      lastCycleAt: this.last ? new Date(this.last.finishedAt).toISOString() : null,
-      lastSuccessfulCycleAt: this.lastSuccessAt === null ? null : new Date(this.lastSuccessAt).toISOString(),
-      consecutiveFailedCycles: this.failedInARow,
-      lastErrors: this.last?.errors ?? [],
+      live,
+      status: live ? 'ok' : 'stalled',
+      lastCycleStartedSecondsAgo: Math.round(ageMs) / 1000,
+      maxCycleAgeSeconds: this.options.maxCycleAgeSeconds,
+      cycleRunning: this.running !== null,
       cyclesRun: this.cyclesRun,
       overlappingTicksSkipped: this.overlaps,
+    };
+  }
+
+  readiness(): ReadinessReport {
+    const last = this.last;
+    const ready = last !== null && last.ok;
+    return {
+      ready,
+      status: ready ? 'ready' : last === null ? 'starting' : 'not-ready',
+      ...upstreamStatus(last),
+      registrationsLoaded: true,
+      lastCycleAt: last ? new Date(last.finishedAt).toISOString() : null,
+      lastSuccessfulCycleAt: this.lastSuccessAt === null ? null : new Date(this.lastSuccessAt).toISOString(),
+      consecutiveFailedCycles: this.failedInARow,
+      lastErrors: this.lastErrors,
     };
   }
 
@@ -108,6 +147,8 @@ export class Controller {
       return;
     }
     this.last = result;
+    const scrub = this.options.scrub;
+    this.lastErrors = result.errors.map((e) => ({ ...e, message: scrub(e.message) }));
     this.cyclesRun += 1;
     if (result.ok) {
       this.lastSuccessAt = result.finishedAt;
@@ -131,20 +172,17 @@ export class Controller {
       cpuMs: Math.round(cpuMs(process.cpuUsage(cpuBefore))),
     });
   }
+}
 
-  /** One-shot node-schedule jobs on a fixed grid from the start time: works for any interval, fractions included. */
-  private scheduleNext(): void {
-    if (this.stopped) return;
-    const intervalMs = this.options.intervalSeconds * 1000;
-    // node-schedule runs on the wall clock, so the grid does too (the injected clock is for decisions and health).
-    const now = Date.now();
-    let next = this.anchor + (Math.floor((now - this.anchor) / intervalMs) + 1) * intervalMs;
-    if (next - now < 5) next += intervalMs;
-    this.job = schedule.scheduleJob(new Date(next), () => {
-      this.scheduleNext();
-      void this.tick();
-    });
-  }
+/** Marathon's list and InfluxDB's query as the last cycle saw them (a failed scale request does not count). */
+function upstreamStatus(last: CycleResult | null): { marathon: UpstreamStatus; influxdb: UpstreamStatus } {
+  if (!last) return { marathon: 'not-checked', influxdb: 'not-checked' };
+  const marathonDown = last.errors.some((e) => e.source === 'marathon' && e.appId === undefined);
+  const influxDown = last.errors.some((e) => e.source === 'influxdb');
+  return {
+    marathon: marathonDown ? 'unreachable' : 'ok',
+    influxdb: influxDown ? 'unreachable' : last.requests.influxdb > 0 ? 'ok' : 'not-checked',
+  };
 }
 
 function cpuMs(usage: NodeJS.CpuUsage): number {

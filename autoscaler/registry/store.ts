@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '../config/load.js';
@@ -11,6 +11,13 @@ const stateFileSchema = z.object({
 
 export class StateFileError extends Error {
   override readonly name = 'StateFileError';
+  constructor(
+    message: string,
+    /** The errno code when the file system refused (ENOSPC, EACCES, ...). */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -24,10 +31,14 @@ export class RegistrationStore {
   /** Writes are serialised: two concurrent POSTs must not interleave their renames. */
   private writing: Promise<void> = Promise.resolve();
 
+  /** Temp files of earlier writers that died mid-write (kill -9, a crash), removed by open(). */
+  readonly removedTempFiles: string[] = [];
+
   private constructor(readonly file: string) {}
 
   static async open(file: string): Promise<RegistrationStore> {
     const store = new RegistrationStore(file);
+    store.removedTempFiles.push(...(await removeStaleTempFiles(file)));
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -91,24 +102,92 @@ export class RegistrationStore {
 
   private persist(): Promise<void> {
     const snapshot = JSON.stringify({ version: 1, registrations: this.list() }, null, 2) + '\n';
-    const next = this.writing.catch(() => undefined).then(() => writeFileAtomically(this.file, snapshot));
+    const write = async () => {
+      try {
+        await writeFileAtomically(this.file, snapshot);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const why = code ? `${code}: ${describeErrno(code)}` : String(error);
+        throw new StateFileError(`${this.file}: cannot save the state file (${why}); the change was not applied`, code);
+      }
+    };
+    const next = this.writing.catch(() => undefined).then(write);
     this.writing = next;
     return next;
   }
 }
 
+const TEMP_SUFFIX = '.tmp';
+
+/** `.autoscaler.json.<pid>.<ms>.tmp` beside the state file: the pattern both the writer and the cleanup know. */
+function tempFileFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}${TEMP_SUFFIX}`);
+}
+
+/**
+ * Removes temp files of our pattern left by a writer that died before its rename. One whose pid is a live process
+ * other than us may be another writer's, mid-write: left alone. (Our own pid is stale too: in a container a restarted
+ * daemon often gets the pid its predecessor had.)
+ */
+async function removeStaleTempFiles(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(TEMP_SUFFIX)) continue;
+    const match = /^(\d+)\.(\d+)$/.exec(name.slice(prefix.length, -TEMP_SUFFIX.length));
+    if (!match) continue;
+    const pid = Number(match[1]);
+    if (pid !== process.pid && isAlive(pid)) continue;
+    try {
+      await unlink(path.join(dir, name));
+      removed.push(path.join(dir, name));
+    } catch {
+      // gone already, or not ours to remove: the state file itself is what matters
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function describeErrno(code: string): string {
+  const known: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EACCES: 'permission denied',
+    EROFS: 'read-only file system',
+    EIO: 'input/output error',
+  };
+  return known[code] ?? 'the file system refused the write';
+}
+
+/** Temp file, fsync, rename, fsync of the directory. On any failure the temp file is removed and the old file stays. */
 export async function writeFileAtomically(file: string, content: string): Promise<void> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const temp = tempFileFor(file);
   const handle = await open(temp, 'w', 0o600);
   try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(content, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, file);
   } catch (error) {
     await unlink(temp).catch(() => undefined);

@@ -1,5 +1,7 @@
-// Structured logs: one JSON object a line. Secrets are scrubbed from every line as a last line of defence,
-// on top of never passing them to the logger in the first place.
+// Structured logs: one JSON object a line. Every line goes through the secret scrubber as a last line of defence,
+// on top of never passing secrets to the logger in the first place.
+import type { Scrub } from './scrub.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Logger {
@@ -14,20 +16,19 @@ const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, er
 export interface JsonLoggerOptions {
   write: (line: string) => void;
   level?: LogLevel;
-  /** Values that must never appear in a log line (passwords, tokens). */
-  secrets?: string[];
+  /** Removes credentials from each line (see scrub.ts). */
+  scrub?: Scrub;
   clock?: () => number;
 }
 
 export function createJsonLogger(options: JsonLoggerOptions): Logger {
   const minimum = LEVEL_RANK[options.level ?? 'info'];
-  const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
+  const scrub = options.scrub ?? ((line: string) => line);
   const clock = options.clock ?? Date.now;
   const log = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) => {
     if (LEVEL_RANK[level] < minimum) return;
-    let line = JSON.stringify({ time: new Date(clock()).toISOString(), level, msg, ...fields }, errorReplacer);
-    for (const secret of secrets) line = line.split(secret).join('***');
-    options.write(`${line}\n`);
+    const line = JSON.stringify({ time: new Date(clock()).toISOString(), level, msg, ...fields }, errorReplacer);
+    options.write(`${scrub(line)}\n`);
   };
   return {
     debug: (msg, fields) => log('debug', msg, fields),

@@ -1,5 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CycleResult } from '../cycle/run-cycle.js';
+import type { BuildInfo } from './build-info.js';
+
+const PREFIX = 'baton_autoscaler_';
+/**
+ * prom-client's totals of the by-type gauges: gauges named *_total, which `promtool check metrics` rejects (the suffix
+ * is for counters). Their by-type gauges stay; sum() over them gives the totals.
+ */
+const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /** The daemon's Prometheus metrics (GET /metrics). Its own registry, so tests can run several daemons in one process. */
 export class AutoscalerMetrics {
@@ -51,8 +59,20 @@ export class AutoscalerMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'baton_autoscaler_' });
+  private readonly appCurrent = this.appGauge('app_current_instances', "The app's instances in Marathon as the last cycle read them");
+  private readonly appDesired = this.appGauge('app_desired_instances', 'The instances the last cycle decided on (equal to current when no change)');
+  private readonly appMin = this.appGauge('app_min_instances', "The app's minInstances (its registration or AUTOSCALE_MIN)");
+  private readonly appMax = this.appGauge('app_max_instances', "The app's maxInstances (its registration or AUTOSCALE_MAX)");
+
+  constructor(build: BuildInfo) {
+    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    for (const name of GAUGES_NAMED_LIKE_COUNTERS) this.registry.removeSingleMetric(PREFIX + name);
+    new Gauge({
+      name: `${PREFIX}build_info`,
+      help: 'Always 1; the labels say which baton-autoscaler version runs on which Node version',
+      labelNames: ['version', 'node_version'],
+      registers: [this.registry],
+    }).set({ version: build.version, node_version: build.nodeVersion }, 1);
     for (const direction of ['up', 'down']) this.scaleActions.inc({ direction }, 0);
     for (const source of ['marathon', 'influxdb']) this.errors.inc({ source }, 0);
     for (const outcome of ['ok', 'failed']) this.cycles.inc({ outcome }, 0);
@@ -68,6 +88,15 @@ export class AutoscalerMetrics {
       this.appsManaged.set({ source }, result.managed.filter((m) => m.source === source).length);
     }
     this.labelIssues.set(result.labelIssues.length);
+    // Apps of the last cycle only: an app no longer managed disappears instead of showing its last values forever.
+    for (const gauge of [this.appCurrent, this.appDesired, this.appMin, this.appMax]) gauge.reset();
+    for (const managed of result.managed) {
+      const labels = { app_id: managed.appId };
+      this.appMin.set(labels, managed.policy.minInstances);
+      this.appMax.set(labels, managed.policy.maxInstances);
+      if (managed.instances !== undefined) this.appCurrent.set(labels, managed.instances);
+    }
+    for (const decision of result.decisions) this.appDesired.set({ app_id: decision.appId }, decision.desired);
     for (const action of result.actions) this.scaleActions.inc({ direction: action.direction });
     for (const skip of result.skipped) this.skipped.inc({ reason: skip.reason });
     for (const error of result.errors) this.errors.inc({ source: error.source });
@@ -75,6 +104,10 @@ export class AutoscalerMetrics {
 
   recordOverlap(): void {
     this.skipped.inc({ reason: 'cycle-overlap' });
+  }
+
+  private appGauge(name: string, help: string): Gauge<'app_id'> {
+    return new Gauge({ name: PREFIX + name, help, labelNames: ['app_id'], registers: [this.registry] });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

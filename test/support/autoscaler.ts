@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -240,4 +240,78 @@ export async function startSwitchableProxy(target: string): Promise<SwitchablePr
       agent.destroy();
     },
   };
+}
+
+/**
+ * A preload (`node --import <file>`) for the daemon under test that moves ITS wall clock, not the machine's: Date and
+ * Date.now() run 120 s behind once the process gets SIGUSR2 (as after an NTP step back), and it says so on stderr.
+ * performance.now() and the event loop's timers are left alone, as a real step leaves them.
+ */
+export async function wallClockStepPreload(dir: string): Promise<string> {
+  const file = path.join(dir, 'wall-clock-step.mjs');
+  await writeFile(
+    file,
+    `const RealDate = Date;
+let offsetMs = 0;
+class SteppedDate extends RealDate {
+  constructor(...args) {
+    if (args.length === 0) super(RealDate.now() + offsetMs);
+    else super(...args);
+  }
+  static now() {
+    return RealDate.now() + offsetMs;
+  }
+}
+globalThis.Date = SteppedDate;
+process.on('SIGUSR2', () => {
+  offsetMs -= 120_000;
+  process.stderr.write('wall clock stepped back 120 s\\n');
+});
+`,
+  );
+  return file;
+}
+
+let promtoolInstallation: Promise<void> | undefined;
+
+/** Installs Debian's `prometheus` package (it ships `promtool`) when promtool is missing; needs root, as for influxd. */
+export function ensurePromtoolInstalled(): Promise<void> {
+  promtoolInstallation ??= installPromtoolIfMissing();
+  return promtoolInstallation;
+}
+
+async function installPromtoolIfMissing(): Promise<void> {
+  const present = () => spawnSync('sh', ['-c', 'command -v promtool'], { stdio: 'ignore' }).status === 0;
+  if (present()) return;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error('promtool is missing and these tests are not running as root: install it with `apt-get install -y prometheus`');
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'prometheus'];
+  if ((await exitCode('apt-get', install, env)) !== 0 || !present()) {
+    await exitCode('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update'], env);
+    if ((await exitCode('apt-get', install, env)) !== 0 || !present()) throw new Error('could not install promtool with `apt-get install -y prometheus`');
+  }
+}
+
+/** `promtool check metrics` on a /metrics answer: its exit code and what it printed (problems, one a line). */
+export async function promtoolCheckMetrics(text: string): Promise<{ code: number | null; output: string }> {
+  await ensurePromtoolInstalled();
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, output }));
+    child.stdin.end(text);
+  });
+}
+
+function exitCode(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: 'ignore' });
+    child.once('error', () => resolve(null));
+    child.once('exit', (code) => resolve(code));
+  });
 }
