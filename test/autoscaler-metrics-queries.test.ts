@@ -66,6 +66,13 @@ describe('usageFromResults()', () => {
     });
   });
 
+  it('keeps a negative memory sample as the task\'s figure (a sum would hide it), for the decision to reject', () => {
+    const raw = {
+      results: [cpuEnds(0, []), memory([[T0, 'pod.1', 3e8], [T0, 'pod.1', -2e9], [T0, 'pod.1', 1e8], [T0, 'web.1', -5]]), cpuEnds(2, [])],
+    };
+    expect(usageFromResults(raw)).toEqual({ 'pod.1': { memoryBytes: -2e9 }, 'web.1': { memoryBytes: -5 } });
+  });
+
   it('sums the containers of one task (a row each) and takes the newest of their last samples', () => {
     const raw = {
       results: [

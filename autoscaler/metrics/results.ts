@@ -123,10 +123,14 @@ function newGathered(): Gathered {
   return { usage: Object.create(null) as Record<string, TaskUsage>, tasks: new Map(), firstInLast: undefined, lastInLast: undefined };
 }
 
-/** Peak memory of one container: a task uses the sum of its containers. */
+/**
+ * Peak memory of one container: a task uses the sum of its containers. A negative sample is garbage that a sum would
+ * hide: the task keeps that sample as its figure, for the decision to reject and name.
+ */
 function addMemory(into: Gathered, taskId: string, bytes: number): void {
   const task = (into.usage[taskId] ??= {});
-  task.memoryBytes = (task.memoryBytes ?? 0) + bytes;
+  const sum = task.memoryBytes;
+  task.memoryBytes = sum === undefined ? bytes : sum < 0 ? sum : bytes < 0 ? bytes : sum + bytes;
 }
 
 function addFirst(into: Gathered, taskId: string, container: string, nanoseconds: number, at: number): void {
