@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildUsageQueries, MetricsError, usageFromResults } from '../autoscaler/metrics/index.js';
+import { buildUsageQueries, finishUsage, MetricsError, newUsageReader, readUsageChunk, usageFromResults } from '../autoscaler/metrics/index.js';
 
 describe('buildUsageQueries()', () => {
   it('asks for the first and last CPU sample and peak memory per container in three statements, as rows', () => {
@@ -174,5 +174,54 @@ describe('usageFromResults()', () => {
     expect(caught).toBeInstanceOf(MetricsError);
     expect(caught).toMatchObject({ kind });
     expect((caught as Error).message).toContain(message);
+  });
+});
+
+describe('the chunked usage reader', () => {
+  /** One line of a chunked answer: a statement's rows, `partial` when more of the statement follows. */
+  const chunk = (result: { statement_id: number }, partial: boolean) => {
+    const one = structuredClone(result) as { statement_id: number; partial?: boolean; series?: Array<{ partial?: boolean }> };
+    if (partial) {
+      one.partial = true;
+      for (const series of one.series ?? []) series.partial = true;
+    }
+    return { results: [one] };
+  };
+
+  it('joins a statement split over several chunks, its series marked partial until the last one', () => {
+    const reader = newUsageReader(true);
+    readUsageChunk(reader, chunk(cpuEnds(0, [[T0, 'web.1', 'c', 1e9]]), true));
+    readUsageChunk(reader, chunk(cpuEnds(0, [[T0, 'web.2', 'c', 0]]), false));
+    readUsageChunk(reader, chunk(memory([[T0, 'web.1', 8e8]]), false));
+    readUsageChunk(reader, chunk(cpuEnds(2, [[T0 + 2_000, 'web.1', 'c', 2e9]]), true));
+    readUsageChunk(reader, chunk(cpuEnds(2, [[T0 + 4_000, 'web.2', 'c', 2e9]]), false));
+    expect(finishUsage(reader)).toEqual({
+      'web.1': { memoryBytes: 8e8, lastSampleAt: T0 + 2_000, cpuCores: 0.5 },
+      'web.2': { lastSampleAt: T0 + 4_000, cpuCores: 0.5 },
+    });
+  });
+
+  it('refuses an answer whose last statement is still partial when it ends', () => {
+    const reader = newUsageReader(true);
+    readUsageChunk(reader, chunk(cpuEnds(0, []), false));
+    readUsageChunk(reader, chunk(memory([]), false));
+    readUsageChunk(reader, chunk(cpuEnds(2, [[T0, 'web.1', 'c', 1]]), true));
+    expect(() => finishUsage(reader)).toThrow(/cut the answer short/);
+  });
+
+  it('refuses an answer that lacks a statement, or repeats one after its end', () => {
+    const short = newUsageReader(true);
+    readUsageChunk(short, chunk(cpuEnds(0, []), false));
+    expect(() => finishUsage(short)).toThrow('InfluxDB answered 1 statements, expected 3');
+    const repeated = newUsageReader(true);
+    readUsageChunk(repeated, chunk(cpuEnds(0, []), false));
+    expect(() => readUsageChunk(repeated, chunk(cpuEnds(0, []), false))).toThrow(/again after its last chunk/);
+  });
+
+  it('reports a statement error from any chunk', () => {
+    const reader = newUsageReader(true);
+    readUsageChunk(reader, chunk(cpuEnds(0, []), false));
+    readUsageChunk(reader, { results: [{ statement_id: 1, error: 'max-select-series limit exceeded' }] });
+    expect(() => finishUsage(reader)).toThrow('InfluxDB rejected the usage query: max-select-series limit exceeded');
   });
 });
