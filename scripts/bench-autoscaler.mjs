@@ -277,7 +277,7 @@ async function cpuTicks(pid) {
 
 /** RSS of the benchmark's influxd (the newest one this process started), in MB; NaN if it cannot be read. */
 async function influxRssMb() {
-  const found = spawnSync('sh', ['-c', `pgrep -n -P $(pgrep -n -f 'influxd-supervisor' || echo 0) influxd || true`]).stdout?.toString().trim();
+  const found = spawnSync('sh', ['-c', 'pgrep -n -x influxd || true']).stdout?.toString().trim();
   if (!found) return NaN;
   const status = await readFile(`/proc/${found}/status`, 'utf8').catch(() => '');
   return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
