@@ -3,7 +3,8 @@
 // 1,000 apps x 5 tasks over the metrics window, the Marathon emulator with the same apps, and the daemon as a child
 // process. Counting proxies in front of both servers give the requests per cycle; /proc gives the daemon's CPU and RSS.
 //
-// Options (environment): BENCH_APPS (1000), BENCH_TASKS (5), BENCH_CYCLES (20), BENCH_INTERVAL_SECONDS (2).
+// Options (environment): BENCH_APPS (a comma list of sizes measured one after the other in this run, default
+// 1000,5000,10000), BENCH_TASKS (5), BENCH_CYCLES (10), BENCH_INTERVAL_SECONDS (by default 0.8 s per 1,000 apps, at least 2).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,10 +13,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const APPS = Number(process.env.BENCH_APPS ?? 1000);
+const SIZES = String(process.env.BENCH_APPS ?? '1000,5000,10000').split(',').map((size) => Number(size.trim()));
 const TASKS = Number(process.env.BENCH_TASKS ?? 5);
-const CYCLES = Number(process.env.BENCH_CYCLES ?? 20);
-const INTERVAL_SECONDS = Number(process.env.BENCH_INTERVAL_SECONDS ?? 2);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 10);
+const intervalFor = (apps) => Number(process.env.BENCH_INTERVAL_SECONDS ?? Math.max(2, Math.ceil(apps / 1000) * 0.8));
 const WINDOW_SECONDS = 300;
 const STEP_SECONDS = 10;
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim() || 100);
@@ -23,9 +24,17 @@ const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().
 const say = (message) => process.stderr.write(`[bench] ${message}\n`);
 
 async function main() {
-  const work = await mkdtemp(path.join(os.tmpdir(), 'baton-bench-autoscaler-'));
-  const cleanups = [() => rm(work, { recursive: true, force: true })];
-  try {
+  const helpers = await compile();
+  const results = [];
+  for (const apps of SIZES) {
+    const result = await runSize(helpers, apps, intervalFor(apps));
+    printReport(result);
+    results.push(result);
+  }
+  if (results.length > 1) printSideBySide(results);
+}
+
+async function compile() {
     say('compiling the daemon, the emulator and the test helpers');
     // Inside the checkout, so that the compiled files resolve the packages in node_modules.
     const build = path.join(repoRoot, 'node_modules', '.cache', 'bench-autoscaler');
@@ -40,9 +49,18 @@ async function main() {
       if (!existsSync(path.join(build, file))) throw new Error(`compilation did not produce ${file}`);
     }
     const load = (file) => import(pathToFileURL(path.join(build, file)).href);
-    const { startInfluxDb, cadvisorLines } = await load('test/support/influxdb.js');
-    const { startSwitchableProxy, startDaemon, waitFor } = await load('test/support/autoscaler.js');
-    const { startEmulator } = await load('src/emulator/index.js');
+    return {
+      ...(await load('test/support/influxdb.js')),
+      ...(await load('test/support/autoscaler.js')),
+      ...(await load('src/emulator/index.js')),
+    };
+}
+
+async function runSize(helpers, APPS, INTERVAL_SECONDS) {
+  const { startInfluxDb, cadvisorLines, startSwitchableProxy, startDaemon, waitFor, startEmulator } = helpers;
+  const work = await mkdtemp(path.join(os.tmpdir(), 'baton-bench-autoscaler-'));
+  const cleanups = [() => rm(work, { recursive: true, force: true })];
+  try {
 
     say(`starting the emulator with ${APPS} apps x ${TASKS} tasks`);
     const apps = [];
@@ -67,7 +85,7 @@ async function main() {
         const running = body.apps.reduce((n, a) => n + (a.tasks ?? []).filter((t) => t.state === 'TASK_RUNNING').length, 0);
         return running === APPS * TASKS ? body.apps : undefined;
       },
-      120_000,
+      120_000 + APPS * 30,
       500,
     );
 
@@ -155,6 +173,7 @@ async function main() {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const influxRss = await influxRssMb();
 
     if (process.env.BENCH_HEAP_SNAPSHOT) {
       // BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot of the daemon after the measured cycles (written into <dir>).
@@ -192,10 +211,12 @@ async function main() {
       heap,
       overlappingTicksSkipped: overlaps,
       floorCpuMsPerCycle: floor,
+      intervalSeconds: INTERVAL_SECONDS,
+      influxRssMb: influxRss,
       machine: { cpus: os.cpus().length, node: process.version },
       daemonNodeArgs,
     };
-    printReport(result);
+    return result;
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
@@ -252,6 +273,31 @@ async function cpuTicks(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** RSS of the benchmark's influxd (the newest one this process started), in MB; NaN if it cannot be read. */
+async function influxRssMb() {
+  const found = spawnSync('sh', ['-c', 'pgrep -n -x influxd || true']).stdout?.toString().trim();
+  if (!found) return NaN;
+  const status = await readFile(`/proc/${found}/status`, 'utf8').catch(() => '');
+  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
+}
+
+function printSideBySide(results) {
+  const row = (label, value) => `  ${label.padEnd(36)}${results.map((r) => String(value(r)).padStart(16)).join('')}`;
+  const lines = [
+    `side by side (${results[0].tasks / results[0].apps} tasks per app, ${results[0].cycles} cycles each)`,
+    row('apps', (r) => r.apps),
+    row('interval (s)', (r) => r.intervalSeconds),
+    row('cycle wall p50 / p95 (ms)', (r) => `${r.cycleWallMs.p50} / ${r.cycleWallMs.p95}`),
+    row('  InfluxDB / Marathon / decide p50', (r) => `${r.phaseP50Ms.influxQuery}/${r.phaseP50Ms.marathonList}/${r.phaseP50Ms.decide}`),
+    row('daemon CPU per cycle (ms)', (r) => r.cpuMsPerCycle),
+    row('daemon RSS now / peak (MB)', (r) => `${r.rssMb} / ${r.peakRssMb}`),
+    row('influxd peak RSS (MB)', (r) => r.influxRssMb),
+    row('requests per cycle (Marathon/Influx)', (r) => `${r.marathonListRequestsPerCycle}/${r.influxRequestsPerCycle}`),
+    row('overlapping ticks skipped', (r) => r.overlappingTicksSkipped),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 function percentile(sorted, p) {

@@ -105,3 +105,43 @@ describe('runCycle with a Marathon list read app by app', () => {
     ]);
   });
 });
+
+describe('runCycle rate-limits scale-ups per period, not per cycle', () => {
+  it('at a 1 s interval a hot app grows by max(2x, +4) per 15 s, not every cycle', async () => {
+    const app = labelled('/shop/hot', { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '100', AUTOSCALE_TARGET_CPU: '0.5' });
+    let now = NOW;
+    const withTasks = (instances: number): AppInfo => ({
+      ...app,
+      instances,
+      tasks: Array.from({ length: instances }, (_, index) => ({
+        id: `shop/hot.${index}`, appId: app.id, state: 'TASK_RUNNING', startedAt: new Date(NOW - 600_000).toISOString(),
+      })),
+    });
+    let current = withTasks(2);
+    const scaled: Array<[number, number]> = [];
+    const marathon: MarathonPort = {
+      async visitApps(_embed, visit) {
+        visit(structuredClone(current));
+        return 1;
+      },
+      async scaleApp(_appId, instances) {
+        scaled.push([(now - NOW) / 1000, instances]);
+        current = withTasks(instances);
+        return { deploymentId: 'd', version: 'v' };
+      },
+    };
+    const world: CycleDeps = {
+      marathon,
+      metrics: { fetchUsage: async () => Object.fromEntries((current.tasks ?? []).map((t) => [t.id, { cpuCores: 3, lastSampleAt: now - 1_000 }])) },
+      clock: { now: () => now },
+      logger: createJsonLogger({ write: () => undefined, clock: () => now }),
+    };
+    const state = newCycleState();
+    for (let second = 0; second <= 31; second++) {
+      now = NOW + second * 1000;
+      await runCycle(world, state, settings, []);
+    }
+    // 2 → 6 (+4), then nothing until that scale-up is 15 s old, 6 → 12, again 15 s later 12 → 24.
+    expect(scaled).toEqual([[0, 6], [15, 12], [30, 24]]);
+  });
+});

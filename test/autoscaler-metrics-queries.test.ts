@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildUsageQueries, MetricsError, usageFromResults } from '../autoscaler/metrics/index.js';
+import { buildUsageQueries, finishUsage, MetricsError, newUsageReader, readUsageChunk, usageFromResults } from '../autoscaler/metrics/index.js';
 
 describe('buildUsageQueries()', () => {
   it('asks for the first and last CPU sample and peak memory per container in three statements, as rows', () => {
@@ -64,6 +64,13 @@ describe('usageFromResults()', () => {
       'web.3': { memoryBytes: 1e8 },
       'web.4': { cpuCores: 0, lastSampleAt: T0 + 10_000 },
     });
+  });
+
+  it('keeps a negative memory sample as the task\'s figure (a sum would hide it), for the decision to reject', () => {
+    const raw = {
+      results: [cpuEnds(0, []), memory([[T0, 'pod.1', 3e8], [T0, 'pod.1', -2e9], [T0, 'pod.1', 1e8], [T0, 'web.1', -5]]), cpuEnds(2, [])],
+    };
+    expect(usageFromResults(raw)).toEqual({ 'pod.1': { memoryBytes: -2e9 }, 'web.1': { memoryBytes: -5 } });
   });
 
   it('sums the containers of one task (a row each) and takes the newest of their last samples', () => {
@@ -167,5 +174,54 @@ describe('usageFromResults()', () => {
     expect(caught).toBeInstanceOf(MetricsError);
     expect(caught).toMatchObject({ kind });
     expect((caught as Error).message).toContain(message);
+  });
+});
+
+describe('the chunked usage reader', () => {
+  /** One line of a chunked answer: a statement's rows, `partial` when more of the statement follows. */
+  const chunk = (result: { statement_id: number }, partial: boolean) => {
+    const one = structuredClone(result) as { statement_id: number; partial?: boolean; series?: Array<{ partial?: boolean }> };
+    if (partial) {
+      one.partial = true;
+      for (const series of one.series ?? []) series.partial = true;
+    }
+    return { results: [one] };
+  };
+
+  it('joins a statement split over several chunks, its series marked partial until the last one', () => {
+    const reader = newUsageReader(true);
+    readUsageChunk(reader, chunk(cpuEnds(0, [[T0, 'web.1', 'c', 1e9]]), true));
+    readUsageChunk(reader, chunk(cpuEnds(0, [[T0, 'web.2', 'c', 0]]), false));
+    readUsageChunk(reader, chunk(memory([[T0, 'web.1', 8e8]]), false));
+    readUsageChunk(reader, chunk(cpuEnds(2, [[T0 + 2_000, 'web.1', 'c', 2e9]]), true));
+    readUsageChunk(reader, chunk(cpuEnds(2, [[T0 + 4_000, 'web.2', 'c', 2e9]]), false));
+    expect(finishUsage(reader)).toEqual({
+      'web.1': { memoryBytes: 8e8, lastSampleAt: T0 + 2_000, cpuCores: 0.5 },
+      'web.2': { lastSampleAt: T0 + 4_000, cpuCores: 0.5 },
+    });
+  });
+
+  it('refuses an answer whose last statement is still partial when it ends', () => {
+    const reader = newUsageReader(true);
+    readUsageChunk(reader, chunk(cpuEnds(0, []), false));
+    readUsageChunk(reader, chunk(memory([]), false));
+    readUsageChunk(reader, chunk(cpuEnds(2, [[T0, 'web.1', 'c', 1]]), true));
+    expect(() => finishUsage(reader)).toThrow(/cut the answer short/);
+  });
+
+  it('refuses an answer that lacks a statement, or repeats one after its end', () => {
+    const short = newUsageReader(true);
+    readUsageChunk(short, chunk(cpuEnds(0, []), false));
+    expect(() => finishUsage(short)).toThrow('InfluxDB answered 1 statements, expected 3');
+    const repeated = newUsageReader(true);
+    readUsageChunk(repeated, chunk(cpuEnds(0, []), false));
+    expect(() => readUsageChunk(repeated, chunk(cpuEnds(0, []), false))).toThrow(/again after its last chunk/);
+  });
+
+  it('reports a statement error from any chunk', () => {
+    const reader = newUsageReader(true);
+    readUsageChunk(reader, chunk(cpuEnds(0, []), false));
+    readUsageChunk(reader, { results: [{ statement_id: 1, error: 'max-select-series limit exceeded' }] });
+    expect(() => finishUsage(reader)).toThrow('InfluxDB rejected the usage query: max-select-series limit exceeded');
   });
 });

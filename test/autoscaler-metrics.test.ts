@@ -37,7 +37,7 @@ const tasks: Record<string, SeededTask> = {
 
 /** A loopback proxy in front of InfluxDB that counts requests and can fail on demand. */
 function startProxy(target: string) {
-  const state = { requests: 0, bodies: [] as string[], authorizations: [] as Array<string | undefined>, mode: 'forward' as 'forward' | 'fail-503' | 'unauthorized' | 'hang' };
+  const state = { requests: 0, bodies: [] as string[], authorizations: [] as Array<string | undefined>, mode: 'forward' as 'forward' | 'fail-503' | 'unauthorized' | 'hang' | 'first-line' };
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -60,7 +60,9 @@ function startProxy(target: string) {
         ...(req.method === 'POST' ? { body } : {}),
       });
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-      res.end(await upstream.text());
+      const text = await upstream.text();
+      // 'first-line': the answer ends after its first chunk, as when a connection drops mid-answer.
+      res.end(state.mode === 'first-line' ? `${text.split('\n')[0]}\n` : text);
     });
   });
   return new Promise<{ url: string; state: typeof state; close(): Promise<void> }>((resolve) => {
@@ -210,12 +212,27 @@ describe('InfluxMetricsSource against a real InfluxDB', () => {
     expect(decision).toMatchObject({ desired: 2, action: 'none', rules: ['missing-metrics'] });
   });
 
+  it('reads the answer chunk by chunk: tiny chunks give exactly the usage one big chunk gives', async () => {
+    const whole = await new InfluxMetricsSource({ url: influx.url, database: DB }).fetchUsage(WINDOW);
+    const chunked = await new InfluxMetricsSource({ url: influx.url, database: DB, chunkSize: 2 }).fetchUsage(WINDOW);
+    expect(Object.keys(whole).length).toBeGreaterThan(5);
+    expect(chunked).toEqual(whole);
+  });
+
+  it('refuses an answer that ends before its last chunk', async () => {
+    proxy.state.mode = 'first-line';
+    const source = new InfluxMetricsSource({ url: proxy.url, database: DB, chunkSize: 2 });
+    const failure = await source.fetchUsage(WINDOW).catch((error: unknown) => error as Error);
+    expect(failure).toMatchObject({ name: 'MetricsError', kind: 'invalid-response' });
+    expect(failure.message).toContain('cut the answer short');
+  });
+
   it('reports an unknown database as a rejected query', async () => {
     const source = new InfluxMetricsSource({ url: influx.url, database: 'nope' });
     const failure = await source.fetchUsage(WINDOW).catch((error: unknown) => error as Error);
     expect(failure).toMatchObject({ name: 'MetricsError', kind: 'rejected' });
     expect(failure.message).toBe(
-      `InfluxDB ${influx.url} (database "nope") rejected the usage query: not executed (InfluxDB says this when the database does not exist)`,
+      `InfluxDB ${influx.url} (database "nope") rejected the usage query: database not found: nope`,
     );
   });
 

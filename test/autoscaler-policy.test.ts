@@ -23,6 +23,8 @@ interface Scenario {
   hasHealthChecks?: boolean;
   deploymentInProgress?: boolean;
   history?: Array<[secondsAgo: number, desired: number]>;
+  /** Scalings the autoscaler applied: [seconds ago, instances added (negative: removed)]. */
+  scaled?: Array<[secondsAgo: number, change: number]>;
   scheduleFloor?: number | null;
   metricsAvailable?: boolean;
   consecutiveMetricFailures?: number;
@@ -77,6 +79,7 @@ function scenario(s: Scenario): DecisionInput {
     usage,
     freshnessSeconds: 60,
     recommendations: (s.history ?? []).map(([ago, desired]) => ({ at: NOW - ago * 1000, desired })),
+    scaleEvents: (s.scaled ?? []).map(([ago, change]) => ({ at: NOW - ago * 1000, change })),
     scheduleFloor: s.scheduleFloor ?? null,
     metricsAvailable: s.metricsAvailable ?? true,
     consecutiveMetricFailures: s.consecutiveMetricFailures ?? 0,
@@ -212,7 +215,7 @@ const cases: Case[] = [
     action: 'scale-up',
     recommendation: 10,
     rules: ['scale-up-limit'],
-    reason: ['→ 10 instances', 'limited to +4 per cycle (scale-up limit) → 6'],
+    reason: ['→ 10 instances', 'limited to max(+100%, +4) per 15 s from 2 (scale-up limit) → 6'],
   },
   {
     name: 'scale-up limited to doubling a larger app',
@@ -220,6 +223,54 @@ const cases: Case[] = [
     desired: 12,
     action: 'scale-up',
     recommendation: 24,
+    rules: ['scale-up-limit'],
+  },
+  // The limit is per 15 s period (HPA's default behavior), from the count at the period's start, not per cycle.
+  {
+    name: 'an app that just doubled may not double again within the period',
+    given: { instances: 8, tasks: busy(8, 2.4), policy: { maxInstances: 100 }, scaled: [[1, 4]] },
+    desired: 8,
+    action: 'none',
+    recommendation: 32,
+    rules: ['scale-up-limit'],
+    reason: ['limited to max(+100%, +4) per 15 s from 4 (scale-up limit; 4 already added in that time) → 8', 'stays at 8 instances'],
+  },
+  {
+    name: 'what is left of the period\'s allowance is used',
+    given: { instances: 12, tasks: busy(12, 2.4), policy: { maxInstances: 100 }, scaled: [[10, 2], [5, 2]] },
+    desired: 16,
+    action: 'scale-up',
+    rules: ['scale-up-limit'],
+    reason: ['limited to max(+100%, +4) per 15 s from 8 (scale-up limit; 4 already added in that time) → 16'],
+  },
+  {
+    name: 'a scale-up older than the period no longer counts',
+    given: { instances: 8, tasks: busy(8, 2.4), policy: { maxInstances: 100 }, scaled: [[15, 4], [20, 2]] },
+    desired: 16,
+    action: 'scale-up',
+    rules: ['scale-up-limit'],
+  },
+  {
+    name: 'a scale-down within the period raises the count the period started from',
+    given: { instances: 4, tasks: busy(4, 2.4), policy: { maxInstances: 100 }, scaled: [[5, -2]] },
+    desired: 12,
+    action: 'scale-up',
+    rules: ['scale-up-limit'],
+    reason: ['from 6 (scale-up limit) → 12'],
+  },
+  {
+    name: 'scaleUpMaxStep is per period too',
+    given: { instances: 4, tasks: busy(4, 1.2), policy: { scaleUpMaxStep: 2 }, scaled: [[3, 1]] },
+    desired: 5,
+    action: 'scale-up',
+    rules: ['scale-up-limit'],
+    reason: ['limited to +2 per 15 s from 3 (scale-up limit; 1 already added in that time) → 5'],
+  },
+  {
+    name: 'the limit never asks for a scale-down',
+    given: { instances: 10, tasks: busy(10, 2.4), policy: { maxInstances: 100, scaleUpMaxStep: 1 }, scaled: [[2, 6]] },
+    desired: 10,
+    action: 'none',
     rules: ['scale-up-limit'],
   },
   {
@@ -244,7 +295,7 @@ const cases: Case[] = [
     action: 'none',
     recommendation: 4,
     rules: ['missing-metrics'],
-    reason: ['on 3/4 tasks (1 without fresh data)', 'missing at 100% of target', 'not scaling down: 1/4 tasks lack fresh data'],
+    reason: ['on 3/4 tasks (1 without fresh data)', 'missing at 100% of their cpus', 'not scaling down: 1/4 instances lack usable data'],
   },
   {
     name: 'a stale task counts as missing, not idle',
@@ -267,7 +318,7 @@ const cases: Case[] = [
     action: 'scale-up',
     recommendation: 6,
     rules: ['missing-metrics'],
-    reason: ['ratio 2.00; recomputed with missing at 0% of target → ratio 1.50 → 6 instances'],
+    reason: ['ratio 2.00; recomputed with missing at 0% → ratio 1.50 → 6 instances'],
   },
   {
     name: 'missing tasks can bring a scale-up back within tolerance',
@@ -363,7 +414,142 @@ const cases: Case[] = [
     given: { instances: 4, tasks: [...busy(2, 0.8), { state: 'TASK_UNREACHABLE' }, { state: 'TASK_KILLING' }] },
     desired: 4,
     action: 'none',
-    rules: ['direction-flip'],
+    rules: ['missing-metrics', 'unreachable-tasks', 'direction-flip'],
+    reason: ['on 2/4 tasks (1 unreachable, 1 instance not in Marathon\'s task list) → ratio 1.33; recomputed with missing at 0% → ratio 0.67'],
+  },
+  // Memory: only launching tasks are set aside (HPA groupPods: unready and young pods are set aside for CPU only).
+  {
+    name: 'memory at 211% of target scales up, counting the unhealthy task\'s memory',
+    given: {
+      instances: 3,
+      hasHealthChecks: true,
+      tasks: [{ memory: 1.1 }, { memory: 1.1 }, { memory: 0.965, healthy: false }],
+      policy: { targetCpu: undefined, targetMemory: 0.5 },
+    },
+    desired: 7,
+    action: 'scale-up',
+    recommendation: 7,
+    rules: [],
+    reason: ['memory 106% of target 50% on 3/3 tasks → ratio 2.11 → 7 instances', '3 → 7 instances'],
+  },
+  {
+    name: 'memory scale-in counts young and unhealthy tasks that use a lot of memory',
+    given: {
+      instances: 4,
+      hasHealthChecks: true,
+      tasks: [{ memory: 0.1 }, { memory: 0.1 }, { memory: 0.9, ageSeconds: 10 }, { memory: 0.9, healthy: false }],
+      policy: { targetCpu: undefined, targetMemory: 0.5 },
+    },
+    desired: 4,
+    action: 'none',
+    rules: ['tolerance'],
+    reason: ['memory 50% of target 50% on 4/4 tasks → ratio 1.00, within tolerance'],
+  },
+  {
+    name: 'the same tasks are set aside for CPU and counted for memory in one decision',
+    given: {
+      instances: 4,
+      tasks: [{ cpu: 0.1, memory: 0.1 }, { cpu: 0.1, memory: 0.1 }, { cpu: 0.9, memory: 0.9, ageSeconds: 10 }, { cpu: 0.9, memory: 0.9, ageSeconds: 20 }],
+      policy: { targetMemory: 0.5 },
+    },
+    desired: 4,
+    action: 'none',
+    recommendation: 4,
+    rules: ['warming-up', 'tolerance'],
+    reason: ['CPU 10% of target 60% on 2/4 tasks (2 warming up) → ratio 0.17 → 1 instance', 'memory 50% of target 50% on 4/4 tasks'],
+  },
+  {
+    name: 'launching tasks are set aside for memory too, and count as 0% on a memory scale-up',
+    given: {
+      instances: 3,
+      tasks: [{ memory: 0.9 }, { memory: 0.9 }, { state: 'TASK_STAGING', ageSeconds: null }],
+      policy: { targetCpu: undefined, targetMemory: 0.5 },
+    },
+    desired: 4,
+    action: 'scale-up',
+    rules: ['not-ready'],
+    reason: ['on 2/3 tasks (1 still launching) → ratio 1.80; recomputed with unready at 0% → ratio 1.20 → 4 instances'],
+  },
+  // Tasks that exist but report nothing are missing data, never gone (HPA's missing-pod rule).
+  {
+    name: 'two unreachable tasks and two idle ones: the app holds at 4',
+    given: { instances: 4, tasks: [...busy(2, 0.05), { state: 'TASK_UNREACHABLE', cpu: 0 }, { state: 'TASK_UNKNOWN' }] },
+    desired: 4,
+    action: 'none',
+    recommendation: 4,
+    rules: ['missing-metrics', 'unreachable-tasks'],
+    reason: ['on 2/4 tasks (2 unreachable) → ratio 0.08; recomputed with missing at 100% of their cpus → ratio 0.88 → 4 instances', 'stays at 4 instances'],
+  },
+  {
+    name: 'a lost task blocks a scale-down the arithmetic would allow',
+    given: { instances: 6, tasks: [...busy(5, 0.05), { state: 'TASK_LOST' }] },
+    desired: 6,
+    action: 'none',
+    recommendation: 6,
+    rules: ['missing-metrics', 'unreachable-tasks'],
+    reason: ['recomputed with missing at 100% of their cpus → ratio 0.35 → 3 instances', 'not scaling down: 1/6 instances lack usable data'],
+  },
+  {
+    name: 'instances missing from the task list count as missing, not as gone',
+    given: { instances: 4, tasks: busy(2, 0.05) },
+    desired: 4,
+    action: 'none',
+    rules: ['missing-metrics'],
+    reason: ['on 2/4 tasks (2 instances not in Marathon\'s task list)'],
+  },
+  {
+    name: 'on a scale-up unreachable tasks count as 0%',
+    given: { instances: 4, tasks: [...busy(3, 1.2), { state: 'TASK_UNREACHABLE' }] },
+    desired: 6,
+    action: 'scale-up',
+    rules: ['missing-metrics', 'unreachable-tasks'],
+    reason: ['ratio 2.00; recomputed with missing at 0% → ratio 1.50 → 6 instances'],
+  },
+  {
+    name: 'failed and killed tasks are gone: the replacement instance is missing until it shows up',
+    given: { instances: 2, tasks: [{ cpu: 0.6 }, { state: 'TASK_FAILED' }, { state: 'TASK_KILLED' }, { cpu: 0.6 }] },
+    desired: 2,
+    action: 'none',
+    rules: ['tolerance'],
+  },
+  {
+    name: 'a missing task with a target above 100% is assumed at the target on a scale-down',
+    given: { instances: 4, tasks: [...busy(3, 0.3), { noData: true }], policy: { targetCpu: 1.5 } },
+    desired: 4,
+    action: 'none',
+    reason: ['missing at 150% of their cpus → ratio 0.40'],
+  },
+  // Garbage is not data.
+  {
+    name: 'a negative memory sample is rejected: the hot app does not shrink',
+    given: {
+      instances: 4,
+      tasks: [{ memory: 0.9 }, { memory: 0.9 }, { memory: 0.9 }, { memory: -9 }],
+      policy: { targetCpu: undefined, targetMemory: 0.5 },
+    },
+    desired: 6,
+    action: 'scale-up',
+    rules: ['missing-metrics', 'invalid-samples'],
+    reason: [
+      'memory 90% of target 50% on 3/4 tasks (1 with a rejected sample) → ratio 1.80; recomputed with missing at 0% → ratio 1.35 → 6 instances',
+      'rejected as garbage (treated as missing data): memory -4831838208 of shop_web.task-4 (negative)',
+    ],
+  },
+  {
+    name: 'a negative CPU sample is rejected and blocks a scale-down',
+    given: { instances: 4, tasks: [...busy(3, 0.05), { cpu: -1.8 }] },
+    desired: 4,
+    action: 'none',
+    rules: ['missing-metrics', 'invalid-samples'],
+    reason: ['CPU -0.9 of shop_web.task-4 (negative)', 'not scaling down: 1/4 instances lack usable data'],
+  },
+  {
+    name: 'a non-finite sample is rejected',
+    given: { instances: 2, tasks: [{ cpu: 0.3 }, { cpu: Infinity }] },
+    desired: 2,
+    action: 'none',
+    rules: ['missing-metrics', 'invalid-samples', 'tolerance'],
+    reason: ['CPU Infinity of shop_web.task-2 (not a finite number)'],
   },
   // Several metrics: the max over metrics.
   {
@@ -513,7 +699,7 @@ const cases: Case[] = [
     action: 'scale-up',
     recommendation: 10,
     rules: ['missing-metrics', 'warming-up', 'max-bound'],
-    reason: ['missing at 0% of target, unready at 0% → ratio 2.50 → 10 instances', 'capped by max 7'],
+    reason: ['missing at 0%, unready at 0% → ratio 2.50 → 10 instances', 'capped by max 7'],
   },
 ];
 
@@ -548,6 +734,8 @@ describe('decide()', () => {
         {
           taskId: 'shop_web.task-1',
           status: 'used',
+          cpu: 'used',
+          memory: 'used',
           cpuUtilization: 0.9,
           memoryUtilization: expect.closeTo(0.5, 9),
           cpuCores: 0.45,
@@ -557,14 +745,17 @@ describe('decide()', () => {
         {
           taskId: 'shop_web.task-2',
           status: 'used',
+          cpu: 'used',
+          memory: 'used',
           cpuUtilization: 0.3,
           memoryUtilization: expect.closeTo(0.7, 9),
           cpuCores: 0.15,
           memoryBytes: expect.closeTo(0.7 * 512 * MIB, 0),
           lastSampleAt: sampled,
         },
-        { taskId: 'shop_web.task-3', status: 'missing' },
-        { taskId: 'shop_web.task-4', status: 'warming-up', cpuUtilization: 1, cpuCores: 0.5, lastSampleAt: sampled },
+        { taskId: 'shop_web.task-3', status: 'missing', cpu: 'no-data', memory: 'no-data' },
+        // Warming up: set aside for CPU; for memory it is missing (no memory sample), as HPA's groupPods has it.
+        { taskId: 'shop_web.task-4', status: 'missing', cpu: 'warming-up', memory: 'no-data', cpuUtilization: 1, cpuCores: 0.5, lastSampleAt: sampled },
       ],
     });
     expect(decision.dryRun).toBe(false);
@@ -577,8 +768,8 @@ describe('decide()', () => {
     );
     const held = decide(scenario({ instances: 4, tasks: [...busy(3, 0.3), { noData: true }], history: [[100, 4]] }));
     expect(explainDecision(held)).toBe(
-      'CPU 30% of target 60% on 3/4 tasks (1 without fresh data) → ratio 0.50; recomputed with missing at 100% of target → ratio 0.63 → 3 instances; ' +
-        'not scaling down: 1/4 tasks lack fresh data; stays at 4 instances.',
+      'CPU 30% of target 60% on 3/4 tasks (1 without fresh data) → ratio 0.50; recomputed with missing at 100% of their cpus → ratio 0.79 → 4 instances; ' +
+        'stays at 4 instances.',
     );
     const skipped = decide(scenario({ instances: 2, tasks: busy(2, 0.9), deploymentInProgress: true }));
     expect(explainDecision(skipped)).toBe('A deployment is in progress: left at 2 instances until it finishes.');

@@ -2,7 +2,8 @@ import type { DeploymentResult, AppInfo } from '../../src/marathon/types.js';
 import { MarathonError } from '../../src/marathon/errors.js';
 import type { UsageQueryOptions } from '../metrics/index.js';
 import { activeScheduleFloor, decide, explainDecision } from '../policy/decide.js';
-import type { AppView, Decision, Recommendation, ScalingPolicy, TaskUsage } from '../policy/types.js';
+import type { AppView, Decision, Recommendation, ScaleEvent, ScalingPolicy, TaskUsage } from '../policy/types.js';
+import { SCALE_UP_PERIOD_SECONDS } from '../policy/limits.js';
 import { registrationFromLabels, type LabelRegistration } from '../registry/labels.js';
 import { toPolicy, type PolicyDefaults, type Registration } from '../registry/registration.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -42,8 +43,8 @@ export interface AppMemory {
   recommendations: Recommendation[];
   /** The `instances` we last saw or set: a different value next cycle means someone else changed it. */
   baseline?: number;
-  lastScaleUpAt?: number;
-  lastScaleDownAt?: number;
+  /** Scalings applied within the last scale-up period, oldest first: the rate limit is per period, not per cycle. */
+  scaleEvents?: ScaleEvent[];
   /** Why the app was skipped last cycle: a skip is logged when it starts, not every cycle. */
   skippedFor?: string;
 }
@@ -223,6 +224,7 @@ export async function runCycle(
         usage,
         freshnessSeconds: settings.freshnessSeconds,
         recommendations: memory.recommendations,
+        scaleEvents: forgetOldScaleEvents(memory, now),
         scheduleFloor: activeScheduleFloor(policy.schedules, new Date(now)),
         metricsAvailable,
         consecutiveMetricFailures: state.consecutiveMetricFailures,
@@ -276,8 +278,7 @@ export async function runCycle(
       result.requests.marathon += 1;
       record.outcome = 'applied';
       memory.baseline = decision.desired;
-      if (direction === 'up') memory.lastScaleUpAt = now;
-      else memory.lastScaleDownAt = now;
+      (memory.scaleEvents ??= []).push({ at: now, change: decision.desired - decision.current });
       result.actions.push({
         appId: managed.appId,
         direction,
@@ -436,6 +437,15 @@ export function rememberRecommendation(memory: AppMemory, recommendation: Recomm
   history.push(recommendation);
   const keepAfter = recommendation.at - stabilizationSeconds * 1000 - 1000;
   while (history.length > 1 && (history[0] as Recommendation).at < keepAfter) history.shift();
+}
+
+/** Drops the scale events no period reaches any more; returns the rest. */
+function forgetOldScaleEvents(memory: AppMemory, now: number): ScaleEvent[] {
+  const events = memory.scaleEvents;
+  if (events === undefined) return [];
+  const since = now - SCALE_UP_PERIOD_SECONDS * 1000;
+  while (events.length > 0 && (events[0] as ScaleEvent).at <= since) events.shift();
+  return events;
 }
 
 function forgetUnmanaged(state: CycleState, managed: ManagedApp[]): void {

@@ -1,8 +1,8 @@
-import { InfluxDB } from 'influx';
 import type { TaskUsage } from '../policy/types.js';
+import { chunkedQuery, QueryTransportError } from './chunked-query.js';
 import { MetricsError } from './errors.js';
 import { buildUsageQueries, type UsageQueryOptions } from './queries.js';
-import { usageFromResults } from './results.js';
+import { finishUsage, newUsageReader, readUsageChunk } from './results.js';
 
 export interface InfluxSettings {
   url: string;
@@ -11,17 +11,23 @@ export interface InfluxSettings {
   password?: string;
   /** Per request; default 10 s. A cycle that cannot read metrics in time holds instead of waiting. */
   requestTimeoutMs?: number;
+  /** Rows per chunk of the answer (what is in memory at once); default 10,000, InfluxDB's own default. */
+  chunkSize?: number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_CHUNK_SIZE = 10_000;
 
-/** The pool must neither retry nor bench the host after a failure: the daemon holds and tries again next cycle. */
-const noBackoff = { getDelay: () => 0, next: () => noBackoff, reset: () => noBackoff };
-
-/** Reads every managed task's usage from InfluxDB 1.x (cAdvisor's measurements) in exactly one HTTP request. */
+/**
+ * Reads every managed task's usage from InfluxDB 1.x (cAdvisor's measurements) in exactly one HTTP request, read chunk
+ * by chunk: node-influx buffers a whole answer (and InfluxDB 1.6 marks every series above 10,000 rows of a non-chunked
+ * answer partial), so the usage query is a direct streamed request.
+ */
 export class InfluxMetricsSource {
-  private readonly influx: InfluxDB;
   private readonly database: string;
+  private readonly username: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly chunkSize: number;
   private readonly secret: string | undefined;
   /** Where we read from, for messages: no userinfo. */
   readonly endpoint: string;
@@ -43,29 +49,28 @@ export class InfluxMetricsSource {
     this.endpoint = url.origin + (url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''));
     this.database = settings.database;
     this.secret = password;
-    const protocol = url.protocol === 'https:' ? 'https' : 'http';
-    this.influx = new InfluxDB({
-      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: Number(url.port || (protocol === 'https' ? 443 : 80)),
-      protocol,
-      ...(url.pathname !== '/' ? { path: url.pathname.replace(/\/$/, '') } : {}),
-      database: settings.database,
-      ...(username !== undefined ? { username, password: password ?? '' } : {}),
-      pool: { maxRetries: 0, backoff: noBackoff, requestTimeout: settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS },
-    });
+    this.username = username;
+    this.timeoutMs = settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.chunkSize = settings.chunkSize ?? DEFAULT_CHUNK_SIZE;
   }
 
   /** Exactly ONE HTTP request to InfluxDB for all apps' tasks. Throws MetricsError on failure. */
   async fetchUsage(options: UsageQueryOptions): Promise<Record<string, TaskUsage>> {
-    const queries = buildUsageQueries(options);
-    let raw: unknown;
+    const statements = buildUsageQueries(options);
+    const reader = newUsageReader(true);
     try {
-      raw = await this.influx.queryRaw(queries, { database: this.database, precision: 'ms', method: 'POST' });
-    } catch (error) {
-      throw this.failure(error);
-    }
-    try {
-      return usageFromResults(raw);
+      await chunkedQuery(
+        {
+          endpoint: this.endpoint,
+          database: this.database,
+          statements,
+          chunkSize: this.chunkSize,
+          ...(this.username !== undefined ? { username: this.username, password: this.secret ?? '' } : {}),
+          timeoutMs: this.timeoutMs,
+        },
+        (chunk) => readUsageChunk(reader, chunk),
+      );
+      return finishUsage(reader);
     } catch (error) {
       throw this.failure(error);
     }
@@ -76,14 +81,18 @@ export class InfluxMetricsSource {
     if (error instanceof MetricsError) {
       return new MetricsError(this.scrub(`${where} ${error.message.replace(/^InfluxDB /, '')}`), error.kind);
     }
-    const detail = error instanceof Error ? error.message : String(error);
-    // node-influx's RequestError: "A 401 Unauthorized error occurred: {body}"; 5xx and network errors carry no status.
-    const http = /^A (\d{3}) (.*?) error occurred: ([\s\S]*)$/.exec(detail);
-    if (http) {
-      const [, status, statusText, body] = http;
-      return new MetricsError(this.scrub(`${where} answered HTTP ${status} ${statusText}: ${(body ?? '').trim().slice(0, 500)}`), 'rejected');
+    if (error instanceof QueryTransportError && error.status !== undefined) {
+      // 4xx: InfluxDB refused the request (credentials, syntax), with its reason; 5xx: it is not serving.
+      if (error.status >= 500) return new MetricsError(this.scrub(`${where} is unreachable: ${error.statusText || `HTTP ${error.status}`}`), 'unreachable');
+      return new MetricsError(this.scrub(`${where} answered HTTP ${error.status} ${error.statusText}: ${error.body.trim().slice(0, 500)}`), 'rejected');
     }
-    return new MetricsError(this.scrub(`${where} is unreachable: ${detail || 'request failed'}`), 'unreachable');
+    if (error instanceof SyntaxError) {
+      return new MetricsError(this.scrub(`${where} answered something that is not query results: ${error.message}`), 'invalid-response');
+    }
+    const detail = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: unknown } | null)?.code;
+    const cause = typeof code === 'string' && !detail.includes(code) ? `${code} ${detail}` : detail;
+    return new MetricsError(this.scrub(`${where} is unreachable: ${cause || 'request failed'}`), 'unreachable');
   }
 
   private scrub(message: string): string {

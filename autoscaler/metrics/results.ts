@@ -7,9 +7,9 @@ type StatementKind = (typeof USAGE_STATEMENTS)[number];
 const NANOSECONDS_PER_MS = 1e6;
 
 /**
- * Turns InfluxDB's raw JSON answer to `buildUsageQueries` (queried with epoch=ms) into usage by task id.
- * Rows without a task id are not tasks and are left out; so are values that are not finite numbers. An answer that
- * InfluxDB cut short (`partial`, its max-row-limit) is refused: the missing tasks would look like tasks without data.
+ * Turns InfluxDB's raw JSON answer to `buildUsageQueries` (queried with epoch=ms, not chunked) into usage by task id.
+ * Rows without a task id are not tasks and are left out; so are values that are not numbers. An answer that InfluxDB
+ * cut short (`partial`, its max-row-limit) is refused: the missing tasks would look like tasks without data.
  *
  * The answer holds a row per container (15,000 rows for 5,000 tasks): it is checked by hand, in place, for exactly
  * the shape read here, instead of being copied through a schema first. It runs every cycle, so what it allocates is
@@ -17,44 +17,85 @@ const NANOSECONDS_PER_MS = 1e6;
  * object per row, no closure per row or statement.
  */
 export function usageFromResults(results: unknown): Record<string, TaskUsage> {
-  if (!isObject(results)) throw notResults('(root)', 'expected an object');
+  const reader = newUsageReader(false);
+  readUsageChunk(reader, results);
+  return finishUsage(reader);
+}
+
+/**
+ * The same answer read chunk by chunk (`chunked=true`: one JSON document per line, at most chunk_size rows each), so
+ * that neither the answer nor its parse is ever whole in memory. A chunk's `partial` says more of its statement (or
+ * series) follows in the next one; a statement whose last chunk still says so when the answer ends was cut short, and
+ * the answer is refused like a partial one.
+ */
+export interface UsageReader {
+  chunked: boolean;
+  gathered: Gathered;
+  /** Per statement (USAGE_STATEMENTS order): 0 not seen, 1 seen and more to come, 2 complete. */
+  progress: number[];
+  errors: string[];
+  chunks: number;
+}
+
+export function newUsageReader(chunked: boolean): UsageReader {
+  return { chunked, gathered: newGathered(), progress: USAGE_STATEMENTS.map(() => 0), errors: [], chunks: 0 };
+}
+
+/** Reads one answer (not chunked) or one chunk (chunked) into `reader`. Throws MetricsError on anything unexpected. */
+export function readUsageChunk(reader: UsageReader, results: unknown): void {
+  const where = reader.chunked ? `chunk ${reader.chunks + 1}: ` : '';
+  reader.chunks += 1;
+  if (!isObject(results)) throw notResults(`${where}(root)`, 'expected an object');
   if (results.error !== undefined) {
-    if (typeof results.error !== 'string') throw notResults('error', 'expected a string');
+    if (typeof results.error !== 'string') throw notResults(`${where}error`, 'expected a string');
     throw new MetricsError(`InfluxDB rejected the usage query: ${results.error}`, 'rejected');
   }
   const statements = results.results ?? [];
-  if (!Array.isArray(statements)) throw notResults('results', 'expected an array of statement results');
-  const errors = new Set<string>();
+  if (!Array.isArray(statements)) throw notResults(`${where}results`, 'expected an array of statement results');
   for (let index = 0; index < statements.length; index++) {
     const statement: unknown = statements[index];
-    if (!isObject(statement)) throw notResults(`results[${index}]`, 'expected an object');
-    if (statement.partial === true) throw truncated();
+    if (!isObject(statement)) throw notResults(`${where}results[${index}]`, 'expected an object');
+    if (statement.partial === true && !reader.chunked) throw truncated();
     if (statement.error === undefined) continue;
-    if (typeof statement.error !== 'string') throw notResults(`results[${index}].error`, 'expected a string');
-    errors.add(statement.error);
+    if (typeof statement.error !== 'string') throw notResults(`${where}results[${index}].error`, 'expected a string');
+    if (!reader.errors.includes(statement.error)) reader.errors.push(statement.error);
   }
-  // One failing statement marks the others "not executed": report the cause.
-  if (errors.size > 0) {
-    const cause = [...errors].filter((error) => error !== 'not executed');
-    // InfluxDB 1.6 answers a subquery on an unknown database with nothing but "not executed".
-    const detail = cause.length > 0 ? cause.join('; ') : 'not executed (InfluxDB says this when the database does not exist)';
-    throw new MetricsError(`InfluxDB rejected the usage query: ${detail}`, 'rejected');
-  }
-  if (statements.length !== USAGE_STATEMENTS.length) {
+  if (reader.errors.length > 0) return;
+  if (!reader.chunked && statements.length !== USAGE_STATEMENTS.length) {
     throw new MetricsError(`InfluxDB answered ${statements.length} statements, expected ${USAGE_STATEMENTS.length}`, 'invalid-response');
   }
 
   // Statements are read in the order of the answer, whatever their statement_id (the first malformed one is the one
   // reported): the samples are kept, and the figures computed once every row is in.
-  const gathered = newGathered();
   for (let index = 0; index < statements.length; index++) {
     const statement = statements[index] as Record<string, unknown>;
-    const id = statement.statement_id ?? index;
+    const id = statement.statement_id ?? (reader.chunked ? undefined : index);
     const kind = typeof id === 'number' ? USAGE_STATEMENTS[id] : undefined;
-    if (kind === undefined) throw notResults(`results[${index}].statement_id`, `expected 0 to ${USAGE_STATEMENTS.length - 1}`);
-    readRows(statement.series, `results[${index}]`, kind, gathered);
+    if (kind === undefined) throw notResults(`${where}results[${index}].statement_id`, `expected 0 to ${USAGE_STATEMENTS.length - 1}`);
+    const statementIndex = id as number;
+    if (reader.progress[statementIndex] === 2) {
+      throw new MetricsError(`InfluxDB answered statement ${statementIndex} again after its last chunk`, 'invalid-response');
+    }
+    readRows(statement.series, `${where}results[${index}]`, kind, reader.gathered, reader.chunked);
+    reader.progress[statementIndex] = reader.chunked && statement.partial === true ? 1 : 2;
   }
-  return finish(gathered);
+}
+
+/** The usage once the whole answer is read; refuses an answer with a statement missing or cut short. */
+export function finishUsage(reader: UsageReader): Record<string, TaskUsage> {
+  if (reader.errors.length > 0) {
+    // One failing statement marks the others "not executed": report the cause.
+    const cause = reader.errors.filter((error) => error !== 'not executed');
+    // InfluxDB 1.6 answers a subquery on an unknown database with nothing but "not executed".
+    const detail = cause.length > 0 ? cause.join('; ') : 'not executed (InfluxDB says this when the database does not exist)';
+    throw new MetricsError(`InfluxDB rejected the usage query: ${detail}`, 'rejected');
+  }
+  if (reader.progress.some((done) => done === 1)) throw truncated();
+  const answered = reader.progress.filter((done) => done === 2).length;
+  if (answered !== USAGE_STATEMENTS.length) {
+    throw new MetricsError(`InfluxDB answered ${answered} statements, expected ${USAGE_STATEMENTS.length}`, 'invalid-response');
+  }
+  return finish(reader.gathered);
 }
 
 /**
@@ -123,10 +164,14 @@ function newGathered(): Gathered {
   return { usage: Object.create(null) as Record<string, TaskUsage>, tasks: new Map(), firstInLast: undefined, lastInLast: undefined };
 }
 
-/** Peak memory of one container: a task uses the sum of its containers. */
+/**
+ * Peak memory of one container: a task uses the sum of its containers. A negative sample is garbage that a sum would
+ * hide: the task keeps that sample as its figure, for the decision to reject and name.
+ */
 function addMemory(into: Gathered, taskId: string, bytes: number): void {
   const task = (into.usage[taskId] ??= {});
-  task.memoryBytes = (task.memoryBytes ?? 0) + bytes;
+  const sum = task.memoryBytes;
+  task.memoryBytes = sum === undefined ? bytes : sum < 0 ? sum : bytes < 0 ? bytes : sum + bytes;
 }
 
 function addFirst(into: Gathered, taskId: string, container: string, nanoseconds: number, at: number): void {
@@ -219,7 +264,7 @@ function coresOf(task: TaskSamples): number | undefined {
  * checked as they are read; FIRST and LAST rows must also carry the container name and a finite time (or are left
  * out).
  */
-function readRows(series: unknown, path: string, kind: StatementKind, into: Gathered): void {
+function readRows(series: unknown, path: string, kind: StatementKind, into: Gathered, chunked: boolean): void {
   if (series === undefined) return;
   if (!Array.isArray(series)) throw notResults(`${path}.series`, 'expected an array of series');
   const perContainer = kind !== 'memory';
@@ -228,7 +273,8 @@ function readRows(series: unknown, path: string, kind: StatementKind, into: Gath
     const at = `${path}.series[${index}]`;
     if (!isObject(one)) throw notResults(at, 'expected an object');
     const { columns, values } = one;
-    if (one.partial === true) throw truncated();
+    // Chunked, a partial series continues in the next chunk; whole, it was cut short.
+    if (one.partial === true && !chunked) throw truncated();
     if (!Array.isArray(columns) || !columns.every((name) => typeof name === 'string')) {
       throw notResults(`${at}.columns`, 'expected an array of column names');
     }
@@ -274,5 +320,5 @@ function notResults(path: string, expected: string): MetricsError {
 }
 
 function truncated(): MetricsError {
-  return new MetricsError('InfluxDB cut the answer short (partial results: raise its [http] max-row-limit)', 'invalid-response');
+  return new MetricsError('InfluxDB cut the answer short (partial results: its [http] max-row-limit, or the answer ended early)', 'invalid-response');
 }

@@ -1,5 +1,5 @@
 import type { Decision, DecisionAction, DecisionInput, DecisionNote, MetricName, MetricOutcome, ScalingPolicy, TaskDecisionInput } from './types.js';
-import { classifyTasks, freshSinceOf } from './tasks.js';
+import { classifyTasks, isValidUtilization, unlistedInstances } from './tasks.js';
 import { addRule, metricReplicas, outcomeRules } from './replicas.js';
 import { stabilize } from './stabilization.js';
 import { limitAndBound } from './limits.js';
@@ -56,19 +56,21 @@ export function decide(input: DecisionInput): Decision {
     return unchanged('hold', { note: 'metrics-unavailable', consecutiveFailures: input.consecutiveMetricFailures });
   }
 
-  const freshSince = freshSinceOf(input);
-  const outcomes = metrics.map((metric) => metricReplicas(metric, targets[metric] as number, tasks, current, policy.tolerance, freshSince));
+  const unlisted = unlistedInstances(current, tasks);
+  const outcomes = metrics.map((metric) => metricReplicas(metric, targets[metric] as number, tasks, current, policy.tolerance, unlisted));
   const rules: string[] = [];
   const notes: DecisionNote[] = [];
   for (const outcome of outcomes) outcomeRules(outcome, rules);
+  const rejected = rejectedSamples(tasks);
+  if (rejected !== undefined) notes.push(rejected);
 
-  const recommendation = recommend(outcomes, tasks, current, rules, notes);
+  const recommendation = recommend(outcomes, current, rules, notes);
   const stabilized = stabilize(recommendation, current, input.recommendations, input.now, policy.scaleDownStabilizationSeconds);
   if (stabilized > recommendation) {
     addRule(rules, 'stabilization-window');
     notes.push({ note: 'stabilization-window', desired: stabilized, seconds: policy.scaleDownStabilizationSeconds });
   }
-  const desired = limitAndBound(stabilized, current, policy, input.scheduleFloor, rules, notes);
+  const desired = limitAndBound(stabilized, current, policy, input.scheduleFloor, input.scaleEvents ?? [], input.now, rules, notes);
   const action = desired > current ? 'scale-up' : desired < current ? 'scale-down' : 'none';
   if (policy.dryRun && action !== 'none') {
     addRule(rules, 'dry-run');
@@ -91,7 +93,7 @@ function targetsOf(policy: ScalingPolicy): { cpu?: number; memory?: number } {
  * The raw recommendation (what the history stores): the max over valid metrics. Conservative where data is lacking:
  * a metric without any usable task, or any task without fresh data, never lets the app shrink.
  */
-function recommend(outcomes: MetricOutcome[], tasks: TaskDecisionInput[], current: number, rules: string[], notes: DecisionNote[]): number {
+function recommend(outcomes: MetricOutcome[], current: number, rules: string[], notes: DecisionNote[]): number {
   if (outcomes.length === 0) {
     addRule(rules, 'no-targets');
     notes.push({ note: 'no-targets' });
@@ -114,17 +116,32 @@ function recommend(outcomes: MetricOutcome[], tasks: TaskDecisionInput[], curren
     return current;
   }
   if (recommendation < current) {
-    let missing = 0;
-    let considered = 0;
-    for (const task of tasks) {
-      if (task.status === 'missing') missing += 1;
-      if (task.status === 'missing' || task.status === 'used') considered += 1;
-    }
-    if (missing > 0) {
+    // Instances that exist but report nothing (or garbage) block a scale-down whatever the arithmetic says.
+    let worst: MetricOutcome | undefined;
+    for (const outcome of outcomes) if (outcome.missing > 0 && (worst === undefined || outcome.missing > worst.missing)) worst = outcome;
+    if (worst !== undefined) {
       addRule(rules, 'missing-metrics');
-      notes.push({ note: 'tasks-without-data', missing, considered });
+      notes.push({ note: 'tasks-without-data', missing: worst.missing, considered: worst.considered });
       return current;
     }
   }
   return recommendation;
+}
+
+/** Samples set aside as garbage (negative, not finite), named with their raw value so a person can find the exporter. */
+function rejectedSamples(tasks: TaskDecisionInput[]): DecisionNote | undefined {
+  let samples: { taskId: string; metric: MetricName; value: number }[] | undefined;
+  for (let index = 0; index < tasks.length; index++) {
+    const task = tasks[index] as TaskDecisionInput;
+    if (task.cpu === 'invalid') (samples ??= []).push({ taskId: task.taskId, metric: 'cpu', value: rawValue(task.cpuCores, task.cpuUtilization) });
+    if (task.memory === 'invalid') {
+      (samples ??= []).push({ taskId: task.taskId, metric: 'memory', value: rawValue(task.memoryBytes, task.memoryUtilization) });
+    }
+  }
+  return samples === undefined ? undefined : { note: 'rejected-samples', samples };
+}
+
+function rawValue(raw: number | undefined, utilization: number | undefined): number {
+  if (raw !== undefined && !isValidUtilization(raw)) return raw;
+  return utilization ?? NaN;
 }

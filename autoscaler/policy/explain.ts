@@ -19,6 +19,12 @@ export function explainDecision(decision: Pick<Decision, 'action' | 'current' | 
   return `${parts.join('; ')}.`;
 }
 
+function rejectedText(sample: { taskId: string; metric: 'cpu' | 'memory'; value: number }): string {
+  const what = sample.metric === 'cpu' ? 'CPU' : 'memory';
+  const reason = Number.isFinite(sample.value) ? 'negative' : 'not a finite number';
+  return `${what} ${sample.value} of ${sample.taskId} (${reason})`;
+}
+
 function unchangedSentence(note: DecisionNote, current: number, min: number): string | undefined {
   switch (note.note) {
     case 'deployment-in-progress':
@@ -34,24 +40,33 @@ function unchangedSentence(note: DecisionNote, current: number, min: number): st
   }
 }
 
-/** One metric's arithmetic, e.g. "CPU 92% of target 60% on 3/4 tasks (1 warming up) → ratio 1.53 → 5 instances". */
+/**
+ * One metric's arithmetic, e.g. "CPU 92% of target 60% on 3/4 tasks (1 warming up, set aside for CPU) → ratio 1.53 →
+ * 5 instances": which tasks were left out and why, and what was assumed for the missing ones.
+ */
 export function explainMetric(outcome: MetricOutcome): string {
   const label = METRIC_LABEL[outcome.metric];
   const setAside: string[] = [];
-  if (outcome.missing > 0) setAside.push(`${outcome.missing} without fresh data`);
+  if (outcome.noData > 0) setAside.push(`${outcome.noData} without fresh data`);
+  if (outcome.invalid > 0) setAside.push(`${outcome.invalid} with a rejected sample`);
+  if (outcome.unreachable > 0) setAside.push(`${outcome.unreachable} unreachable`);
+  if (outcome.unlisted > 0) setAside.push(`${plural(outcome.unlisted, 'instance')} not in Marathon's task list`);
+  if (outcome.pending > 0) setAside.push(`${outcome.pending} still launching`);
   if (outcome.notReady > 0) setAside.push(`${outcome.notReady} not ready`);
   if (outcome.warmingUp > 0) setAside.push(`${outcome.warmingUp} warming up`);
   const aside = setAside.length > 0 ? ` (${setAside.join(', ')})` : '';
   if (outcome.ratio === undefined || outcome.meanUtilization === undefined) return `${label}: no task has usable data${aside}`;
 
-  const tasks = outcome.considered + outcome.notReady + outcome.warmingUp;
+  const tasks = outcome.considered + outcome.pending + outcome.notReady + outcome.warmingUp;
   let text =
     `${label} ${formatPercent(outcome.meanUtilization)} of target ${formatPercent(outcome.target)} on ${outcome.used}/${tasks} tasks` +
     `${aside} → ratio ${formatRatio(outcome.ratio)}`;
   if (outcome.recomputedRatio !== undefined) {
     const assumed: string[] = [];
-    if (outcome.missing > 0) assumed.push(`missing at ${outcome.ratio < 1 ? '100%' : '0%'} of target`);
-    if (outcome.notReady + outcome.warmingUp > 0 && outcome.ratio > 1) assumed.push('unready at 0%');
+    if (outcome.missingAssumed !== undefined) {
+      assumed.push(outcome.missingAssumed === 0 ? 'missing at 0%' : `missing at ${formatPercent(outcome.missingAssumed)} of their ${outcome.metric === 'cpu' ? 'cpus' : 'mem'}`);
+    }
+    if (outcome.pending + outcome.notReady + outcome.warmingUp > 0 && outcome.ratio > 1) assumed.push('unready at 0%');
     text += `; recomputed with ${assumed.join(', ')} → ratio ${formatRatio(outcome.recomputedRatio)}`;
   }
   switch (outcome.conclusion) {
@@ -81,11 +96,16 @@ function noteText(note: DecisionNote): string {
     case 'metric-without-data':
       return `not scaling down: no usable data for ${note.metrics.map((metric) => METRIC_LABEL[metric]).join(', ')}`;
     case 'tasks-without-data':
-      return `not scaling down: ${note.missing}/${note.considered} tasks lack fresh data`;
+      return `not scaling down: ${note.missing}/${note.considered} instances lack usable data`;
+    case 'rejected-samples':
+      return `rejected as garbage (treated as missing data): ${note.samples.map(rejectedText).join(', ')}`;
     case 'stabilization-window':
       return `kept at ${note.desired} by the scale-down stabilization window (highest recommendation in the last ${note.seconds} s)`;
-    case 'scale-up-limit':
-      return `limited to +${note.step} per cycle (scale-up limit) → ${note.desired}`;
+    case 'scale-up-limit': {
+      const rule = note.step !== undefined ? `+${note.step}` : 'max(+100%, +4)';
+      const since = note.added > 0 ? `; ${note.added} already added in that time` : '';
+      return `limited to ${rule} per ${note.periodSeconds} s from ${note.periodStart} (scale-up limit${since}) → ${note.desired}`;
+    }
     case 'max-bound':
       return `capped by max ${note.max}`;
     case 'schedule-floor':

@@ -1,5 +1,5 @@
 import type { MetricName, MetricOutcome, TaskDecisionInput } from './types.js';
-import { countsFor, utilizationOf } from './tasks.js';
+import { useOf, utilizationOf } from './tasks.js';
 
 export type { MetricOutcome } from './types.js';
 
@@ -7,9 +7,11 @@ export type { MetricOutcome } from './types.js';
 const EPSILON = 1e-9;
 
 /**
- * Kubernetes' replica calculator for one metric: ratio over tasks with data, desired = ceil(ratio × count).
- * With missing tasks (100% of target on a scale-down, 0% on a scale-up) or unready tasks on a scale-up (0%),
- * the ratio is recomputed; within tolerance or a flipped direction means no change.
+ * Kubernetes' replica calculator (GetResourceReplicas) for one metric: ratio over the tasks with usable data,
+ * desired = ceil(ratio × count). With missing instances (no fresh valid sample, unreachable, or not in Marathon's task
+ * list) or, on a scale-up, tasks set aside (pending; for CPU also unready or warming up), the ratio is recomputed:
+ * missing ones at 100% of their request (or of a target above 100%) on a scale-down, at 0% on a scale-up; set-aside
+ * ones at 0% on a scale-up. Within tolerance or a flipped direction means no change.
  * Numbers only: this runs for every metric of every app each cycle, and the words are written when someone reads them.
  */
 export function metricReplicas(
@@ -18,25 +20,33 @@ export function metricReplicas(
   tasks: TaskDecisionInput[],
   current: number,
   tolerance: number,
-  freshSince: number,
+  unlisted: number,
 ): MetricOutcome {
-  let considered = 0;
   let used = 0;
   let sum = 0;
+  let noData = 0;
+  let invalid = 0;
+  let unreachable = 0;
+  let pending = 0;
   let notReady = 0;
   let warmingUp = 0;
   for (let index = 0; index < tasks.length; index++) {
     const task = tasks[index] as TaskDecisionInput;
-    if (task.status === 'not-ready') notReady += 1;
-    else if (task.status === 'warming-up') warmingUp += 1;
-    else if (task.status === 'used' || task.status === 'missing') {
-      considered += 1;
-      if (countsFor(task, metric, freshSince)) {
+    switch (useOf(task, metric)) {
+      case 'used':
         used += 1;
         sum += utilizationOf(task, metric) as number;
-      }
+        break;
+      case 'no-data': noData += 1; break;
+      case 'invalid': invalid += 1; break;
+      case 'unreachable': unreachable += 1; break;
+      case 'pending': pending += 1; break;
+      case 'not-ready': notReady += 1; break;
+      case 'warming-up': warmingUp += 1; break;
+      case 'ignored': break;
     }
   }
+  const missing = noData + invalid + unreachable + unlisted;
   const outcome: MetricOutcome = {
     metric,
     target,
@@ -45,10 +55,16 @@ export function metricReplicas(
     replicas: undefined,
     meanUtilization: undefined,
     used,
-    considered,
-    missing: considered - used,
+    considered: used + missing,
+    missing,
+    noData,
+    invalid,
+    unreachable,
+    unlisted,
+    pending,
     notReady,
     warmingUp,
+    missingAssumed: undefined,
     recomputedRatio: undefined,
     conclusion: 'no-data',
     flippedReplicas: undefined,
@@ -58,15 +74,16 @@ export function metricReplicas(
   const ratio = sum / (used * target);
   outcome.ratio = ratio;
   outcome.meanUtilization = sum / used;
-  const unready = notReady + warmingUp;
-  const rebalanceUnready = unready > 0 && ratio > 1;
+  const setAside = pending + notReady + warmingUp;
+  const rebalanceSetAside = setAside > 0 && ratio > 1;
   let finalRatio = ratio;
   let count = used;
-  if (rebalanceUnready || outcome.missing > 0) {
-    // Recompute conservatively: missing tasks at 100% of target when shrinking, 0% when growing; unready at 0% when growing.
-    const missingShare = ratio < 1 ? target : 0;
-    count = used + outcome.missing + (rebalanceUnready ? unready : 0);
-    finalRatio = (sum + outcome.missing * missingShare) / (count * target);
+  if (rebalanceSetAside || missing > 0) {
+    // HPA: a missing pod uses 100% of its request on a scale-down (max(100, targetUtilization)), 0% on a scale-up.
+    const missingAssumed = ratio < 1 ? Math.max(1, target) : 0;
+    if (missing > 0) outcome.missingAssumed = missingAssumed;
+    count = used + missing + (rebalanceSetAside ? setAside : 0);
+    finalRatio = (sum + missing * missingAssumed) / (count * target);
     outcome.recomputedRatio = finalRatio;
   }
   outcome.replicas = current;
@@ -92,7 +109,9 @@ export function metricReplicas(
 /** The rules a metric's outcome adds to the decision, in the order they are reported. */
 export function outcomeRules(outcome: MetricOutcome, rules: string[]): void {
   if (outcome.missing > 0) addRule(rules, 'missing-metrics');
-  if (outcome.notReady > 0) addRule(rules, 'not-ready');
+  if (outcome.unreachable > 0) addRule(rules, 'unreachable-tasks');
+  if (outcome.invalid > 0) addRule(rules, 'invalid-samples');
+  if (outcome.pending > 0 || outcome.notReady > 0) addRule(rules, 'not-ready');
   if (outcome.warmingUp > 0) addRule(rules, 'warming-up');
   if (outcome.conclusion === 'tolerance' || outcome.conclusion === 'direction-flip') addRule(rules, outcome.conclusion);
 }

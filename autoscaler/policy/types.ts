@@ -8,7 +8,7 @@ export interface ScalingPolicy {
   tolerance: number;             // default 0.1
   scaleDownStabilizationSeconds: number; // default 300
   warmupSeconds: number;         // default 60
-  scaleUpMaxStep?: number;       // rate limit per cycle: max(100% of current, 4 pods) by default (HPA)
+  scaleUpMaxStep?: number;       // most instances added per scale-up period (15 s); default max(100% of the count at the period's start, 4) (HPA)
   dryRun: boolean;
   schedules: ScheduleWindow[];
   source: 'rest' | 'labels';
@@ -35,6 +35,8 @@ export interface AppView {
   tasks: TaskView[];
 }
 export interface Recommendation { at: number; desired: number }   // epoch ms
+/** A change of `instances` the autoscaler applied: `change` > 0 added, < 0 removed (HPA's scale events). */
+export interface ScaleEvent { at: number; change: number }        // epoch ms
 export interface DecisionInput {
   now: number;                              // epoch ms (the clock is passed in)
   policy: ScalingPolicy;
@@ -42,13 +44,25 @@ export interface DecisionInput {
   usage: Record<string, TaskUsage>;         // by task id (only tasks with data appear)
   freshnessSeconds: number;                 // a task whose lastSampleAt is older than this has *missing* data
   recommendations: Recommendation[];        // this app's earlier raw recommendations (for the stabilization window)
+  scaleEvents?: ScaleEvent[];               // this app's recent applied scalings (for the scale-up rate limit per period)
   scheduleFloor: number | null;             // highest minInstances of the schedule windows active now, null if none
   metricsAvailable: boolean;                // false when the InfluxDB query failed this cycle
   consecutiveMetricFailures: number;
 }
 export type DecisionAction = 'scale-up' | 'scale-down' | 'none' | 'hold' | 'skip';
 export type MetricName = 'cpu' | 'memory';
-export type TaskStatus = 'used' | 'missing' | 'not-ready' | 'warming-up' | 'not-running';
+/**
+ * A task in one word: 'used' (every metric counted it), 'missing' (some metric had no fresh valid sample), 'pending'
+ * (launching), 'not-ready' / 'warming-up' (set aside for CPU only), 'unreachable' (exists, reports nothing: missing for
+ * every metric), 'not-running' (gone: ignored).
+ */
+export type TaskStatus = 'used' | 'missing' | 'pending' | 'not-ready' | 'warming-up' | 'unreachable' | 'not-running';
+/**
+ * How one metric's calculation used a task: counted ('used'); missing data ('no-data': no fresh sample, 'invalid': a
+ * negative or non-finite sample, 'unreachable'); set aside ('pending'; for CPU also 'not-ready', 'warming-up'); or
+ * 'ignored' (gone, or the metric is not targeted).
+ */
+export type MetricUse = 'used' | 'no-data' | 'invalid' | 'unreachable' | 'pending' | 'not-ready' | 'warming-up' | 'ignored';
 /**
  * One task as the decision saw it. Absent values are `undefined` (not left out): every entry has the same shape, which
  * keeps thousands of them cheap to build and to keep for /decisions.
@@ -56,6 +70,8 @@ export type TaskStatus = 'used' | 'missing' | 'not-ready' | 'warming-up' | 'not-
 export interface TaskDecisionInput {
   taskId: string;
   status: TaskStatus;
+  cpu: MetricUse;
+  memory: MetricUse;
   cpuUtilization: number | undefined;    // cores / app cpus
   memoryUtilization: number | undefined; // bytes / app mem
   /** Raw usage from InfluxDB (what the utilization was computed from). */
@@ -75,11 +91,19 @@ export interface MetricOutcome {
   /** Mean utilization of the tasks with usable data. */
   meanUtilization: number | undefined;
   used: number;                   // tasks whose data counted
-  considered: number;             // running, ready, warmed-up tasks (with or without data)
-  missing: number;                // considered tasks without fresh data for this metric
-  notReady: number;
-  warmingUp: number;
-  /** The ratio recomputed with missing (and, on a scale-up, unready) tasks assumed at 100% or 0% of target. */
+  considered: number;             // used + missing: the count the recomputed ratio is over (with unready on a scale-up)
+  /** Instances without usable data: noData + invalid + unreachable + unlisted (HPA's missing pods). */
+  missing: number;
+  noData: number;                 // no fresh sample
+  invalid: number;                // a negative or non-finite sample, rejected
+  unreachable: number;            // TASK_UNREACHABLE / TASK_UNKNOWN / TASK_LOST
+  unlisted: number;               // instances Marathon counts with no task in its list
+  pending: number;                // launching (set aside for every metric)
+  notReady: number;               // CPU only: unhealthy or start unknown
+  warmingUp: number;              // CPU only
+  /** The utilization assumed for missing instances in the recomputed ratio (max(1, target) down, 0 up). */
+  missingAssumed: number | undefined;
+  /** The ratio recomputed with missing (and, on a scale-up, set-aside) tasks at the assumed usage. */
   recomputedRatio: number | undefined;
   /** How the metric concluded: a count, or no change because of tolerance or a flipped direction. */
   conclusion: 'no-data' | 'replicas' | 'tolerance' | 'direction-flip';
@@ -95,8 +119,9 @@ export type DecisionNote =
   | { note: 'no-usable-data' }
   | { note: 'metric-without-data'; metrics: MetricName[] }
   | { note: 'tasks-without-data'; missing: number; considered: number }
+  | { note: 'rejected-samples'; samples: { taskId: string; metric: MetricName; value: number }[] }
   | { note: 'stabilization-window'; desired: number; seconds: number }
-  | { note: 'scale-up-limit'; step: number; desired: number }
+  | { note: 'scale-up-limit'; limit: number; periodStart: number; added: number; periodSeconds: number; step: number | undefined; desired: number }
   | { note: 'max-bound'; max: number }
   | { note: 'schedule-floor'; floor: number; max: number }
   | { note: 'min-bound'; min: number }
