@@ -56,7 +56,8 @@ export interface AuditRecord {
   exitCode?: number;
   message?: string;
   durationMs?: number;
-  rollback?: { deploymentId?: string; outcome: string };
+  /** The automatic revert: its deployment, the version Marathon gave the restored app, how it ended. */
+  rollback?: { deploymentId?: string; marathonVersion?: string; outcome: string };
 }
 
 export const auditRecordSchema = z

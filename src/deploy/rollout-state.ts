@@ -119,9 +119,9 @@ export function assessRollout(observation: RolloutObservation): RolloutAssessmen
  */
 export function isCurrentTask(task: Pick<MarathonTask, 'version'>, app: Pick<AppInfo, 'version' | 'versionInfo'>, atOrAfter?: string): boolean {
   if (task.version === undefined) return false;
-  const since = Math.max(instant(app.versionInfo?.lastConfigChangeAt ?? app.version), instant(atOrAfter));
+  const bounds = [instant(app.versionInfo?.lastConfigChangeAt ?? app.version), instant(atOrAfter)].filter(Number.isFinite);
   const at = instant(task.version);
-  return Number.isFinite(at) && (Number.isNaN(since) || at >= since);
+  return Number.isFinite(at) && bounds.every((since) => at >= since);
 }
 
 function instant(version: string | undefined): number {

@@ -17,6 +17,11 @@ export type RolloutOutcome =
 export interface RollbackReport {
   /** The deployment Marathon started to revert ours (DELETE /v2/deployments/{id}), or the PUT of the previous version. */
   deploymentId?: string;
+  /**
+   * The version the revert gave the app, from Marathon's answer. A cancelled deployment restores the app with a version
+   * older than the one it undid (Marathon's start time), so only this tells history which stored version is the restore.
+   */
+  marathonVersion?: string;
   method: 'cancel-deployment' | 'previous-version';
   outcome: 'succeeded' | 'failed' | 'timeout' | 'superseded' | 'interrupted' | 'not-possible';
   reason?: string;
@@ -184,6 +189,7 @@ async function revert(options: RolloutOptions, now: () => number): Promise<Rollb
   const removedAsBefore = !options.previousVersion && watched.outcome === 'superseded' && /no longer exists/.test(watched.reason ?? '');
   return {
     deploymentId: started.deploymentId,
+    marathonVersion: started.version,
     method,
     outcome: removedAsBefore ? 'succeeded' : watched.outcome,
     reason: removedAsBefore

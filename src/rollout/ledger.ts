@@ -89,7 +89,9 @@ export function auditFieldsOf(r: ChangeResult, exitCode: number): AuditFields {
     exitCode,
     message: [prefix, r.message].filter(Boolean).join(': ') || undefined,
     durationMs: r.durations.totalMs,
-    ...(r.rollback ? { rollback: { deploymentId: r.rollback.deploymentId, outcome: r.rollback.outcome } } : {}),
+    ...(r.rollback
+      ? { rollback: { deploymentId: r.rollback.deploymentId, ...(r.rollback.marathonVersion ? { marathonVersion: r.rollback.marathonVersion } : {}), outcome: r.rollback.outcome } }
+      : {}),
   };
 }
 

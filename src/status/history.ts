@@ -200,7 +200,10 @@ function unmatchedWithinShownVersions(record: AuditRecord, olderExist: boolean, 
 function joinVersions(input: HistoryInput): { entries: HistoryEntry[]; records: AuditRecord[]; used: Set<AuditRecord> } {
   const records = input.audit.filter((r) => recordConcerns(r, input));
   const used = new Set<AuditRecord>();
-  const currentTime = input.currentVersion ? Date.parse(input.currentVersion) : Number.NaN;
+  // Since when the current version runs: a version Marathon restored on a cancelled deployment carries Marathon's start
+  // time, older than what it undid, so the revert's own record says when it became current.
+  const restoredBy = records.find((r) => r.rollback?.marathonVersion !== undefined && r.rollback.marathonVersion === input.currentVersion);
+  const currentTime = restoredBy ? Date.parse(restoredBy.time) : input.currentVersion ? Date.parse(input.currentVersion) : Number.NaN;
   const entries: HistoryEntry[] = input.versions.map((v, index) => {
     const definition = v.definition;
     const image = imageOf(definition);
@@ -208,7 +211,7 @@ function joinVersions(input: HistoryInput): { entries: HistoryEntry[]; records: 
       kind: 'version',
       marathonVersion: v.marathonVersion,
       current: v.marathonVersion === input.currentVersion,
-      abandoned: Date.parse(v.marathonVersion) > currentTime,
+      abandoned: v.marathonVersion !== input.currentVersion && Date.parse(v.marathonVersion) > currentTime,
       change: changeKind(definition, input.versions[index + 1]?.definition, !input.olderExist),
       ...(image ? { image } : {}),
       ...(definition ? { version: versionOf(definition) } : {}),
@@ -221,6 +224,20 @@ function joinVersions(input: HistoryInput): { entries: HistoryEntry[]; records: 
   for (const entry of entries) {
     const exact = records.find((r) => !used.has(r) && r.marathonVersion === entry.marathonVersion);
     if (exact) attach(entry, exact, 'marathon-version', used);
+  }
+  const restoredCauses = new Set<AuditRecord>();
+  for (const entry of entries) {
+    if (entry.audit) continue;
+    const cause = records.find((r) => r.rollback?.marathonVersion === entry.marathonVersion && ROLLED_BACK_OUTCOMES.has(r.outcome));
+    if (cause) {
+      restoredCauses.add(cause);
+      entry.audit = {
+        ...auditSummary(cause),
+        matchedBy: 'reverted-to',
+        command: `${cause.command} (automatic rollback)`,
+        outcome: `restored after ${cause.toVersion ?? 'the new version'} ${cause.outcome}`,
+      };
+    }
   }
   for (const entry of entries) {
     if (entry.audit || entry.change !== 'config' || entry.version === undefined) continue;
@@ -236,7 +253,7 @@ function joinVersions(input: HistoryInput): { entries: HistoryEntry[]; records: 
     if (nearest) attach(entry, nearest, 'version-and-time', used);
   }
   // Oldest first, so the restore is credited to the version right after the failed one, not to later scalings.
-  const usedCauses = new Set<AuditRecord>();
+  const usedCauses = new Set<AuditRecord>(restoredCauses);
   for (const entry of [...entries].reverse()) {
     if (entry.audit || entry.version === undefined || entry.change !== 'config') continue;
     const cause = records.find(

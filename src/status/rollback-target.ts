@@ -106,10 +106,11 @@ export function pickRollbackTarget(
     return { kind: 'target', entry, skipped, warning: `the only stored version with ${request.tag} is not known to have run healthy: ${why}` };
   }
 
-  const currentTime = Date.parse(live.marathonVersion ?? '');
   const candidates: HistoryEntry[] = [];
   for (const entry of entries) {
-    if (entry.current || !(Date.parse(entry.marathonVersion) < currentTime)) continue;
+    // Before the current one, in the order versions became current: history marks as abandoned what came after it (a
+    // restored version's own timestamp can be older than versions it replaced, so timestamps alone cannot say).
+    if (entry.current || entry.marathonVersion === live.marathonVersion || entry.abandoned) continue;
     const why =
       entry.error !== undefined
         ? `could not be read: ${entry.error ?? 'unknown error'}`

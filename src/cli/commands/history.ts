@@ -200,7 +200,8 @@ async function historyIn(
       const { entries, attempts } = timeline(null, [], false);
       return { ...base, totalAttempts: attempts, entries };
     }
-    const all = await client.listVersions(context.appId);
+    // Marathon lists versions in no fixed order.
+    const all = (await client.listVersions(context.appId)).sort((a, b) => Date.parse(b) - Date.parse(a));
     // One more than shown, so the oldest shown version can still say what it changed.
     const versions = await readVersionDefinitions(client, context.appId, all.slice(0, context.limit + 1));
     const { entries, attempts } = timeline(live, versions, all.length > versions.length);
