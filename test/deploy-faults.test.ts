@@ -158,3 +158,54 @@ describe('baton deploy under faults', () => {
     expect(lastRecord()).toMatchObject({ outcome: 'interrupted', exitCode: 130, rollback: { outcome: 'succeeded' } });
   });
 });
+
+// A Marathon that is not the leader answers /v2/events with a 302 to the leader (LeaderProxyFilter); behind a load
+// balancer over all masters, a deploy that does not follow it loses its event stream.
+describe('baton deploy behind a non-leader Marathon', () => {
+  const credentials = { username: 'ops', password: 'events-s3cret' };
+  let marathon: RunningEmulator;
+  let proxy: FaultProxy;
+  let fixture: DeployFixture;
+
+  beforeAll(async () => {
+    marathon = await startEmulator({ timings, credentials });
+  });
+  afterAll(async () => {
+    await marathon?.close();
+  });
+  afterEach(async () => {
+    fixture?.cleanup();
+    await proxy?.close();
+  });
+
+  async function deployThroughRedirect(leaderUrl: string) {
+    proxy = await faultProxy(marathon.url);
+    proxy.inject({
+      method: 'GET',
+      path: /^\/v2\/events/,
+      fault: { kind: 'answer', status: 302, body: '', headers: { Location: `${leaderUrl}/v2/events` } },
+      times: 1000,
+    });
+    fixture = makeDeployFixture({ qa: { datacenters: { AA: { url: proxy.url, credentialsEnv: 'MARATHON_AA_CREDENTIALS' } } } });
+    const id = `${APP}-${Math.random().toString(36).slice(2, 8)}`;
+    fixture.writeApp('web', { 'qa-deploy.json': webApp(id, { instances: 1 }) });
+    const env = { ...fixture.env, MARATHON_AA_CREDENTIALS: `${credentials.username}:${credentials.password}` };
+    return runBaton(['deploy', 'web', '--env', 'qa', '--version', '1.0.0'], { env });
+  }
+
+  it('follows the 302 to the leader that Marathon names in /v2/leader, with the credentials: the stream attaches', async () => {
+    const result = await deployThroughRedirect(marathon.url);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(proxy.faulted.some((request) => request.startsWith('GET /v2/events'))).toBe(true);
+    expect(result.stdout + result.stderr).not.toContain('event stream');
+  });
+
+  it('sends no credentials to a host that is not the leader Marathon names: the stream fails, polling carries the deploy', async () => {
+    const elsewhere = marathon.url.replace('127.0.0.1', 'localhost');
+    const result = await deployThroughRedirect(elsewhere);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout + result.stderr).toMatch(/event stream failed \(Invalid username or password/);
+    expect(result.stdout + result.stderr).not.toContain(credentials.password);
+    expect(result.stdout + result.stderr).not.toContain(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
+  });
+});

@@ -283,14 +283,30 @@ export class MarathonClient {
     let attached = false;
     const ended = (async (): Promise<{ reason: 'closed' | 'dropped' | 'error'; error?: Error }> => {
       try {
-        const response = await this.http.request({
-          method: 'GET',
-          url: path,
-          headers: { ...this.headers(), Accept: 'text/event-stream' },
-          responseType: 'stream',
-          timeout: 0,
-          signal: controller.signal,
-        });
+        let url = this.baseUrl + path;
+        let withCredentials = true;
+        let response;
+        for (let redirects = 0; ; redirects++) {
+          response = await this.http.request({
+            method: 'GET',
+            url,
+            headers: { ...(withCredentials ? this.headers() : {}), Accept: 'text/event-stream' },
+            responseType: 'stream',
+            timeout: 0,
+            signal: controller.signal,
+          });
+          const location = response.headers.location as unknown;
+          if (!isRedirect(response.status) || typeof location !== 'string') break;
+          (response.data as Readable).destroy();
+          if (redirects >= MAX_EVENT_REDIRECTS) {
+            return { reason: 'error', error: new MarathonError('protocol', `GET ${path} was redirected more than ${MAX_EVENT_REDIRECTS} times`, { method: 'GET', url: this.baseUrl + path }) };
+          }
+          const target = new URL(location, url);
+          target.username = '';
+          target.password = '';
+          url = target.toString();
+          withCredentials = await this.mayReceiveCredentials(target);
+        }
         if (response.status !== 200) {
           const body = await readSmallBody(response.data as AsyncIterable<Buffer>);
           return { reason: 'error', error: this.errorFor('GET', path, response.status, body) };
@@ -324,6 +340,24 @@ export class MarathonClient {
         controller.abort();
       },
     };
+  }
+
+  /**
+   * A Marathon that is not the leader answers /v2/events with a 302 to the leader (LeaderProxyFilter). Our credentials go
+   * only where they were configured for, or to the leader that the configured Marathon itself names in /v2/leader, and
+   * never from https down to http: a redirect alone never learns them.
+   */
+  private async mayReceiveCredentials(target: URL): Promise<boolean> {
+    const configured = new URL(this.baseUrl);
+    if (target.origin === configured.origin) return true;
+    if (configured.protocol === 'https:' && target.protocol !== 'https:') return false;
+    try {
+      const body = await this.read('/v2/leader');
+      const leader = isJsonObject(body) && typeof body.leader === 'string' ? body.leader : undefined;
+      return leader !== undefined && leader.toLowerCase() === target.host.toLowerCase();
+    } catch {
+      return false;
+    }
   }
 
   private headers(): Record<string, string> {
@@ -401,6 +435,12 @@ export class MarathonClient {
       { method, url: this.baseUrl + path },
     );
   }
+}
+
+const MAX_EVENT_REDIRECTS = 3;
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
 }
 
 /** Marathon ids are absolute paths; config files may omit the leading slash. */
