@@ -67,6 +67,23 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(JSON.parse(again.stdout).datacenters[0]).toMatchObject({ outcome: 'unchanged', fromVersion: '1.0.0', toVersion: '1.0.0' });
   });
 
+  it('a field removed from the file is a change: diff and status show the removal, a redeploy of the same version removes it', async () => {
+    const f = setup();
+    f.writeApp('web9', { 'qa-deploy.json': webApp('/e2e/web9', { instances: 1, constraints: [['hostname', 'UNIQUE']] }) });
+    expect((await runBaton(['deploy', 'web9', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
+    f.writeApp('web9', { 'qa-deploy.json': webApp('/e2e/web9', { instances: 1 }) });
+
+    const diff = await runBaton(['diff', 'web9', '--env', 'qa', '--version', '1.0.0'], { env: f.env });
+    expect(diff.stdout).toContain('- constraints: [["hostname","UNIQUE"]]');
+    const status = await runBaton(['status', 'web9', '--env', 'qa'], { env: f.env });
+    expect(status.stdout).toContain('- constraints: [["hostname","UNIQUE"]]');
+
+    const again = await runBaton(['deploy', 'web9', '--env', 'qa', '--version', '1.0.0', '--json'], { env: f.env });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).datacenters[0].outcome).not.toBe('unchanged');
+    expect((await new MarathonClient({ url: aa.url }).getApp('/e2e/web9')).constraints).toEqual([]);
+  });
+
   it('fails fast on a crash loop, rolls back, and verifies the old version is healthy again', async () => {
     const f = setup();
     f.writeApp('web3', { 'qa-deploy.json': webApp('/e2e/web3') });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatTable } from '../src/cli/table.js';
+import { formatDiff } from '../src/deploy/diff.js';
 import type { AppDefinition, AppInfo, Deployment } from '../src/marathon/types.js';
 import { autoscalerOf, configDrift, describeAutoscaler } from '../src/status/drift.js';
 import { buildStatusMatrix, datacenterKey, type MarathonAnswer, type StatusInput } from '../src/status/matrix.js';
@@ -14,6 +15,7 @@ function config(over: Record<string, unknown> = {}): AppDefinition {
     container: { type: 'DOCKER', docker: { image: 'registry.example.com/shop/web:latest' } },
     env: { LOG_LEVEL: 'info', DB_PASSWORD: 'hunter2' },
     labels: { team: 'shop' },
+    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/health' }],
     ...over,
   };
 }
@@ -30,7 +32,12 @@ function live(version: string, over: Record<string, unknown> = {}): AppInfo {
     container: { type: 'DOCKER', docker: { image: `registry.example.com/shop/web:${version}`, forcePullImage: true, privileged: false }, volumes: [] },
     env: { LOG_LEVEL: 'info', DB_PASSWORD: 'hunter2' },
     labels: { team: 'shop', BATON_VERSION: version },
-    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/health' }],
+    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/health', portIndex: 0, gracePeriodSeconds: 300, intervalSeconds: 60, timeoutSeconds: 20, maxConsecutiveFailures: 3, delaySeconds: 15, ipProtocol: 'IPv4' }],
+    constraints: [],
+    upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
+    unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 },
+    maxLaunchDelaySeconds: 300,
+    killSelection: 'YOUNGEST_FIRST',
     version: '2024-05-02T09:14:03.512Z',
     versionInfo: { lastConfigChangeAt: '2024-05-02T09:14:03.512Z', lastScalingAt: '2024-05-02T09:14:03.512Z' },
     tasksHealthy: 2,
@@ -92,12 +99,40 @@ describe('configDrift: live app against its deploy-config', () => {
       paths: ['env.DEBUG', 'labels.team'],
     },
     {
+      name: 'a field removed from the file is drift, shown as a removal',
+      live: live('1.4.2', { constraints: [['hostname', 'UNIQUE']] }),
+      config: config(),
+      paths: ['constraints'],
+    },
+    {
+      name: 'a field removed from the file goes back to Marathon’s default: drift when the live value is not the default',
+      live: live('1.4.2', { upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 1 }, backoffSeconds: 30 }),
+      config: config(),
+      paths: ['backoffSeconds', 'upgradeStrategy.minimumHealthCapacity'],
+    },
+    {
+      name: 'health checks removed from the file are drift',
+      live: live('1.4.2'),
+      config: config({ healthChecks: undefined }),
+      paths: ['healthChecks'],
+    },
+    {
+      name: 'a default written out in the file and left out live (or the other way round) is no drift',
+      live: live('1.4.2', { constraints: undefined, killSelection: undefined }),
+      config: config({ backoffSeconds: 1, upgradeStrategy: { minimumHealthCapacity: 1 }, requirePorts: false }),
+      paths: [],
+    },
+    {
       name: 'an app deployed without Baton’s label is not drift for the label',
       live: live('1.4.2', { labels: { team: 'shop' } }),
       config: config(),
       paths: [],
     },
   ];
+  it('shows a field removed from the file as a removal of what runs live', () => {
+    const drift = configDrift(live('1.4.2', { constraints: [['hostname', 'UNIQUE']] }), config({ healthChecks: undefined }));
+    expect(formatDiff(drift).sort()).toEqual(['  - constraints: [["hostname","UNIQUE"]]', expect.stringMatching(/^  - healthChecks: \[\{"protocol":"MESOS_HTTP","path":"\/health",/)]);
+  });
   for (const c of cases) {
     it(c.name, () => {
       expect(configDrift(c.live, c.config).map((e) => e.path).sort()).toEqual(c.paths.sort());

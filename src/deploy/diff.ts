@@ -1,3 +1,4 @@
+import { hasEmptyDefault, withMarathonDefaults } from '../marathon/app-defaults.js';
 import { READ_ONLY_APP_FIELDS, type JsonObject } from '../marathon/types.js';
 import { paint } from '../terminal/output.js';
 
@@ -21,9 +22,11 @@ export function stripReadOnly(app: JsonObject): JsonObject {
 }
 
 /**
- * What a PUT of `desired` would change on the live app. Marathon fills defaults into what it returns, so a field the file
- * does not mention is not a change, except inside env and labels, whose keys are all the user's. Marathon also stores
- * deprecated fields migrated and assigns service ports left at 0: neither is a change either.
+ * What a full PUT (partialUpdate=false) of `desired` would change on the live app. Both sides get Marathon's defaults
+ * first: a field the file leaves out and that is at its default live is no change, and a field removed from the file is a
+ * change back to its default, shown as a removal where that default is empty (`- constraints: [...]`). Fields without a
+ * known default, and keys the file does not mention inside objects other than env and labels, are not compared (Marathon
+ * returns more than it was sent). Deprecated fields stored migrated and service ports Marathon assigns are no change either.
  */
 export function diffDefinitions(live: JsonObject | null, desired: JsonObject): DiffEntry[] {
   const entries: DiffEntry[] = [];
@@ -31,8 +34,16 @@ export function diffDefinitions(live: JsonObject | null, desired: JsonObject): D
     walkAdded(desired, '', entries);
     return entries;
   }
-  compare(stripReadOnly(live), { ...desired, id: live.id === normalizeId(desired.id) ? live.id : desired.id }, '', entries, false);
-  return entries.filter((entry) => !isMigratedField(entry) && !isAssignedServicePort(entry));
+  const id = live.id === normalizeId(desired.id) ? live.id : desired.id;
+  compare(withMarathonDefaults(stripReadOnly(live)), withMarathonDefaults({ ...desired, id }), '', entries, false);
+  return entries
+    .filter((entry) => !isMigratedField(entry) && !isAssignedServicePort(entry))
+    .map((entry) => (isRemovedField(entry, desired) ? { path: entry.path, kind: 'removed' as const, before: live[entry.path] } : entry));
+}
+
+/** A top-level field the file leaves out, whose live value goes back to an empty default. */
+function isRemovedField(entry: DiffEntry, desired: JsonObject): boolean {
+  return entry.kind === 'changed' && !entry.path.includes('.') && !entry.path.includes('[') && desired[entry.path] === undefined && hasEmptyDefault(entry.path);
 }
 
 /** Deprecated fields Marathon 1.5+ accepts but stores migrated (networks, container.portMappings, fetch): never in a GET. */
