@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { instancesToDeploy } from '../src/autoscale/labels.js';
 import { assessRollout, isCurrentTask } from '../src/deploy/rollout-state.js';
 import { stabilityOf } from '../src/deploy/watch.js';
+import { appHealthOf } from '../src/marathon/app-health.js';
 import { isAgentProblem, isOwnFailure } from '../src/marathon/task-states.js';
 import type { AppInfo } from '../src/marathon/types.js';
 import { exitCodeFor, OUTCOMES } from '../src/outcome/outcomes.js';
@@ -160,5 +161,22 @@ describe('a version Marathon restored by cancelling a deployment (older timestam
   it('rollback can still go back before it', () => {
     const pick = pickRollbackTarget(entries, { marathonVersion: V0, version: '1.0.0' }, { kind: 'previous' }, new Map());
     expect(pick).toMatchObject({ kind: 'target', entry: { marathonVersion: V2, version: '1.0.5' } });
+  });
+});
+
+describe('app health: one rule for status, deploy and rollback', () => {
+  const counts = { healthy: 2, running: 2, staged: 0, unhealthy: 0, target: 2, hasHealthChecks: true };
+  it.each([
+    ['all running and healthy', counts, false, 'healthy'],
+    ['a deployment runs', counts, true, 'deploying'],
+    ['one more running than asked for (a kill pending)', { ...counts, running: 3, healthy: 2, unhealthy: 1 }, false, 'degraded'],
+    ['healthy enough but one unhealthy', { ...counts, running: 3, healthy: 2, unhealthy: 1, target: 2 }, false, 'degraded'],
+    ['one still staging', { ...counts, staged: 1 }, false, 'degraded'],
+    ['fewer healthy than asked for', { ...counts, healthy: 1 }, false, 'degraded'],
+    ['no health checks: running is enough', { ...counts, healthy: 0, hasHealthChecks: false }, false, 'healthy'],
+    ['scaled to zero, nothing left', { ...counts, healthy: 0, running: 0, target: 0 }, false, 'suspended'],
+    ['scaled to zero, a task still running', { ...counts, healthy: 1, running: 1, target: 0 }, false, 'degraded'],
+  ] as const)('%s → %s', (_, c, deploying, expected) => {
+    expect(appHealthOf(c, deploying)).toBe(expected);
   });
 });

@@ -1,3 +1,4 @@
+import { appHealthOf, taskCountsOf, type AppHealth, type TaskCounts } from '../marathon/app-health.js';
 import type { DiffEntry } from '../deploy/diff.js';
 import { splitImage } from '../deploy/image.js';
 import { imageOf, versionOf } from '../deploy/render.js';
@@ -36,16 +37,9 @@ export interface StatusInput {
   answers: ReadonlyMap<string, MarathonAnswer>;
 }
 
-export type Health = 'healthy' | 'deploying' | 'degraded' | 'suspended' | 'not-deployed' | 'unknown';
+export type Health = AppHealth | 'not-deployed' | 'unknown';
 
-export interface TaskCounts {
-  healthy: number;
-  running: number;
-  staged: number;
-  unhealthy: number;
-  target: number;
-  hasHealthChecks: boolean;
-}
+export type { TaskCounts } from '../marathon/app-health.js';
 
 export interface StatusCell {
   app: string;
@@ -143,13 +137,13 @@ function cellFor(configured: ConfiguredApp, dc: DatacenterRef, answer: MarathonA
 
   const image = imageOf(live);
   const parts = image ? splitImage(image) : undefined;
-  const tasks = countsOf(live);
+  const tasks = taskCountsOf(live);
   const deployment = deploymentOf(live, answer.deployments);
   return {
     ...base,
     reachable: true,
     deployed: true,
-    health: healthOf(tasks, deployment !== null),
+    health: appHealthOf(tasks, deployment !== null),
     image,
     version: versionOf(live),
     tag: parts?.tag,
@@ -165,25 +159,6 @@ function cellFor(configured: ConfiguredApp, dc: DatacenterRef, answer: MarathonA
       : null,
     configDrift: configured.definition ? configDrift(live, configured.definition) : null,
   };
-}
-
-function countsOf(app: AppInfo): TaskCounts {
-  return {
-    healthy: app.tasksHealthy ?? 0,
-    running: app.tasksRunning ?? 0,
-    staged: app.tasksStaged ?? 0,
-    unhealthy: app.tasksUnhealthy ?? 0,
-    target: app.instances ?? 0,
-    hasHealthChecks: Array.isArray(app.healthChecks) && app.healthChecks.length > 0,
-  };
-}
-
-function healthOf(tasks: TaskCounts, deploying: boolean): Health {
-  if (deploying) return 'deploying';
-  if (tasks.target === 0 && tasks.running === 0) return 'suspended';
-  const enoughRunning = tasks.running >= tasks.target && tasks.staged === 0;
-  const enoughHealthy = !tasks.hasHealthChecks || (tasks.healthy >= tasks.target && tasks.unhealthy === 0);
-  return enoughRunning && enoughHealthy ? 'healthy' : 'degraded';
 }
 
 /** The running deployment that affects the app, with its step from /v2/deployments; the app's own embed as a fallback. */
