@@ -180,3 +180,31 @@ describe('app health: one rule for status, deploy and rollback', () => {
     expect(appHealthOf(c, deploying)).toBe(expected);
   });
 });
+
+describe('a version stored by a PUT Marathon refused with 409 (it stores the version before it finds the lock)', () => {
+  // 1.0.0 at V1 ran; 1.1.0 was refused at V2 (stored, never ran); 1.2.0 at V3 runs now.
+  const definition = (tag: string) => ({ id: '/a', container: { docker: { image: `r/a:${tag}` } }, labels: { BATON_VERSION: tag } });
+  const versions = [
+    { marathonVersion: V1, definition: definition('1.0.0') },
+    { marathonVersion: V3, definition: definition('1.2.0') },
+    { marathonVersion: V2, definition: definition('1.1.0') },
+  ];
+  const record = (over: Record<string, unknown>) => ({ user: 'ci', command: 'deploy', app: 'a', env: 'qa', dc: 'AA', ...over }) as never;
+  const audit = [
+    record({ time: '2026-12-01T11:00:01.000Z', toVersion: '1.1.0', outcome: 'rejected', exitCode: 4, marathonStatus: 409, durationMs: 2_000 }),
+    record({ time: '2026-12-01T12:00:05.000Z', toVersion: '1.2.0', marathonVersion: V3, outcome: 'succeeded', exitCode: 0 }),
+  ];
+  const entries = joinHistory({ app: 'a', env: 'qa', dc: 'AA', currentVersion: V3, versions, olderExist: false, audit });
+  it('is marked as never ran, credited to the refused attempt', () => {
+    expect(entries.find((e) => e.marathonVersion === V2)).toMatchObject({ neverRan: true, abandoned: false, audit: { outcome: 'rejected' } });
+  });
+  it('is never a rollback target: rollback goes to the version that ran before', () => {
+    const pick = pickRollbackTarget(entries, { marathonVersion: V3, version: '1.2.0' }, { kind: 'previous' }, new Map());
+    expect(pick).toMatchObject({ kind: 'target', entry: { marathonVersion: V1, version: '1.0.0' } });
+  });
+  it('a 422 refusal stores nothing: a version of that tag in its window is not marked', () => {
+    const invalid = [{ ...(audit[0] as object), marathonStatus: 422 } as never, audit[1]!];
+    const joined = joinHistory({ app: 'a', env: 'qa', dc: 'AA', currentVersion: V3, versions, olderExist: false, audit: invalid });
+    expect(joined.find((e) => e.marathonVersion === V2)?.neverRan).toBeUndefined();
+  });
+});

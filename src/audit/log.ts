@@ -54,6 +54,8 @@ export interface AuditRecord {
   outcome: AuditOutcome;
   /** What `baton` exits with for this outcome (src/cli/exit-codes.ts); absent in records written before it was added. */
   exitCode?: number;
+  /** The HTTP status of Marathon's refusal, on `rejected` and Marathon-error records. */
+  marathonStatus?: number;
   message?: string;
   durationMs?: number;
   /** The automatic revert: its deployment, the version Marathon gave the restored app, how it ended. */

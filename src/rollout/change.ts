@@ -62,4 +62,6 @@ export interface ChangeResult {
   durations: { totalMs: number; waitMs?: number; rollbackMs?: number; stableMs?: number };
   rollback?: RolloutReport['rollback'];
   marathonError?: Record<string, unknown>;
+  /** The HTTP status of Marathon's refusal (a 409 has stored a version that never ran). */
+  marathonStatus?: number;
 }

@@ -329,6 +329,11 @@ async function send(
   }
 }
 
+function statusOf(detail: unknown): number | undefined {
+  const marathon = typeof detail === 'object' && detail !== null ? (detail as { marathon?: { status?: unknown } }).marathon : undefined;
+  return typeof marathon?.status === 'number' ? marathon.status : undefined;
+}
+
 /** Whether Marathon may have acted on a change although Baton got no usable answer. A 4xx is Marathon's word: not applied. */
 function answerMayHaveBeenLost(error: unknown): boolean {
   return error instanceof MarathonError && (error.kind === 'unreachable' || error.kind === 'server' || error.kind === 'protocol');
@@ -348,6 +353,7 @@ function failed(result: ChangeResult, error: CliError, began: number, now: () =>
     outcome,
     message: note ? `${error.message}\n(${note})` : error.message,
     marathonError: error.detail,
+    ...(statusOf(error.detail) !== undefined ? { marathonStatus: statusOf(error.detail) } : {}),
     durations: { totalMs: now() - began },
   };
 }

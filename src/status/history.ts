@@ -33,6 +33,11 @@ export interface HistoryEntry {
   /** Newer than the current one: a change that was reverted or replaced (e.g. a failed deploy rolled back by cancelling). */
   abandoned: boolean;
   change: ChangeKind;
+  /**
+   * Stored by a change Marathon refused with 409 (app locked): Marathon stores the version before it finds the lock, so it
+   * is listed, but it never ran. Known from the refused attempt's audit record.
+   */
+  neverRan?: true;
   image?: string;
   version?: string;
   digest?: string;
@@ -225,6 +230,17 @@ function joinVersions(input: HistoryInput): { entries: HistoryEntry[]; records: 
     const exact = records.find((r) => !used.has(r) && r.marathonVersion === entry.marathonVersion);
     if (exact) attach(entry, exact, 'marathon-version', used);
   }
+  for (const entry of entries) {
+    if (entry.audit || entry.current || entry.version === undefined) continue;
+    const refusal = records.find(
+      (r) => !used.has(r) && isLockRefusal(r) && r.toVersion === entry.version && withinWindow(r, entry.marathonVersion),
+    );
+    if (refusal) {
+      attach(entry, refusal, 'version-and-time', used);
+      entry.neverRan = true;
+      entry.abandoned = false;
+    }
+  }
   const restoredCauses = new Set<AuditRecord>();
   for (const entry of entries) {
     if (entry.audit) continue;
@@ -276,6 +292,11 @@ function joinVersions(input: HistoryInput): { entries: HistoryEntry[]; records: 
     }
   }
   return { entries, records, used };
+}
+
+/** A change Marathon refused because a deployment locked the app: it stored the version first (GroupManagerImpl). */
+function isLockRefusal(record: AuditRecord): boolean {
+  return record.outcome === 'rejected' && record.marathonStatus === 409;
 }
 
 function attach(entry: HistoryEntry, record: AuditRecord, matchedBy: NonNullable<HistoryEntry['audit']>['matchedBy'], used: Set<AuditRecord>) {

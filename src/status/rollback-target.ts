@@ -96,7 +96,7 @@ export function pickRollbackTarget(
 
   if (request.kind === 'tag') {
     if (runningTag === request.tag) return { kind: 'already', reason: `${request.tag} is the version running now` };
-    const matching = entries.filter((e) => !e.current && e.error === undefined && e.version === request.tag);
+    const matching = entries.filter((e) => !e.current && !e.neverRan && e.error === undefined && e.version === request.tag);
     const tagFailure = neverHealthy(tags, request.tag);
     const good = tagFailure ? undefined : matching.find((e) => !e.abandoned && !failedPer(e));
     const entry = good ?? matching[0];
@@ -114,6 +114,8 @@ export function pickRollbackTarget(
     const why =
       entry.error !== undefined
         ? `could not be read: ${entry.error ?? 'unknown error'}`
+        : entry.neverRan
+          ? 'stored by a change Marathon refused (409, app locked): it never ran'
         : entry.version === runningTag
           ? null
           : (failedPer(entry) ?? neverHealthy(tags, entry.version));

@@ -88,8 +88,9 @@ Examples:
   baton history shop-web --env prod --json | jq '.datacenters[].entries[] | select(.kind == "attempt")'
   baton history shop-web --env prod --json | jq '.datacenters[] | select(.source == "audit-log-only") | .reason'
 
-"*" marks the version running now; "reverted" marks a newer version that is no longer current (e.g. a failed deploy that
-was rolled back). CHANGE says what a version changed: config, scale (instances only) or restart. DEPLOYED BY and OUTCOME
+"*" marks the version running now (what the app says, not the newest timestamp); "reverted" marks a version that ran
+and was undone (e.g. a failed deploy that was rolled back); "never ran" a version Marathon stored for a change it refused
+(409, app locked). CHANGE says what a version changed: config, scale (instances only) or restart. DEPLOYED BY and OUTCOME
 come from the audit log (BATON_AUDIT_LOG, default ~/.baton/audit.jsonl), matched by Marathon version, else by tag and time.
 
 A row whose MARATHON VERSION is "- (<time>)" is an audited deploy or rollback that created no Marathon version: refused
@@ -245,7 +246,11 @@ function versionRow(entry: HistoryEntry): Cell[] {
     entry.current ? '*' : '',
     entry.marathonVersion,
     entry.error ? { text: `unreadable: ${entry.error}`, style: 'red' } : versionText(entry),
-    entry.abandoned ? { text: `${entry.change}, reverted`, style: 'gray' } : entry.change,
+    entry.neverRan
+      ? { text: `${entry.change}, never ran`, style: 'gray' }
+      : entry.abandoned
+        ? { text: `${entry.change}, reverted`, style: 'gray' }
+        : entry.change,
     entry.audit?.user ?? '-',
     entry.audit?.command ?? '-',
     outcomeCell(entry),
