@@ -190,10 +190,9 @@ describe('a version stored by a PUT Marathon refused with 409 (it stores the ver
     { marathonVersion: V2, definition: definition('1.1.0') },
   ];
   const record = (over: Record<string, unknown>) => ({ user: 'ci', command: 'deploy', app: 'a', env: 'qa', dc: 'AA', ...over }) as never;
-  const audit = [
-    record({ time: '2026-12-01T11:00:01.000Z', toVersion: '1.1.0', outcome: 'rejected', exitCode: 4, marathonStatus: 409, durationMs: 2_000 }),
-    record({ time: '2026-12-01T12:00:05.000Z', toVersion: '1.2.0', marathonVersion: V3, outcome: 'succeeded', exitCode: 0 }),
-  ];
+  const refused = { time: '2026-12-01T11:00:01.000Z', toVersion: '1.1.0', outcome: 'rejected', exitCode: 4, marathonStatus: 409, durationMs: 2_000 };
+  const deployed = record({ time: '2026-12-01T12:00:05.000Z', toVersion: '1.2.0', marathonVersion: V3, outcome: 'succeeded', exitCode: 0 });
+  const audit = [record(refused), deployed];
   const entries = joinHistory({ app: 'a', env: 'qa', dc: 'AA', currentVersion: V3, versions, olderExist: false, audit });
   it('is marked as never ran, credited to the refused attempt', () => {
     expect(entries.find((e) => e.marathonVersion === V2)).toMatchObject({ neverRan: true, abandoned: false, audit: { outcome: 'rejected' } });
@@ -203,7 +202,7 @@ describe('a version stored by a PUT Marathon refused with 409 (it stores the ver
     expect(pick).toMatchObject({ kind: 'target', entry: { marathonVersion: V1, version: '1.0.0' } });
   });
   it('a 422 refusal stores nothing: a version of that tag in its window is not marked', () => {
-    const invalid = [{ ...(audit[0] as object), marathonStatus: 422 } as never, audit[1]!];
+    const invalid = [record({ ...refused, marathonStatus: 422 }), deployed];
     const joined = joinHistory({ app: 'a', env: 'qa', dc: 'AA', currentVersion: V3, versions, olderExist: false, audit: invalid });
     expect(joined.find((e) => e.marathonVersion === V2)?.neverRan).toBeUndefined();
   });
