@@ -8,6 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// As baton itself: colour only on a terminal that has it, never with NO_COLOR or into a pipe or file.
+const boldOnStdout = !process.env.NO_COLOR && (process.env.FORCE_COLOR ? process.env.FORCE_COLOR !== '0' : Boolean(process.stdout.isTTY) && process.env.TERM !== 'dumb');
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { startEmulator } = await import(path.join(root, 'dist/src/emulator/index.js'));
 
@@ -31,7 +34,8 @@ fs.writeFileSync(path.join(configDir, 'environments.json'), JSON.stringify(envir
 const env = { ...process.env, BATON_CONFIG_DIR: configDir, BATON_AUDIT_LOG: path.join(work, 'audit.jsonl') };
 
 function baton(args) {
-  console.log(`\n\u001b[1m$ baton ${args.join(' ')}\u001b[0m`);
+  const command = `$ baton ${args.join(' ')}`;
+  console.log(`\n${boldOnStdout ? `\u001b[1m${command}\u001b[0m` : command}`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(root, 'bin/baton'), ...args], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('close', (code) => resolve(code));

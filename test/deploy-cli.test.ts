@@ -73,8 +73,9 @@ describe('baton deploy against the Marathon emulator', () => {
     expect((await runBaton(['deploy', 'web9', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
     f.writeApp('web9', { 'qa-deploy.json': webApp('/e2e/web9', { instances: 1 }) });
 
-    const diff = await runBaton(['diff', 'web9', '--env', 'qa', '--version', '1.0.0'], { env: f.env });
+    const diff = await runBaton(['diff', 'web9', '--env', 'qa', '--version', '1.0.0', '--exit-code'], { env: f.env });
     expect(diff.stdout).toContain('- constraints: [["hostname","UNIQUE"]]');
+    expect(diff.code).toBe(1);
     const status = await runBaton(['status', 'web9', '--env', 'qa'], { env: f.env });
     expect(status.stdout).toContain('- constraints: [["hostname","UNIQUE"]]');
 
@@ -82,6 +83,8 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).datacenters[0].outcome).not.toBe('unchanged');
     expect((await new MarathonClient({ url: aa.url }).getApp('/e2e/web9')).constraints).toEqual([]);
+    const none = await runBaton(['diff', 'web9', '--env', 'qa', '--version', '1.0.0', '--exit-code'], { env: f.env });
+    expect([none.code, none.stdout]).toEqual([0, expect.stringContaining('(no changes)')]);
   });
 
   it('fails fast on a crash loop, rolls back, and verifies the old version is healthy again', async () => {

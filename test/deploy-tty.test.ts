@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { MarathonClient } from '../src/marathon/client.js';
@@ -29,5 +31,40 @@ describe('baton deploy on a terminal', () => {
     } finally {
       f.cleanup();
     }
+  });
+});
+
+describe('colour is decided per stream', () => {
+  let aa: RunningEmulator;
+  beforeAll(async () => {
+    aa = await startEmulator({ timings: { stagingMs: 30, healthyMs: 50, crashMs: 50, killMs: 20, backoffMs: 50 } });
+  });
+  afterAll(async () => aa?.close());
+
+  const ESC = '\u001b[';
+  async function deployWith(term: string, extraEnv: Record<string, string> = {}) {
+    const f = makeDeployFixture({ qa: { datacenters: { AA: { url: aa.url } } } });
+    const log = path.join(f.dir, 'deploy.log');
+    try {
+      f.writeApp('web', { 'qa-deploy.json': webApp(`/tty/colour-${Math.random().toString(36).slice(2, 8)}`, { instances: 1 }) });
+      const run = await runOnTty(['deploy', 'web', '--env', 'qa', '--version', '1.0.0'], { ...f.env, NO_COLOR: '', FORCE_COLOR: '', ...extraEnv }, { stdoutTo: log, term });
+      return { ...run, log: fs.readFileSync(log, 'utf8') };
+    } finally {
+      f.cleanup();
+    }
+  }
+
+  it('`> log` with stderr on a colour terminal: the log gets no escape codes, the terminal keeps its live line', async () => {
+    const run = await deployWith('xterm-256color');
+    expect(run.code).toBe(0);
+    expect(run.log).toContain('+ container: ');
+    expect(run.log).not.toContain(ESC);
+    expect(run.screen).toMatch(/\r\u001b\[2KAA: /);
+  });
+
+  it('FORCE_COLOR colours the redirected lines; TERM=dumb and NO_COLOR do not', async () => {
+    expect((await deployWith('xterm-256color', { FORCE_COLOR: '1' })).log).toContain(`${ESC}32m  + container: `);
+    expect((await deployWith('dumb', { FORCE_COLOR: '' })).log).not.toContain(ESC);
+    expect((await deployWith('xterm-256color', { FORCE_COLOR: '1', NO_COLOR: '1' })).log).not.toContain(ESC);
   });
 });

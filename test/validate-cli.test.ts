@@ -20,6 +20,15 @@ describe('baton validate on the shipped deploy-configs', () => {
     expect(result.stdout).toMatch(/^valid: \d+ apps, \d+ app\/environment pairs checked, 0 with errors, \d+ warnings$/m);
   });
 
+  it('--strict fails on warnings (exit 2), with the same lines and a verdict that says why', async () => {
+    const result = await runBaton(['validate', '--strict']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/^ok {4}order-worker\/qa +\(qa-deploy\.json\) {2}2 warnings$/m);
+    expect(result.stdout).toMatch(/^INVALID \(--strict: warnings fail\): \d+ apps, .*0 with errors, \d+ warnings$/m);
+    const json = await runBaton(['validate', '--strict', '--json']);
+    expect([json.code, JSON.parse(json.stdout).ok, JSON.parse(json.stdout).strict]).toEqual([2, false, true]);
+  });
+
   it('prints one JSON document with --json', async () => {
     const result = await runBaton(['validate', '--json']);
     expect(result.code).toBe(0);

@@ -4,10 +4,9 @@ import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
 import { runRollout } from '../rollout/engine.js';
 import { deployWording, planDeploy, promoteIfNeeded, type DeployPlan } from '../rollout/plan-deploy.js';
-import { createTerminal } from '../terminal/output.js';
 import { stdinIsInteractive } from './confirm.js';
 import { parseDurationFlag, parseTimeoutFlag } from './datacenter-summary.js';
-import { lineWriter, printResults, rolloutIo, waitingRules } from './rollout-shell.js';
+import { commandTerminal, lineWriter, printResults, rolloutIo, waitingRules } from './rollout-shell.js';
 
 export interface DeployFlags {
   env: string;
@@ -31,7 +30,7 @@ export interface DeployFlags {
 
 /** baton deploy: flags in, the deploy planner, the rollout engine, the results out. */
 export async function runDeploy(app: string, flags: DeployFlags): Promise<number> {
-  const terminal = createTerminal({ stream: process.stderr });
+  const terminal = commandTerminal(flags.json);
   const say = lineWriter(flags.json);
   const trail = auditTrail('deploy', app, flags);
   trail.ensureWritable();

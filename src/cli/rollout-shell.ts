@@ -2,16 +2,25 @@ import type { AuditTrail } from '../audit/trail.js';
 import type { EnvironmentConfig } from '../config/environments.js';
 import type { ChangeResult } from '../rollout/change.js';
 import { allOk, type RolloutIo, type RolloutRun } from '../rollout/engine.js';
-import type { Terminal } from '../terminal/output.js';
+import { createTerminal, type Terminal } from '../terminal/output.js';
 import { confirmByTyping } from './confirm.js';
 import { summaryLines } from './datacenter-summary.js';
 
 // What deploy and rollback share as commands: how they print and how the engine reaches the terminal and the prompt.
 
 /** Human output goes to stdout, or to stderr when --json owns stdout. */
+export function linesStream(json: boolean | undefined): NodeJS.WriteStream {
+  return json ? process.stderr : process.stdout;
+}
+
 export function lineWriter(json: boolean | undefined): (line: string) => void {
-  const stream = json ? process.stderr : process.stdout;
+  const stream = linesStream(json);
   return (line) => void stream.write(`${line}\n`);
+}
+
+/** Progress on stderr; colour as the stream the command's lines go to allows. */
+export function commandTerminal(json: boolean | undefined): Terminal {
+  return createTerminal({ stream: process.stderr, linesStream: linesStream(json) });
 }
 
 /** The engine's way out to this process: the terminal, the prompt, the audit trail, the Ctrl-C stages. */

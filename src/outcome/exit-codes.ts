@@ -3,6 +3,8 @@ export const ExitCode = {
   ok: 0,
   /** A command finished but not everything is as asked (e.g. status with an unreachable datacenter). */
   partial: 1,
+  /** baton diff --exit-code: a deploy would change something (as `git diff --exit-code`). */
+  changesFound: 1,
   /** Bad flags, bad config files, invalid definitions: nothing was sent. */
   invalidInput: 2,
   /** A confirm environment was not confirmed (answer was not yes, or no TTY and no --yes). Nothing was sent. */

@@ -11,10 +11,16 @@ export interface Terminal {
   endProgress(): void;
 }
 
+/**
+ * Whether lines written to `stream` may carry colour: decided per stream, so `> log` or `| tee` never gets escape codes
+ * while the other stream is a terminal. NO_COLOR wins, then FORCE_COLOR; TERM=dumb and terminals without colours have none.
+ */
 export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0') return true;
-  return Boolean(stream.isTTY);
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
+  if (!stream.isTTY || process.env.TERM === 'dumb') return false;
+  return typeof stream.hasColors === 'function' ? stream.hasColors() : true;
 }
 
 const codes = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1, dim: 2 } as const;
@@ -24,14 +30,18 @@ export function paint(enabled: boolean, style: Style, text: string): string {
   return enabled ? `\u001b[${codes[style]}m${text}\u001b[0m` : text;
 }
 
-export function createTerminal(options: { stream?: NodeJS.WriteStream; json?: boolean } = {}): Terminal {
+/**
+ * `stream` carries progress; `linesStream` the lines the command prints (stdout, or stderr when --json owns stdout), so
+ * `color` is that stream's.
+ */
+export function createTerminal(options: { stream?: NodeJS.WriteStream; linesStream?: NodeJS.WriteStream } = {}): Terminal {
   const stream = options.stream ?? process.stderr;
   const isTty = Boolean(stream.isTTY) && process.env.CI !== 'true';
   let live = false;
   let lastPlain = '';
   return {
     isTty,
-    color: colorEnabled(stream),
+    color: colorEnabled(options.linesStream ?? stream),
     info(line) {
       if (live) {
         stream.write('\r\u001b[2K');

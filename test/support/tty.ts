@@ -8,15 +8,16 @@ import { baseEnv, batonBin, repoRoot } from './cli.js';
 export function runOnTty(
   args: string[],
   env: Record<string, string | undefined>,
-  options: { answer?: string; columns?: number } = {},
+  /** `stdoutTo`: a file the command's stdout is redirected to (`> log`), stderr staying on the terminal; `term`: TERM. */
+  options: { answer?: string; columns?: number; stdoutTo?: string; term?: string } = {},
 ): Promise<{ code: number | null; screen: string }> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  const baton = [process.execPath, batonBin, ...args].map(quote).join(' ');
+  const baton = [process.execPath, batonBin, ...args].map(quote).join(' ') + (options.stdoutTo ? ` > ${quote(options.stdoutTo)}` : '');
   const command = options.columns ? `stty cols ${options.columns} rows 50; ${baton}` : baton;
   return new Promise((resolve) => {
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       cwd: repoRoot,
-      env: { ...baseEnv(), ...env, CI: '', TERM: 'dumb' } as NodeJS.ProcessEnv,
+      env: { ...baseEnv(), ...env, CI: '', TERM: options.term ?? 'dumb' } as NodeJS.ProcessEnv,
     });
     let screen = '';
     let answered = false;

@@ -6,10 +6,9 @@ import { ExitCode } from '../../outcome/exit-codes.js';
 import { runRollout } from '../../rollout/engine.js';
 import { planRollback, rollbackWording, type RollbackPlan } from '../../rollout/plan-rollback.js';
 import { parseRollbackTo } from '../../status/rollback-target.js';
-import { createTerminal } from '../../terminal/output.js';
 import { stdinIsInteractive } from '../confirm.js';
 import { parseDurationFlag, parseTimeoutFlag } from '../datacenter-summary.js';
-import { lineWriter, printResults, rolloutIo, waitingRules } from '../rollout-shell.js';
+import { commandTerminal, lineWriter, printResults, rolloutIo, waitingRules } from '../rollout-shell.js';
 
 interface RollbackFlags {
   env: string;
@@ -73,7 +72,7 @@ pressed no further datacenter is changed: the rest are audited skipped.`,
 
 /** baton rollback: flags in, the rollback planner, the rollout engine, the results out. */
 async function runRollback(app: string, flags: RollbackFlags): Promise<number> {
-  const terminal = createTerminal({ stream: process.stderr });
+  const terminal = commandTerminal(flags.json);
   const say = lineWriter(flags.json);
   const trail = auditTrail('rollback', app, flags);
   trail.ensureWritable();

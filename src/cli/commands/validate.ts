@@ -9,6 +9,7 @@ import { colorEnabled, paint } from '../../terminal/output.js';
 interface ValidateFlags {
   configDir?: string;
   json?: boolean;
+  strict?: boolean;
 }
 
 export function register(program: Command): void {
@@ -17,20 +18,22 @@ export function register(program: Command): void {
     .description('Check every app and environment in the config dir, offline: JSON syntax, Marathon 1.10 rules, environments.json')
     .addOption(new Option('--config-dir <dir>', 'deploy-configs directory').env('BATON_CONFIG_DIR').default(undefined, './deploy-configs'))
     .option('--json', 'print one JSON document {ok, results: [{app, env, files, errors, warnings}]} on stdout')
+    .option('--strict', 'warnings fail the check too (a typo such as "instance" for "instances"): for CI')
     .addHelpText(
       'after',
       `
 Checks environments.json and, for every <app>/<env>-deploy.json, the definition Baton would deploy (base.json merged
 with the env file): JSON syntax (with line and column), Marathon 1.10 validation rules, read-only fields copied from
 GET /v2/apps, and env files for environments that environments.json does not define. Nothing is sent anywhere.
-Warnings (unknown fields with "did you mean", deprecated fields) do not fail the check.
+Warnings (unknown fields with "did you mean", deprecated fields) do not fail the check, unless --strict.
 
 Examples:
   baton validate
   baton validate --config-dir ./deploy-configs --json
   BATON_CONFIG_DIR=/srv/deploy-configs baton validate
+  baton validate --strict                 # CI: an unknown field fails the build
 
-Exit codes: 0 no errors (warnings allowed) · 2 at least one error`,
+Exit codes: 0 no errors (warnings allowed, unless --strict) · 2 at least one error (or, with --strict, a warning)`,
     )
     .action(async (flags: ValidateFlags) => {
       const { resolveConfigDir, ConfigError } = await import('../../config/load.js');
@@ -44,12 +47,20 @@ Exit codes: 0 no errors (warnings allowed) · 2 at least one error`,
         }
         throw error;
       }
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, colorEnabled(process.stdout)));
-      process.exitCode = report.ok ? ExitCode.ok : ExitCode.invalidInput;
+      const strict = Boolean(flags.strict);
+      const ok = report.ok && !(strict && warningCountOf(report) > 0);
+      process.stdout.write(
+        flags.json ? `${JSON.stringify({ ...report, ok, strict }, null, 2)}\n` : formatReport(report, colorEnabled(process.stdout), strict),
+      );
+      process.exitCode = ok ? ExitCode.ok : ExitCode.invalidInput;
     });
 }
 
-export function formatReport(report: ConfigCheckReport, color: boolean): string {
+function warningCountOf(report: ConfigCheckReport): number {
+  return report.results.reduce((sum, result) => sum + result.warnings.length, report.warnings.length);
+}
+
+export function formatReport(report: ConfigCheckReport, color: boolean, strict = false): string {
   const lines: string[] = [];
   const issueLine = (kind: 'error' | 'warning', issue: ConfigIssue) =>
     `      ${paint(color, kind === 'error' ? 'red' : 'yellow', `${kind}:`)} ${formatIssue(issue)}`;
@@ -74,9 +85,10 @@ export function formatReport(report: ConfigCheckReport, color: boolean): string 
   for (const issue of report.warnings) lines.push(`${paint(color, 'yellow', 'note')}  ${formatIssue(issue)}`);
 
   const failed = report.results.filter((result) => result.errors.length > 0).length;
-  const warningCount = report.results.reduce((sum, result) => sum + result.warnings.length, report.warnings.length);
+  const warningCount = warningCountOf(report);
   const apps = new Set(report.results.map((result) => result.app)).size;
-  const verdict = report.ok ? paint(color, 'green', 'valid') : paint(color, 'red', 'INVALID');
+  const strictFailed = strict && report.ok && warningCount > 0;
+  const verdict = report.ok && !strictFailed ? paint(color, 'green', 'valid') : paint(color, 'red', strictFailed ? 'INVALID (--strict: warnings fail)' : 'INVALID');
   lines.push(
     '',
     `${verdict}: ${plural(apps, 'app') || '0 apps'}, ${plural(report.results.length, 'app/environment pair') || 'no app/environment pairs'} checked, ` +
