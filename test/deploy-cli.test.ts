@@ -87,6 +87,19 @@ describe('baton deploy against the Marathon emulator', () => {
     expect([none.code, none.stdout]).toEqual([0, expect.stringContaining('(no changes)')]);
   });
 
+  it('one --dc syntax everywhere: a comma list or a repeated flag, in the order of environments.json; an unknown name is exit 2', async () => {
+    const f = setup();
+    f.writeApp('webdc', { 'prod-deploy.json': webApp('/e2e/webdc', { instances: 1 }) });
+    const both = await runBaton(['deploy', 'webdc', '--env', 'prod', '--version', '1.0.0', '--yes', '--dc', 'BB', '--dc', 'AA', '--json'], { env: f.env });
+    expect(both.code, both.stderr).toBe(0);
+    expect(JSON.parse(both.stdout).datacenters.map((d: { datacenter: string }) => d.datacenter)).toEqual(['AA', 'BB']);
+    const diff = await runBaton(['diff', 'webdc', '--env', 'prod', '--version', '1.1.0', '--dc', 'AA,BB', '--json'], { env: f.env });
+    expect(JSON.parse(diff.stdout).datacenters.map((d: { datacenter: string }) => d.datacenter)).toEqual(['AA', 'BB']);
+    const unknown = await runBaton(['diff', 'webdc', '--env', 'prod', '--version', '1.1.0', '--dc', 'AA,CC'], { env: f.env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--dc AA,CC: prod has no datacenter CC (expected one or more of: AA, BB, comma-separated, or all)');
+  });
+
   it('fails fast on a crash loop, rolls back, and verifies the old version is healthy again', async () => {
     const f = setup();
     f.writeApp('web3', { 'qa-deploy.json': webApp('/e2e/web3') });

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { datacenterOption } from '../dc-option.js';
 import type { DeployFlags } from '../deploy-run.js';
 
 export function register(program: Command): void {
@@ -8,7 +9,7 @@ export function register(program: Command): void {
     .argument('<app>', 'app folder in the config dir (deploy-configs/<app>/<env>-deploy.json)')
     .requiredOption('-e, --env <env>', 'environment from environments.json (e.g. qa, yz, prod)')
     .requiredOption('-v, --version <tag>', 'the image tag to deploy (replaces the tag in the file)')
-    .option('--dc <dc>', 'one datacenter, or "all" (default: all, in the order listed)')
+    .addOption(datacenterOption())
     .option('-y, --yes', 'confirm a confirm-environment (prod) without asking; required without a TTY')
     .option('--timeout <seconds>', 'give up and roll back after this long (default: derived from the app health checks)')
     .option('--force', 'override a deployment that locks the app (Marathon force=true: cancels it and may mix old and new tasks)')

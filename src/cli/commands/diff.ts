@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { datacenterOption } from '../dc-option.js';
 
 export function register(program: Command): void {
   program
@@ -7,7 +8,7 @@ export function register(program: Command): void {
     .argument('<app>', 'app folder in the config dir')
     .requiredOption('-e, --env <env>', 'environment from environments.json')
     .requiredOption('-v, --version <tag>', 'the image tag that would be deployed')
-    .option('--dc <dc>', 'one datacenter, or "all" (default)')
+    .addOption(datacenterOption())
     .option('--json', 'print the changes as JSON on stdout')
     .option('--exit-code', 'exit 1 when a deploy would change something, 0 when nothing (as git diff --exit-code)')
     .addOption(new Option('--config-dir <dir>', 'deploy-configs directory').env('BATON_CONFIG_DIR'))

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { datacenterOption } from '../dc-option.js';
 import { auditLogPath, readAuditRecords, type AuditRecord } from '../../audit/log.js';
 import type { DatacenterConfig } from '../../config/environments.js';
 import { resolveConfigDir } from '../../config/load.js';
@@ -74,7 +75,7 @@ export function register(program: Command): void {
     )
     .argument('<app>', 'app folder in the config dir')
     .requiredOption('-e, --env <env>', 'environment from environments.json')
-    .option('--dc <dc>', 'one datacenter, or "all" (default: all)')
+    .addOption(datacenterOption())
     .option('--limit <n>', 'how many of the newest entries (versions and attempts) to show per datacenter', '20')
     .option('--json', 'print one JSON document on stdout')
     .addOption(new Option('--config-dir <dir>', 'deploy-configs directory').env('BATON_CONFIG_DIR'))

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { datacenterOption } from '../dc-option.js';
 import { auditTrail } from '../../audit/trail.js';
 import { versionOf } from '../../deploy/render.js';
 import { CliError } from '../../outcome/cli-error.js';
@@ -31,7 +32,7 @@ export function register(program: Command): void {
     .description('Put an earlier version of an app back (default: the previous image tag), wait until it runs healthy, recover if it does not')
     .argument('<app>', 'app folder in the config dir')
     .requiredOption('-e, --env <env>', 'environment from environments.json')
-    .option('--dc <dc>', 'one datacenter, or "all" (default: all, in the order listed)')
+    .addOption(datacenterOption())
     .option('--to <tag|marathon-version>', 'an image tag, or a Marathon version from `baton history` (default: the previous tag)')
     .option('-y, --yes', 'confirm a confirm-environment (prod) without asking; required without a TTY')
     .option('--timeout <seconds>', 'give up and restore what ran before after this long (default: derived from the health checks)')
