@@ -11,7 +11,7 @@ describe('baton validate on the shipped deploy-configs', () => {
     const result = await runBaton(['validate']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^ok {4}deploy-configs\/environments\.json \(qa, yz, prod\)$/m);
+    expect(result.stdout).toMatch(/^ok {4}deploy-configs\/environments\.json \(local, qa, yz, prod\)$/m);
     expect(result.stdout).toMatch(/^ok {4}shop-web\/prod +\(base\.json \+ prod-deploy\.json\)$/m);
     expect(result.stdout).toMatch(/^ok {4}order-worker\/qa +\(qa-deploy\.json\) {2}2 warnings$/m);
     expect(result.stdout).toContain(
@@ -47,7 +47,7 @@ describe('baton validate on the shipped deploy-configs', () => {
     });
     const worker = report.results.find((r) => r.app === 'order-worker' && r.env === 'qa');
     expect(worker?.warnings.map((w) => w.path)).toEqual(['/container/docker/network', '/ipAddress']);
-    expect(report.results.filter((r) => r.app === 'shop-web').map((r) => r.env)).toEqual(['qa', 'yz', 'prod']);
+    expect(report.results.filter((r) => r.app === 'shop-web').map((r) => r.env)).toEqual(['local', 'qa', 'yz', 'prod']);
   });
 
   it('documents itself in --help', async () => {

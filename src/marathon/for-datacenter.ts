@@ -17,7 +17,8 @@ export function marathonFor(
     const value = env[name];
     if (!value) {
       throw new CliError(
-        `datacenter ${dc.name}: environment variable ${name} (${what}, named by ${dc.credentialsEnv === name ? 'credentialsEnv' : 'tokenEnv'}) is not set`,
+        `datacenter ${dc.name}: environment variable ${name} (${what}, named by ${dc.credentialsEnv === name ? 'credentialsEnv' : 'tokenEnv'}) is not set: ` +
+          `export ${name}=${dc.credentialsEnv === name ? '<user>:<password>' : '<token>'} first, or remove ${dc.credentialsEnv === name ? 'credentialsEnv' : 'tokenEnv'} from environments.json if that Marathon needs none`,
         ExitCode.invalidInput,
         'missing-credentials',
         { datacenter: dc.name, variable: name },

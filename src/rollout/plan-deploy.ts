@@ -260,7 +260,18 @@ async function checkRegistry(
     say(`registry: ${target} is ${existing}`);
     return { digest: existing };
   } catch (error) {
-    if (error instanceof RegistryError) throw registryCliError(error, `registry check of ${target}: `);
+    if (error instanceof RegistryError) {
+      const cliError = registryCliError(error, `registry check of ${target}: `);
+      if (error.kind !== 'unreachable') throw cliError;
+      throw new CliError(
+        `${cliError.message}\n` +
+          'Skip the check for a registry this machine cannot reach with --no-image-check (or "imageCheck": false in environments.json). ' +
+          'To try Baton by hand without Marathon or a registry: `baton emulator --port 8080 &`, then `baton deploy <app> --env local --version 1.0.0`.',
+        cliError.exitCode,
+        cliError.code,
+        cliError.detail,
+      );
+    }
     throw error;
   }
 }
