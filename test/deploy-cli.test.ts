@@ -69,21 +69,21 @@ describe('baton deploy against the Marathon emulator', () => {
 
   it('a field removed from the file is a change: diff and status show the removal, a redeploy of the same version removes it', async () => {
     const f = setup();
-    f.writeApp('web9', { 'qa-deploy.json': webApp('/e2e/web9', { instances: 1, constraints: [['hostname', 'UNIQUE']] }) });
-    expect((await runBaton(['deploy', 'web9', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
-    f.writeApp('web9', { 'qa-deploy.json': webApp('/e2e/web9', { instances: 1 }) });
+    f.writeApp('webrm', { 'qa-deploy.json': webApp('/e2e/webrm', { instances: 1, constraints: [['hostname', 'UNIQUE']] }) });
+    expect((await runBaton(['deploy', 'webrm', '--env', 'qa', '--version', '1.0.0'], { env: f.env })).code).toBe(0);
+    f.writeApp('webrm', { 'qa-deploy.json': webApp('/e2e/webrm', { instances: 1 }) });
 
-    const diff = await runBaton(['diff', 'web9', '--env', 'qa', '--version', '1.0.0', '--exit-code'], { env: f.env });
+    const diff = await runBaton(['diff', 'webrm', '--env', 'qa', '--version', '1.0.0', '--exit-code'], { env: f.env });
     expect(diff.stdout).toContain('- constraints: [["hostname","UNIQUE"]]');
     expect(diff.code).toBe(1);
-    const status = await runBaton(['status', 'web9', '--env', 'qa'], { env: f.env });
+    const status = await runBaton(['status', 'webrm', '--env', 'qa'], { env: f.env });
     expect(status.stdout).toContain('- constraints: [["hostname","UNIQUE"]]');
 
-    const again = await runBaton(['deploy', 'web9', '--env', 'qa', '--version', '1.0.0', '--json'], { env: f.env });
+    const again = await runBaton(['deploy', 'webrm', '--env', 'qa', '--version', '1.0.0', '--json'], { env: f.env });
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).datacenters[0].outcome).not.toBe('unchanged');
-    expect((await new MarathonClient({ url: aa.url }).getApp('/e2e/web9')).constraints).toEqual([]);
-    const none = await runBaton(['diff', 'web9', '--env', 'qa', '--version', '1.0.0', '--exit-code'], { env: f.env });
+    expect((await new MarathonClient({ url: aa.url }).getApp('/e2e/webrm')).constraints).toEqual([]);
+    const none = await runBaton(['diff', 'webrm', '--env', 'qa', '--version', '1.0.0', '--exit-code'], { env: f.env });
     expect([none.code, none.stdout]).toEqual([0, expect.stringContaining('(no changes)')]);
   });
 

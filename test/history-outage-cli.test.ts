@@ -152,7 +152,7 @@ describe('baton history when a datacenter\'s credential variable is unset', () =
       expect(inAA).toMatchObject({ datacenter: 'AA', source: 'marathon-and-audit-log', reachable: true, totalVersions: 1 });
       expect(inAA).not.toHaveProperty('notAsked');
       expect(inBB).toMatchObject({ datacenter: 'BB', source: 'audit-log-only', reachable: false, notAsked: true, deployed: null, auditedVersions: 2 });
-      expect(inBB?.reason).toMatch(/^datacenter BB: environment variable MARATHON_BB_CREDS \(.*credentialsEnv\) is not set$/);
+      expect(inBB?.reason).toMatch(/^datacenter BB: environment variable MARATHON_BB_CREDS \(.*credentialsEnv\) is not set: export MARATHON_BB_CREDS=<user>:<password> first/);
       expect(inBB?.entries.map(row)).toEqual([
         ['version', 'known', '1.1.0-crash', 'bob', 'failed-rolled-back 5'],
         ['version', 'known', '1.0.0', 'alice', 'succeeded 0'],
@@ -165,7 +165,7 @@ describe('baton history when a datacenter\'s credential variable is unset', () =
     const lines = table.stdout.split('\n');
     expect(lines[0]).toBe(`web qa/BB (/shop/web on ${bb.url})`);
     expect(lines[1]).toBe(
-      `  from the audit log only; Marathon ${bb.url} not asked (datacenter config): datacenter BB: environment variable MARATHON_BB_CREDS (user:password for HTTP Basic, named by credentialsEnv) is not set`,
+      `  from the audit log only; Marathon ${bb.url} not asked (datacenter config): datacenter BB: environment variable MARATHON_BB_CREDS (user:password for HTTP Basic, named by credentialsEnv) is not set: export MARATHON_BB_CREDS=<user>:<password> first, or remove credentialsEnv from environments.json if that Marathon needs none`,
     );
     expect(lines[3]).toMatch(/^\s+\S+Z\s+1\.1\.0-crash\s+\?\s+bob\s+deploy\s+failed-rolled-back \(exit 5\)/);
     // Not asked means no request at all, not an anonymous one.
