@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import { startDaemon } from './daemon.js';
 import { StateFileError } from './registry/store.js';
+import { packageVersion } from '../src/package-info.js';
 
 /** Exit codes of baton-autoscaler: 0 stopped cleanly, 1 could not start (state file, port), 2 bad config, 70 bug. */
 const EXIT_START_FAILED = 1;
@@ -39,6 +40,7 @@ async function main(argv: string[]): Promise<void> {
   watchOutputStreams();
   const program = new Command('baton-autoscaler')
     .description('Scales Marathon apps from cAdvisor metrics in InfluxDB (HPA-style), with a REST API for registrations')
+    .version(packageVersion() ?? 'unknown', '-V, --version')
     .requiredOption('-c, --config <file.json>', 'the daemon config file (see autoscaler/example-config.json)')
     .exitOverride()
     .addHelpText(

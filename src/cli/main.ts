@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
 import { registerCommands } from './commands/index.js';
+import { packageVersion } from '../package-info.js';
 
 // `baton deploy … | head -3` closes the pipe early. A reader going away must not end a deploy halfway (the change is
 // sent, the wait and any revert are not done): stop printing to stdout, keep going, exit with the true code.
@@ -18,7 +19,7 @@ const program = new Command();
 program
   .name('baton')
   .description('Deploy tagged Docker images to Marathon, per environment and datacenter, and see what runs where.')
-  .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+  .version(packageVersion() ?? 'unknown', '-V, --version')
   .enablePositionalOptions()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();

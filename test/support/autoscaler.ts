@@ -54,13 +54,14 @@ export async function makeTempDir(prefix = 'baton-autoscaler-test-'): Promise<{ 
 
 export async function startDaemon(
   config: Record<string, unknown>,
-  options: { dir: string; env?: Record<string, string | undefined>; name?: string; bin?: string; nodeArgs?: string[] },
+  options: { dir: string; env?: Record<string, string | undefined>; name?: string; bin?: string; nodeArgs?: string[]; cwd?: string },
 ): Promise<DaemonProcess> {
   const configFile = path.join(options.dir, `${options.name ?? 'autoscaler'}.json`);
   await writeFile(configFile, JSON.stringify(config, null, 2));
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.bin ?? autoscalerBin, '--config', configFile], {
     env: { ...baseEnv(), BATON_AUTOSCALER_TOKEN: TEST_API_TOKEN, ...options.env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   let stdout = '';
   let stderr = '';

@@ -20,6 +20,8 @@ export interface RunOptions {
   cwd?: string;
   input?: string;
   timeoutMs?: number;
+  /** Run the file itself (its `#!` line), as a shell would, instead of `node <file>`: for npm, installed bins. */
+  direct?: boolean;
 }
 
 /** Runs the real `bin/baton` as a child process (no TTY: stdin/stdout/stderr are pipes), the way CI runs it. */
@@ -29,7 +31,7 @@ export function runBaton(args: string[], options: RunOptions = {}): Promise<CliR
 
 export function runProcess(bin: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(options.direct ? bin : process.execPath, options.direct ? args : [bin, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { ...baseEnv(), ...options.env } as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
