@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { expectNoSecrets, runBaton, type CliResult } from './support/cli.js';
-import { makeDeployFixture, webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
 import { marathonRequests } from './support/emulator.js';
 
 const timings = { stagingMs: 40, healthyMs: 60, crashMs: 60, killMs: 20, backoffMs: 60 };
@@ -176,6 +176,24 @@ describe('notify: webhooks told the result of deploy and rollback', () => {
       'baton: warning: the webhook in DEPLOY_WEBHOOK_URL was not notified (connection refused, 3 attempts); the result and exit code are unaffected',
     ]);
     expectClean(result);
+  });
+
+  it('Ctrl-C while waiting: the interrupted result is posted, and the run still exits 130', async () => {
+    const hook = await webhookServer();
+    closeHook = hook.close;
+    const { env, expectClean } = setup('n7', hook.url);
+    const run = startBaton(['deploy', 'n7', '--env', 'qa', '--version', '3.0.0-stuck', '--timeout', '60'], env);
+    await run.waitFor(/deployment (\S+) started/);
+    const deploymentId = /deployment (\S+) started/.exec(run.output().stdout)?.[1];
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(hook.requests).toHaveLength(1);
+    expect(hook.requests[0]!.body).toMatchObject({ ok: false, datacenters: [{ outcome: 'interrupted', deploymentId }] });
+    expectClean({ code: 130, signal: null, ...run.output() });
+    await fetch(`${aa.url}/v2/deployments/${deploymentId}?force=true`, {
+      method: 'DELETE',
+      headers: { Authorization: `Basic ${Buffer.from(`deployer:${marathonPassword}`).toString('base64')}` },
+    });
   });
 
   it('an unset webhook variable is refused with exit 2 before anything is sent, like an unset credential', async () => {
