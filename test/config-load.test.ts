@@ -48,6 +48,12 @@ describe('parseEnvironments', () => {
     { name: 'bad env var name', file: { environments: { qa: { confirm: false, datacenters: { AA: { marathon: 'http://m', credentialsEnv: 'user:pw' } } } } }, path: '/environments/qa/datacenters/AA/credentialsEnv', message: /not an environment variable name/ },
     { name: 'both auth kinds', file: { environments: { qa: { confirm: false, datacenters: { AA: { marathon: 'http://m', credentialsEnv: 'A', tokenEnv: 'B' } } } } }, path: '/environments/qa/datacenters/AA', message: /both credentialsEnv and tokenEnv/ },
     { name: 'datacenter named all', file: { environments: { qa: { confirm: false, datacenters: { all: { marathon: 'http://m' } } } } }, path: '/environments/qa/datacenters/all', message: /not "all"/ },
+    { name: 'notify not an array', file: { environments: { qa: { confirm: false, notify: { webhook: { urlEnv: 'X' } }, datacenters: { AA: { marathon: 'http://m' } } } } }, path: '/environments/qa/notify', message: /expected an array of notification targets, e\.g\. \[\{"webhook": \{"urlEnv": "DEPLOY_WEBHOOK_URL"\}\}\]/ },
+    { name: 'notify target without webhook', file: { environments: { qa: { confirm: false, notify: [{}], datacenters: { AA: { marathon: 'http://m' } } } } }, path: '/environments/qa/notify/0/webhook', message: /is required: expected \{"urlEnv"/ },
+    { name: 'notify target not an object', file: { environments: { qa: { confirm: false, notify: [3], datacenters: { AA: { marathon: 'http://m' } } } } }, path: '/environments/qa/notify/0', message: /expected a notification target/ },
+    { name: 'webhook without urlEnv', file: { environments: { qa: { confirm: false, notify: [{ webhook: {} }], datacenters: { AA: { marathon: 'http://m' } } } } }, path: '/environments/qa/notify/0/webhook/urlEnv', message: /is required: expected the name of the environment variable/ },
+    { name: 'webhook URL in the file', file: { environments: { qa: { confirm: false, notify: [{ webhook: { urlEnv: 'https://hooks.example.com/T0/B0/tok' } }], datacenters: { AA: { marathon: 'http://m' } } } } }, path: '/environments/qa/notify/0/webhook/urlEnv', message: /not an environment variable name.*never goes into config files/ },
+    { name: 'typo in a webhook field', file: { environments: { qa: { confirm: false, notify: [{ webhook: { urlenv: 'X' } }], datacenters: { AA: { marathon: 'http://m' } } } } }, path: '/environments/qa/notify/0/webhook/urlenv', message: /did you mean urlEnv\?/ },
   ];
   it.each(invalid)('rejects $name at $path', ({ file, path: pointer, message }) => {
     const result = parseEnvironments(file);
@@ -56,6 +62,25 @@ describe('parseEnvironments', () => {
     const issue = result.issues.find((i) => i.path === pointer);
     expect(issue, JSON.stringify(result.issues)).toBeDefined();
     expect(issue!.message).toMatch(message);
+  });
+
+  it('reads notify targets in file order; none when left out', () => {
+    const result = parseEnvironments({
+      environments: {
+        qa: { confirm: false, notify: [{ webhook: { urlEnv: 'DEPLOY_WEBHOOK_URL' } }, { webhook: { urlEnv: 'OPS_HOOK' } }], datacenters: { AA: { marathon: 'http://m' } } },
+        prod: { confirm: true, datacenters: { AA: { marathon: 'http://m' } } },
+      },
+    });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.environments.get('qa')!.notify).toEqual([{ webhook: { urlEnv: 'DEPLOY_WEBHOOK_URL' } }, { webhook: { urlEnv: 'OPS_HOOK' } }]);
+    expect(result.environments.get('prod')!.notify).toEqual([]);
+  });
+
+  it('rejects a webhook URL put in urlEnv without repeating it', () => {
+    const result = parseEnvironments({ environments: { qa: { confirm: false, notify: [{ webhook: { urlEnv: 'https://hooks.example.com/T0/B0/s3cretToken' } }], datacenters: { AA: { marathon: 'http://m' } } } } });
+    expect(result.ok).toBe(false);
+    expect(JSON.stringify(result)).not.toContain('s3cretToken');
   });
 
   it('rejects credentials in a Marathon URL without repeating them', () => {

@@ -12,6 +12,8 @@ export type AuditFields = Omit<AuditRecord, 'time' | 'user' | 'ci' | 'command' |
 
 /** The audit records of one run of a changing command (deploy, rollback): every attempt is on record, however it ends. */
 export interface AuditTrail {
+  /** Who runs it, as every record of the run says (a person's login or the CI identity). */
+  readonly user: string;
   /** Checks, before anything is sent, that the audit log can be appended to; an exit-2 CliError naming it otherwise. */
   ensureWritable(): void;
   record(fields: AuditFields): void;
@@ -57,6 +59,7 @@ export function auditTrail(command: 'deploy' | 'rollback', app: string, flags: {
     appendAuditRecord(complete(fields), auditLogPath());
   };
   return {
+    user: identity.user,
     ensureWritable() {
       const file = auditLogPath();
       try {

@@ -6,7 +6,7 @@ import { runRollout } from '../rollout/engine.js';
 import { deployWording, planDeploy, promoteIfNeeded, type DeployPlan } from '../rollout/plan-deploy.js';
 import { stdinIsInteractive } from './confirm.js';
 import { parseDurationFlag, parseTimeoutFlag } from './datacenter-summary.js';
-import { commandTerminal, lineWriter, printResults, rolloutIo, waitingRules } from './rollout-shell.js';
+import { commandTerminal, lineWriter, notifyRun, printResults, rolloutIo, waitingRules } from './rollout-shell.js';
 
 export interface DeployFlags {
   env: string;
@@ -44,7 +44,7 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
       timeoutSeconds = parseTimeoutFlag(flags.timeout);
       stableSeconds = parseDurationFlag('--stable-seconds', flags.stableSeconds, { allowZero: true });
       checkFlags(flags);
-      plan = await planDeploy(app, { ...flags, interactive: stdinIsInteractive() }, say, terminal, (names) => trail.aimAt(names));
+      plan = await planDeploy(app, { ...flags, interactive: stdinIsInteractive(), notify: true }, say, terminal, (names) => trail.aimAt(names));
     } catch (error) {
       // Every attempt is on record, those refused before any datacenter was touched included.
       trail.endedBefore(error, { toVersion: flags.version });
@@ -75,7 +75,8 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
       },
       rolloutIo(trail, say, terminal, { set: (s) => (stage = s), changesBegin: stopExitingOnInterrupt }),
     );
-    printResults(results, { app, appId: plan.definition.id, env: flags.env, version: flags.version }, flags.json, say, terminal);
+    const document = printResults(results, { app, appId: plan.definition.id, env: flags.env, version: flags.version }, flags.json, say, terminal);
+    await notifyRun(plan.webhooks, { command: 'deploy', user: trail.user, document, dryRun: Boolean(flags.dryRun) });
     return exitCode;
   } finally {
     stopExitingOnInterrupt();

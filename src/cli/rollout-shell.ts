@@ -1,5 +1,6 @@
 import type { AuditTrail } from '../audit/trail.js';
 import type { EnvironmentConfig } from '../config/environments.js';
+import { axiosPost, notificationBody, notifyWebhooks, shouldNotify, type RunDocument, type Webhook } from '../notify/webhook.js';
 import type { ChangeResult } from '../rollout/change.js';
 import { allOk, type RolloutIo, type RolloutRun } from '../rollout/engine.js';
 import { createTerminal, type Terminal } from '../terminal/output.js';
@@ -33,17 +34,38 @@ export function rolloutIo(
   return { trail, say, terminal, confirm: confirmByTyping, setStage: stages.set, changesBegin: stages.changesBegin };
 }
 
-/** The closing summary, and with --json the one document scripts read. */
+/** The closing summary, and with --json the one document scripts read (returned: webhooks get it too). */
 export function printResults(
   results: ChangeResult[],
-  document: Record<string, unknown>,
+  document: Omit<RunDocument, 'ok' | 'datacenters'>,
   json: boolean | undefined,
   say: (line: string) => void,
   terminal: Terminal,
-): void {
+): RunDocument {
   terminal.endProgress();
   for (const line of summaryLines(results, terminal.color)) say(line);
-  if (json) process.stdout.write(`${JSON.stringify({ ok: allOk(results), ...document, datacenters: results }, null, 2)}\n`);
+  const run: RunDocument = { ok: allOk(results), ...document, datacenters: results };
+  if (json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+  return run;
+}
+
+/**
+ * Once the result is known: one POST of it to each of the environment's webhooks, unless the run changed nothing (a dry
+ * run, every datacenter already there). Never throws and never changes the exit code: a failure is a warning on stderr.
+ */
+export async function notifyRun(
+  webhooks: Webhook[],
+  run: { command: 'deploy' | 'rollback'; user: string; document: RunDocument; dryRun: boolean },
+): Promise<void> {
+  if (webhooks.length === 0 || !shouldNotify(run.document, run.dryRun)) return;
+  try {
+    await notifyWebhooks(webhooks, notificationBody(run.command, run.user, run.document), {
+      post: axiosPost,
+      warn: (line) => void process.stderr.write(`${line}\n`),
+    });
+  } catch {
+    process.stderr.write('baton: warning: the webhooks could not be notified; the result and exit code are unaffected\n');
+  }
 }
 
 /** How the engine waits and reverts, from the flags and, where a flag is not given, the environment's defaults. */

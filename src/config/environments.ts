@@ -28,6 +28,13 @@ export interface EnvironmentConfig {
   stableSeconds: number;
   /** Ctrl-C/SIGTERM reverts the running change (and verifies it) instead of leaving it running: for CI jobs that get aborted. */
   rollbackOnInterrupt: boolean;
+  /** Where to tell that a deploy or rollback ended (src/notify/webhook.ts); empty: nowhere. */
+  notify: NotifyTarget[];
+}
+
+/** One notification target: a webhook whose URL (a secret: Slack's carry a token) is in the environment variable `urlEnv`. */
+export interface NotifyTarget {
+  webhook: { urlEnv: string };
 }
 
 export const defaultMutableTags = ['latest'];
@@ -68,6 +75,29 @@ const datacenterSchema = z.looseObject({
   tokenEnv: envVarName.optional(),
 });
 
+const notifyExample = 'e.g. [{"webhook": {"urlEnv": "DEPLOY_WEBHOOK_URL"}}]';
+/** A webhook's URL is never in the file: like credentials, it names the environment variable that holds it. */
+const notifyTargetSchema = z.looseObject(
+  {
+    webhook: z.looseObject(
+      {
+        urlEnv: z
+          .string({
+            error: (issue) =>
+              issue.input === undefined
+                ? 'is required: expected the name of the environment variable that holds the webhook URL, e.g. "DEPLOY_WEBHOOK_URL"'
+                : 'expected the name of the environment variable that holds the webhook URL as a string, e.g. "DEPLOY_WEBHOOK_URL"',
+          })
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+            error: 'is not an environment variable name: expected letters, digits and "_", e.g. "DEPLOY_WEBHOOK_URL" (the URL itself is a secret and never goes into config files)',
+          }),
+      },
+      { error: (issue) => (issue.input === undefined ? `is required: expected {"urlEnv": "DEPLOY_WEBHOOK_URL"}` : `expected an object, e.g. {"urlEnv": "DEPLOY_WEBHOOK_URL"}`) },
+    ),
+  },
+  { error: 'expected a notification target, e.g. {"webhook": {"urlEnv": "DEPLOY_WEBHOOK_URL"}}' },
+);
+
 const environmentSchema = z.looseObject({
   confirm: z.boolean({ error: (issue) => (issue.input === undefined ? 'is required: expected true (deploys ask for confirmation) or false' : 'expected true or false') }),
   mutableTags: z.array(z.string().min(1)).optional(),
@@ -78,6 +108,7 @@ const environmentSchema = z.looseObject({
     .max(3600, { error: 'expected at most 3600 seconds' })
     .optional(),
   rollbackOnInterrupt: z.boolean({ error: 'expected true (Ctrl-C/SIGTERM reverts the running change) or false' }).optional(),
+  notify: z.array(notifyTargetSchema, { error: `expected an array of notification targets, ${notifyExample}` }).optional(),
   datacenters: z.record(z.string(), datacenterSchema),
 });
 
@@ -129,6 +160,7 @@ export function parseEnvironments(value: unknown): EnvironmentsParseResult {
       imageCheck: environment.imageCheck ?? true,
       stableSeconds: environment.stableSeconds ?? 0,
       rollbackOnInterrupt: environment.rollbackOnInterrupt ?? false,
+      notify: (environment.notify ?? []).map((target) => ({ webhook: { urlEnv: target.webhook.urlEnv } })),
     });
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, environments };

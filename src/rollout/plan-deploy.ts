@@ -8,6 +8,7 @@ import type { RolloutReport } from '../deploy/rollout.js';
 import { instancesToDeploy } from '../autoscale/labels.js';
 import { isAppHealthy } from '../marathon/app-health.js';
 import { marathonFor } from '../marathon/for-datacenter.js';
+import { webhooksOf, type Webhook } from '../notify/webhook.js';
 import type { AppDefinition, AppInfo } from '../marathon/types.js';
 import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
@@ -30,6 +31,8 @@ export interface DeployRequest {
   imageCheck?: boolean;
   /** Whether a person can answer a prompt here (a TTY on stdin and stderr). */
   interactive: boolean;
+  /** Whether the run tells the environment's webhooks (deploy does, diff does not): their variables are then checked. */
+  notify?: boolean;
 }
 
 export interface DeployPlan {
@@ -43,6 +46,8 @@ export interface DeployPlan {
   digest?: string;
   /** A registry promotion to make after confirmation and before the first datacenter. */
   promotion?: { image: string; from: string; to: string; digest: string; needed: boolean };
+  /** Where to tell the result (the environment's notify, URLs read from their variables). */
+  webhooks: Webhook[];
 }
 
 /**
@@ -60,6 +65,8 @@ export async function planDeploy(
   const env = environmentNamed(await environmentsOf(configDir), request.env, configDir);
   const datacenters = selectDatacenters(env, request.dc);
   onDatacenters?.(datacenters.map((dc) => dc.name));
+  // Like an unset credential: an unset webhook variable is refused before any request (a dry run checks it too).
+  const webhooks = request.notify ? webhooksOf(env) : [];
   const loaded = await appDefinitionOf(configDir, app, request.env);
   const warnings = loaded.warnings.map((w) => `${w.path}: ${w.message}`);
   for (const w of warnings) say(paint(terminal.color, 'yellow', `warning: ${app}/${request.env}: ${w}`));
@@ -119,7 +126,7 @@ export async function planDeploy(
       decide: (current) => decideDeploy(current, definitionFor(current, definition).definition, request.version, Boolean(request.restart)),
     });
   }
-  return { app, env, version: request.version, definition, warnings, changes, digest, promotion };
+  return { app, env, version: request.version, definition, warnings, changes, digest, promotion, webhooks };
 }
 
 /** The definition a deploy sends to one datacenter: an autoscaled app keeps its live instance count (clamped). Pure. */

@@ -6,6 +6,7 @@ import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../deplo
 import { imageOf, versionOf } from '../deploy/render.js';
 import type { RolloutReport } from '../deploy/rollout.js';
 import { marathonFor } from '../marathon/for-datacenter.js';
+import { webhooksOf, type Webhook } from '../notify/webhook.js';
 import type { AppDefinition, AppInfo, JsonObject } from '../marathon/types.js';
 import { readVersionDefinitions } from '../marathon/version-definitions.js';
 import { CliError } from '../outcome/cli-error.js';
@@ -42,6 +43,8 @@ export interface RollbackPlan {
   env: EnvironmentConfig;
   appId: string;
   changes: PlannedChange[];
+  /** Where to tell the result (the environment's notify, URLs read from their variables). */
+  webhooks: Webhook[];
 }
 
 /** One datacenter's pick before anything is changed: where it is, where it goes back to, and what that changes. */
@@ -69,6 +72,8 @@ export async function planRollback(
   const { definition: configured } = await appDefinitionOf(configDir, app, env.name);
   const appId = absoluteId(configured.id);
   known.appId?.(appId);
+  // Like an unset credential: an unset webhook variable is refused before any request (a dry run checks it too).
+  const webhooks = webhooksOf(env);
 
   // Refuse before any request: a confirm environment without a way to confirm must not even be read.
   if (env.confirm && !flags.yes && !flags.dryRun && !flags.interactive) {
@@ -98,7 +103,7 @@ export async function planRollback(
       { datacenter: first.dc.name, datacenters: missing.map((m) => m.dc.name) },
     );
   }
-  return { env, appId, changes };
+  return { env, appId, changes, webhooks };
 }
 
 function changeOf(picked: DatacenterPick, client: PlannedChange['client'], appId: string): PlannedChange {

@@ -57,6 +57,10 @@ followed, one it did not is reported as not applied.
 Every attempt, however it ends (refused, invalid, not confirmed, interrupted, dry run), is appended to the audit log
 (BATON_AUDIT_LOG, default ~/.baton/audit.jsonl) with its outcome, exit code and message; \`baton history\` lists them.
 
+A run that reached Marathon with a change (not a dry run) is then posted to the environment's "notify" webhooks: the
+--json document plus a one-line "text"; the URL comes from the variable urlEnv names (unset: exit 2 before anything is
+sent). Retried briefly; a failure is a warning naming the variable and never changes the exit code.
+
 Exit codes: 0 every datacenter healthy on the new version (or already at it) · 2 invalid input (also an unwritable
   audit log) · 3 not confirmed · 4 rejected by Marathon (409 locked, 400/422, credentials refused) · 5 failed and rolled
   back · 6 timeout (rolled back) · 7 rollback failed · 8 Marathon unreachable · 9 superseded by another change

@@ -9,7 +9,7 @@ import { planRollback, rollbackWording, type RollbackPlan } from '../../rollout/
 import { parseRollbackTo } from '../../status/rollback-target.js';
 import { stdinIsInteractive } from '../confirm.js';
 import { parseDurationFlag, parseTimeoutFlag } from '../datacenter-summary.js';
-import { commandTerminal, lineWriter, printResults, rolloutIo, waitingRules } from '../rollout-shell.js';
+import { commandTerminal, lineWriter, notifyRun, printResults, rolloutIo, waitingRules } from '../rollout-shell.js';
 
 interface RollbackFlags {
   env: string;
@@ -116,7 +116,8 @@ async function runRollback(app: string, flags: RollbackFlags): Promise<number> {
       },
       rolloutIo(trail, say, terminal, { set: (s) => (stage = s), changesBegin: stopExitingOnInterrupt }),
     );
-    printResults(results, { app, appId: plan.appId, env: env.name }, flags.json, say, terminal);
+    const document = printResults(results, { app, appId: plan.appId, env: env.name }, flags.json, say, terminal);
+    await notifyRun(plan.webhooks, { command: 'rollback', user: trail.user, document, dryRun: Boolean(flags.dryRun) });
     return exitCode;
   } finally {
     stopExitingOnInterrupt();
