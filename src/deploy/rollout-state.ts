@@ -9,6 +9,10 @@ export interface RolloutProgress {
   unhealthy: number;
   /** Tasks already running the new version. */
   updated: number;
+  /** Of those, healthy (every health check alive); 0 without health checks. */
+  updatedHealthy: number;
+  /** Tasks of an older version still running. */
+  old: number;
   hasHealthChecks: boolean;
   /** e.g. "step 1/2: StartApplication" while the deployment runs. */
   step?: string;
@@ -143,18 +147,29 @@ function progressOf(app: AppInfo | null, deployment: Deployment | undefined, atO
     staged: app?.tasksStaged ?? 0,
     unhealthy: app?.tasksUnhealthy ?? 0,
     updated: app ? tasks.filter((t) => t.state === 'TASK_RUNNING' && isCurrentTask(t, app, atOrAfter)).length : 0,
+    updatedHealthy: app ? tasks.filter((t) => t.state === 'TASK_RUNNING' && isCurrentTask(t, app, atOrAfter) && isTaskHealthy(t)).length : 0,
+    old: app ? tasks.filter((t) => t.state === 'TASK_RUNNING' && !isCurrentTask(t, app, atOrAfter)).length : 0,
     hasHealthChecks: Array.isArray(app?.healthChecks) && (app?.healthChecks?.length ?? 0) > 0,
     step,
   };
 }
 
-/** One line for people; `targetName` is what the tasks are moving to ("new version", or "previous version" in a rollback). */
+function isTaskHealthy(task: MarathonTask): boolean {
+  const results = task.healthCheckResults ?? [];
+  return results.length > 0 && results.every((r) => r.alive === true);
+}
+
+/**
+ * One line for people, the tasks of the version being rolled out apart from the old ones still running; `targetName` is
+ * what the tasks are moving to ("new version", or "previous version" in a rollback).
+ */
 export function describeProgress(progress: RolloutProgress, targetName = 'new version'): string {
-  const health = progress.hasHealthChecks ? `${progress.healthy}/${progress.target} healthy, ` : '';
-  const staged = progress.staged ? `, ${progress.staged} staging` : '';
-  const unhealthy = progress.unhealthy ? `, ${progress.unhealthy} unhealthy` : '';
-  const agent = progress.agentProblem ? `, ${progress.agentProblem} (not the version's fault)` : '';
-  return `${health}${progress.running}/${progress.target} running, ${progress.updated} on ${targetName}${staged}${unhealthy}${agent}${
+  const health = progress.hasHealthChecks ? `, ${progress.updatedHealthy} healthy` : '';
+  const old = progress.old ? ` · ${progress.old} old still running` : '';
+  const staged = progress.staged ? ` · ${progress.staged} staging` : '';
+  const unhealthy = progress.unhealthy ? ` · ${progress.unhealthy} unhealthy` : '';
+  const agent = progress.agentProblem ? ` · ${progress.agentProblem} (not the version's fault)` : '';
+  return `${targetName} ${progress.updated}/${progress.target} running${health}${old}${staged}${unhealthy}${agent}${
     progress.step ? ` (${progress.step})` : ''
   }`;
 }

@@ -128,6 +128,8 @@ export async function followRollout(options: RolloutOptions): Promise<RolloutRep
   }
   const failedOutcome = watched.outcome === 'timeout' ? 'timeout' : 'failed';
   const reason = unstable ?? (watched.outcome === 'timeout' ? `not healthy within ${formatSeconds(options.timeoutMs)}` : watched.reason);
+  // Said when it is found, not only in the summary: the revert that follows can take minutes.
+  options.onNotice?.(`${failedOutcome === 'timeout' ? 'timed out' : 'failed'}: ${reason ?? 'unknown reason'}; ${options.rollback ? 'rolling back' : 'left as it is (--no-rollback)'}`);
   if (!options.rollback) return { ...base, reason, outcome: failedOutcome, waitMs: waitMs(), ...(stableMs !== undefined ? { stableMs } : {}) };
 
   const rollback = await revert(options, now);

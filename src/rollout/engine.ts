@@ -258,7 +258,10 @@ async function changeDatacenter(
     signal,
     onProgress: (assessment, phase) => {
       if (phase === 'rollback') ledger.update({ phase: 'rollback' });
-      io.terminal.progress(`${label} ${run.wording.progress(phase, describeProgress(assessment.progress, phase === 'rollback' ? 'previous version' : 'new version'), result)}`);
+      const clock = `${clockTime(now() - began)} of ${clockTime(phase === 'rollback' ? Math.max(timeoutMs, definitionTimeout * 1000) : timeoutMs)}`;
+      const tasks = describeProgress(assessment.progress, phase === 'rollback' ? 'previous version' : 'new version');
+      const state = run.wording.progress(phase, tasks, result);
+      io.terminal.progress(`${label} ${clock} · ${state}`, `${label} ${state}`);
     },
     onNotice: (message) => io.terminal.info(`${label} ${message}`),
   });
@@ -332,6 +335,14 @@ async function send(
 function statusOf(detail: unknown): number | undefined {
   const marathon = typeof detail === 'object' && detail !== null ? (detail as { marathon?: { status?: unknown } }).marathon : undefined;
   return typeof marathon?.status === 'number' ? marathon.status : undefined;
+}
+
+/** m:ss (h:mm:ss past an hour): elapsed time and deadline on the progress line. */
+function clockTime(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
+  const mmss = `${h > 0 ? `${h}:${String(m).padStart(2, '0')}` : m}:${String(s).padStart(2, '0')}`;
+  return mmss;
 }
 
 /** Whether Marathon may have acted on a change although Baton got no usable answer. A 4xx is Marathon's word: not applied. */

@@ -5,8 +5,11 @@ export interface Terminal {
   readonly color: boolean;
   /** Writes a line to stderr (human output goes to stderr when --json owns stdout). */
   info(line: string): void;
-  /** Progress: rewrites one live line on a TTY, prints a plain line otherwise (only when it changed). */
-  progress(line: string): void;
+  /**
+   * Progress: rewrites one live line on a TTY, prints a plain line otherwise, only when `changeKey` (default: the line)
+   * changed, so a ticking clock alone does not fill a CI log.
+   */
+  progress(line: string, changeKey?: string): void;
   /** Ends the live line, if any, so the next output starts on a fresh line. */
   endProgress(): void;
 }
@@ -49,14 +52,14 @@ export function createTerminal(options: { stream?: NodeJS.WriteStream; linesStre
       }
       stream.write(`${line}\n`);
     },
-    progress(line) {
+    progress(line, changeKey = line) {
       if (isTty) {
         const width = stream.columns ?? 120;
         stream.write(`\r\u001b[2K${line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line}`);
         live = true;
-      } else if (line !== lastPlain) {
+      } else if (changeKey !== lastPlain) {
         stream.write(`${line}\n`);
-        lastPlain = line;
+        lastPlain = changeKey;
       }
     },
     endProgress() {
