@@ -6,28 +6,12 @@ import { MarathonClient } from '../src/marathon/client.js';
 import { MarathonError } from '../src/marathon/errors.js';
 import type { AppInfo } from '../src/marathon/types.js';
 import { repoRoot } from './support/cli.js';
-import { dockerApp, startEmulator, withEmulator } from './support/emulator.js';
+import { callEmulator as call, dockerApp, startEmulator, withEmulator } from './support/emulator.js';
 
 const examples = path.resolve(repoRoot, 'test/fixtures/marathon-api/extracted-examples');
 const example = (file: string): unknown => JSON.parse(fs.readFileSync(path.join(examples, file), 'utf8'));
 
 const web = dockerApp;
-
-async function call(url: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${url}${route}`, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = text;
-  }
-  return { status: response.status, headers: response.headers, body: json as Record<string, unknown> };
-}
 
 describe('Marathon emulator REST API', () => {
   const marathon = withEmulator();

@@ -38,6 +38,9 @@ export interface HttpContext {
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
+/** AppTasksResource / TasksResource refuse the combination before killing anything. */
+const SCALE_AND_WIPE = 'You cannot use scale and wipe at the same time.';
+
 const EVENTS_405 = `<html>
 <head>
 <meta http-equiv="Content-Type" content="text/html;charset=ISO-8859-1"/>
@@ -65,6 +68,17 @@ const invalidJson = (details: ErrorDetail[]) => answer(400, { message: 'Invalid 
 const notValid = (details: ErrorDetail[]) => answer(422, { message: 'Object is not valid', details: details as unknown as Json });
 const notFound = () => answer(404, { message: 'HTTP 404 Not Found' });
 const methodNotAllowed = () => answer(405, { message: 'HTTP 405 Method Not Allowed' });
+
+/**
+ * A boolean query parameter as Jersey reads a primitive `Boolean` (PrimitiveValueOfExtractor): the first value; absent,
+ * empty or blank means the resource's @DefaultValue; anything else is `Boolean.valueOf`, i.e. true exactly when it is
+ * "true" in any case (`True`, `TRUE`), and false for everything else, `yes` and `1` included (never an error).
+ */
+export function queryFlag(query: URLSearchParams, name: string, defaultValue: boolean): boolean {
+  const value = query.get(name);
+  if (value === null || value.trim() === '') return defaultValue;
+  return value.toLowerCase() === 'true';
+}
 
 export function createRequestHandler(context: HttpContext) {
   return (request: IncomingMessage, response: ServerResponse): void => {
@@ -128,7 +142,7 @@ async function route(
 
   const origin: Origin = { clientIp: request.socket.remoteAddress ?? '127.0.0.1', uri: path };
   const query = url.searchParams;
-  const force = query.get('force') === 'true';
+  const force = queryFlag(query, 'force', false);
 
   if (path === '/v2/info') return method === 'GET' ? answer(200, infoJson(context)) : methodNotAllowed();
   if (path === '/v2/leader') return method === 'GET' ? answer(200, { leader: context.leader() }) : methodNotAllowed();
@@ -169,7 +183,7 @@ async function appRoute(
   origin: Origin,
 ): Promise<HttpAnswer> {
   const { model } = context;
-  const force = query.get('force') === 'true';
+  const force = queryFlag(query, 'force', false);
   const segments = rest.split('/').filter((s) => s !== '').map(decodeURIComponent);
   const last = segments[segments.length - 1];
   const beforeLast = segments[segments.length - 2];
@@ -179,13 +193,15 @@ async function appRoute(
     if (method !== 'POST') return methodNotAllowed();
     return deployed(model.restartApp(idOf(1), { force, origin }));
   }
-  const scale = query.get('scale') === 'true';
+  const scale = queryFlag(query, 'scale', false);
+  const killing = method === 'DELETE' && (last === 'tasks' || beforeLast === 'tasks') && segments.length > 1;
+  if (killing && scale && queryFlag(query, 'wipe', false)) return answer(400, { message: SCALE_AND_WIPE });
   if (last === 'tasks' && segments.length > 1 && (method === 'GET' || method === 'DELETE')) {
     const app = model.app(idOf(1));
     if (!app) return answer(404, appNotFound(idOf(1)));
     if (method === 'GET') return answer(200, { tasks: app.tasks.map(taskJson) });
     const host = query.get('host');
-    const ids = app.tasks.filter((t) => !host || t.host === host).map((t) => t.id);
+    const ids = app.tasks.filter((t) => !host || host === '*' || t.host === host).map((t) => t.id);
     return killed(model.killTasks(idOf(1), ids, { scale, force, origin }), 'tasks');
   }
   if (beforeLast === 'tasks' && segments.length > 2 && method === 'DELETE' && last !== undefined) {
@@ -217,12 +233,12 @@ async function appRoute(
     case 'PUT':
     case 'PATCH': {
       if (method === 'PATCH' && !model.app(appId)) return answer(404, appNotFound(appId));
-      const partialUpdate = method === 'PATCH' || query.get('partialUpdate') !== 'false';
+      const partialUpdate = method === 'PATCH' || queryFlag(query, 'partialUpdate', true);
       return updateApp(context, request, appId, { partialUpdate, force, origin });
     }
     case 'DELETE':
       // Marathon's server code defaults force to true for DELETE /v2/apps/{id}, whatever the RAML says.
-      return deployed(model.deleteApp(appId, { force: query.get('force') !== 'false', origin }));
+      return deployed(model.deleteApp(appId, { force: queryFlag(query, 'force', true), origin }));
     default:
       return methodNotAllowed();
   }
@@ -285,6 +301,7 @@ function deleteDeployment(context: HttpContext, id: string, force: boolean, orig
 
 /** POST /v2/tasks/delete {"ids": [...]}: kills tasks of any apps; with scale, every app shrinks in its own deployment. */
 async function deleteTasks(context: HttpContext, request: IncomingMessage, query: URLSearchParams, origin: Origin): Promise<HttpAnswer> {
+  if (queryFlag(query, 'scale', false) && queryFlag(query, 'wipe', false)) return answer(400, { message: SCALE_AND_WIPE });
   const parsed = await readJson(request);
   if (parsed instanceof HttpAnswer) return parsed;
   const ids = isJsonObject(parsed) && Array.isArray(parsed.ids) ? parsed.ids : undefined;
@@ -296,7 +313,7 @@ async function deleteTasks(context: HttpContext, request: IncomingMessage, query
   if (unknown !== undefined) return answer(400, { message: `Invalid task id ${unknown}` });
   const byApp = new Map<string, string[]>();
   for (const task of tasks.filter((t) => ids.includes(t.id))) byApp.set(task.appId, [...(byApp.get(task.appId) ?? []), task.id]);
-  const options = { scale: query.get('scale') === 'true', force: query.get('force') === 'true', origin };
+  const options = { scale: queryFlag(query, 'scale', false), force: queryFlag(query, 'force', false), origin };
   const outcomes = [...byApp].map(([appId, taskIds]) => context.model.killTasks(appId, taskIds, options));
   const refused = outcomes.find((o) => !o.ok);
   if (refused && !refused.ok) return answer(refused.status, refused.body);

@@ -1,0 +1,88 @@
+// The emulator against Marathon 1.10.26's own behaviour (not what Baton expects), over HTTP with plain fetch:
+// scale versions, unordered /versions, the revert's old version, the refused PUT's stored version, lastTaskFailure
+// sources, the non-leader's redirect and proxy, Jersey's booleans and Jetty's SSE framing.
+import { describe, expect, it, vi } from 'vitest';
+import { callEmulator as call, dockerApp as web, withEmulator } from './support/emulator.js';
+
+interface Task {
+  id: string;
+  version: string;
+  state: string;
+  host: string;
+}
+interface App {
+  version: string;
+  versionInfo: { lastConfigChangeAt: string; lastScalingAt: string };
+  instances: number;
+  tasks: Task[];
+  deployments: { id: string }[];
+  tasksHealthy: number;
+  tasksRunning: number;
+  container?: { docker: { image: string } };
+  lastTaskFailure?: Record<string, unknown>;
+}
+
+describe('Marathon fidelity', () => {
+  const marathon = withEmulator();
+
+  const getApp = async (id: string) => (await call(marathon.url, 'GET', `/v2/apps${id}`)).body.app as unknown as App;
+  const settled = (id: string) =>
+    vi.waitFor(
+      async () => {
+        const app = await getApp(id);
+        expect(app.deployments).toEqual([]);
+        return app;
+      },
+      { timeout: 5_000, interval: 10 },
+    );
+  const put = async (id: string, body: unknown, query = 'partialUpdate=false') => {
+    const answer = await call(marathon.url, 'PUT', `/v2/apps${id}?${query}`, body);
+    return answer as typeof answer & { body: { deploymentId: string; version: string } };
+  };
+
+  describe('boolean query parameters (Jersey: Boolean.valueOf, blank = default)', () => {
+    it('force=True and force=TRUE force; force=yes and force=1 do not', async () => {
+      const stuck = await put('/bool/web', web('/bool/web', 'shop/web:1.0.0-stuck'));
+      for (const value of ['yes', '1', 'on']) {
+        const refused = await put('/bool/web', web('/bool/web', 'shop/web:1.0.1-stuck'), `force=${value}`);
+        expect(refused.status).toBe(409);
+      }
+      const forced = await put('/bool/web', web('/bool/web', 'shop/web:1.0.2-stuck'), 'force=True');
+      expect(forced.status).toBe(200);
+      const again = await put('/bool/web', web('/bool/web', 'shop/web:1.0.3-stuck'), 'force=TRUE');
+      expect(again.status).toBe(200);
+      expect(stuck.status).toBe(201);
+    });
+
+    it('partialUpdate=FALSE replaces, partialUpdate=yes is false too, a blank partialUpdate= is the default (true)', async () => {
+      await put('/bool/partial', { ...web('/bool/partial'), env: { A: '1', B: '2' } });
+      await settled('/bool/partial');
+      await put('/bool/partial', { ...web('/bool/partial'), env: { A: '1' } }, 'partialUpdate=');
+      await settled('/bool/partial');
+      await put('/bool/partial', { env: { C: '3' } }, 'partialUpdate=');
+      const merged = (await settled('/bool/partial')) as App & { env: Record<string, string>; cpus: number };
+      expect(merged.env).toEqual({ C: '3' });
+      expect(merged.cpus).toBe(0.25);
+      await put('/bool/partial', { ...web('/bool/partial'), cpus: 0.5, env: { D: '4' } }, 'partialUpdate=FALSE');
+      await settled('/bool/partial');
+      const replaced = await put('/bool/partial', { id: '/bool/partial', cmd: 'sleep 100', cpus: 0.1 }, 'partialUpdate=yes');
+      expect(replaced.status).toBe(200);
+      const app = (await settled('/bool/partial')) as App & { cmd?: string; env: Record<string, string> };
+      expect(app.container).toBeUndefined();
+      expect(app.cmd).toBe('sleep 100');
+      expect(app.env).toEqual({});
+    });
+
+    it('scale=True shrinks the app; scale=true with wipe=TRUE is refused with 400', async () => {
+      await put('/bool/kill', web('/bool/kill', 'shop/web:1.0.0', { instances: 2 }));
+      const app = await settled('/bool/kill');
+      const task = app.tasks[0];
+      if (!task) throw new Error('expected a task');
+      const both = await call(marathon.url, 'DELETE', `/v2/apps/bool/kill/tasks/${task.id}?scale=true&wipe=TRUE`);
+      expect(both).toMatchObject({ status: 400, body: { message: 'You cannot use scale and wipe at the same time.' } });
+      const scaled = await call(marathon.url, 'DELETE', `/v2/apps/bool/kill/tasks/${task.id}?scale=True`);
+      expect(scaled.body).toEqual({ deploymentId: expect.any(String), version: expect.any(String) });
+      expect((await settled('/bool/kill')).instances).toBe(1);
+    });
+  });
+});
