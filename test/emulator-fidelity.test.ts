@@ -85,4 +85,48 @@ describe('Marathon fidelity', () => {
       expect((await settled('/bool/kill')).instances).toBe(1);
     });
   });
+  describe('scale versions (GroupVersioningUtil: withScaleOrRestartChange; Instance.runSpecVersion)', () => {
+    const versions = async (id: string) => ((await call(marathon.url, 'GET', `/v2/apps${id}/versions`)).body.versions as string[]);
+
+    it('a full PUT changing only instances and a {"instances": n} PUT each give the app a new version; running tasks keep theirs', async () => {
+      const created = await put('/scalev/web', web('/scalev/web'));
+      const first = await settled('/scalev/web');
+      expect(first.tasks.every((t) => t.version === created.body.version)).toBe(true);
+
+      const full = await put('/scalev/web', web('/scalev/web', 'shop/web:1.0.0', { instances: 3 }));
+      const afterFull = await settled('/scalev/web');
+      expect(full.body.version > created.body.version).toBe(true);
+      expect(afterFull.version).toBe(full.body.version);
+      expect(afterFull.versionInfo).toEqual({ lastConfigChangeAt: created.body.version, lastScalingAt: full.body.version });
+      const oldIds = first.tasks.map((t) => t.id);
+      expect(afterFull.tasks.filter((t) => oldIds.includes(t.id)).map((t) => t.version)).toEqual([created.body.version, created.body.version]);
+      expect(afterFull.tasks.filter((t) => !oldIds.includes(t.id)).map((t) => t.version)).toEqual([full.body.version]);
+
+      const partial = await put('/scalev/web', { instances: 4 }, 'partialUpdate=true');
+      const afterPartial = await settled('/scalev/web');
+      expect(afterPartial.version).toBe(partial.body.version);
+      expect(afterPartial.versionInfo).toEqual({ lastConfigChangeAt: created.body.version, lastScalingAt: partial.body.version });
+      expect(afterPartial.tasks.map((t) => t.version).sort()).toEqual(
+        [created.body.version, created.body.version, full.body.version, partial.body.version].sort(),
+      );
+      expect([...(await versions('/scalev/web'))].sort()).toEqual([created.body.version, full.body.version, partial.body.version].sort());
+      const stored = await call(marathon.url, 'GET', `/v2/apps/scalev/web/versions/${full.body.version}`);
+      expect(stored.body).toMatchObject({ instances: 3, version: full.body.version, versionInfo: { lastConfigChangeAt: created.body.version } });
+    });
+
+    it('DELETE /v2/apps/{id}/tasks?scale=true gives the app a new version (stored in /versions); the remaining tasks keep theirs', async () => {
+      const created = await put('/scalev/kill', web('/scalev/kill', 'shop/web:1.0.0', { instances: 3 }));
+      const before = await settled('/scalev/kill');
+      const victim = before.tasks[0];
+      if (!victim) throw new Error('expected a task');
+      const scaled = await call(marathon.url, 'DELETE', `/v2/apps/scalev/kill/tasks?host=${victim.host}&scale=true`);
+      const version = (scaled.body as { version: string }).version;
+      const after = await settled('/scalev/kill');
+      expect(after.version).toBe(version);
+      expect(after.versionInfo).toEqual({ lastConfigChangeAt: created.body.version, lastScalingAt: version });
+      expect(after.tasks.length).toBeGreaterThan(0);
+      expect(after.tasks.every((t) => t.version === created.body.version)).toBe(true);
+      expect(await versions('/scalev/kill')).toContain(version);
+    });
+  });
 });
