@@ -142,4 +142,43 @@ describe('Marathon fidelity', () => {
     expect(listed[0]).not.toBe(issued[3]);
     expect((await call(marathon.url, 'GET', '/v2/apps/order/web/versions')).body.versions).toEqual(listed);
   });
+  describe('the revert of DELETE /v2/deployments/{id} gets Group.defaultVersion (fixed at process start)', () => {
+    it('the DELETE answer, the restored app, its versionInfo and its tasks all carry a version older than what it undid', async () => {
+      const v1 = await put('/revertv/web', web('/revertv/web'));
+      await settled('/revertv/web');
+      const bad = await put('/revertv/web', web('/revertv/web', 'shop/web:2.0.0-stuck'));
+      const revert = await call(marathon.url, 'DELETE', `/v2/deployments/${bad.body.deploymentId}`);
+      expect(revert.status).toBe(200);
+      const { deploymentId, version } = revert.body as { deploymentId: string; version: string };
+      expect(revert.headers.get('Marathon-Deployment-Id')).toBe(deploymentId);
+      expect(version < v1.body.version).toBe(true);
+      expect(Date.parse(version)).toBeLessThanOrEqual(Math.ceil(performance.timeOrigin));
+      const app = await settled('/revertv/web');
+      expect(app.container?.docker.image).toBe('shop/web:1.0.0');
+      expect(app.version).toBe(version);
+      expect(app.versionInfo).toEqual({ lastConfigChangeAt: version, lastScalingAt: version });
+      expect(app.tasks.map((t) => t.version)).toEqual([version, version]);
+      const versions = (await call(marathon.url, 'GET', '/v2/apps/revertv/web/versions')).body.versions as string[];
+      expect([...versions].sort()).toEqual([version, v1.body.version, bad.body.version]);
+
+      // A second revert gets the very same version: the store keeps one entry for it.
+      const worse = await put('/revertv/web', web('/revertv/web', 'shop/web:3.0.0-stuck'));
+      const again = (await call(marathon.url, 'DELETE', `/v2/deployments/${worse.body.deploymentId}`)).body as { version: string };
+      expect(again.version).toBe(version);
+      await settled('/revertv/web');
+      const after = (await call(marathon.url, 'GET', '/v2/apps/revertv/web/versions')).body.versions as string[];
+      expect([...after].sort()).toEqual([version, v1.body.version, bad.body.version, worse.body.version]);
+    });
+
+    it('reverting a scale is a scale: lastConfigChangeAt stays, version and lastScalingAt become the default version', async () => {
+      const v1 = await put('/revertv/scale', web('/revertv/scale', 'shop/web:1.0.0-stuck', { instances: 1 }));
+      const forced = await put('/revertv/scale', web('/revertv/scale', 'shop/web:1.0.0-stuck', { instances: 3 }), 'force=true');
+      const revert = (await call(marathon.url, 'DELETE', `/v2/deployments/${forced.body.deploymentId}`)).body as { version: string };
+      expect(revert.version < v1.body.version).toBe(true);
+      const app = await getApp('/revertv/scale');
+      expect(app.instances).toBe(1);
+      expect(app.versionInfo).toEqual({ lastConfigChangeAt: v1.body.version, lastScalingAt: revert.version });
+      expect(app.version).toBe(revert.version);
+    });
+  });
 });

@@ -179,7 +179,7 @@ describe('Marathon emulator REST API', () => {
     expect((app.container as { docker: { image: string } }).docker.image).toBe('shop/web:1.0.0');
     expect(app.tasksHealthy).toBe(2);
     expect(app.version).toBe(revert?.version);
-    expect((await client.listVersions('/revert/web')).slice(-1)).toEqual([v1.version]);
+    expect([...(await client.listVersions('/revert/web'))].sort()).toEqual([revert?.version, v1.version, bad.version]);
 
     const stuck = await client.putApp(web('/revert/web', 'shop/web:3.0.0-stuck'), { partialUpdate: false });
     const forced = await call(marathon.url, 'DELETE', `/v2/deployments/${stuck.deploymentId}?force=true`);

@@ -296,7 +296,8 @@ function deleteDeployment(context: HttpContext, id: string, force: boolean, orig
   const outcome = context.model.cancelDeployment(id, { force, origin });
   if (outcome === null) return answer(404, { message: `DeploymentPlan ${id} does not exist` });
   if (outcome === 'cancelled') return answer(202);
-  return deployed(outcome);
+  // DeploymentsResource answers the revert with deploymentResult: 200, even when the revert re-creates a deleted app.
+  return deployed(outcome.ok ? { ...outcome, created: false } : outcome);
 }
 
 /** POST /v2/tasks/delete {"ids": [...]}: kills tasks of any apps; with scale, every app shrinks in its own deployment. */

@@ -43,6 +43,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const hub = new EventHub(options.keepAliveMs ?? 15_000);
   const model = new MarathonModel({
     clock: options.clock ?? systemClock,
+    // Group.defaultVersion is fixed when the Marathon process starts; on an injected clock, when the model is made.
+    defaultVersion: options.clock ? undefined : Math.floor(performance.timeOrigin),
     timings,
     emit: (eventType, payload) => hub.publish(eventType, payload),
   });

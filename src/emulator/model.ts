@@ -111,6 +111,18 @@ export interface ModelOptions {
   clock: Clock;
   timings: EmulatorTimings;
   emit(eventType: string, payload: JsonObject): void;
+  /**
+   * Marathon's Group.defaultVersion, epoch ms: fixed when the Marathon process started, given to whatever a version-less
+   * updateRoot writes (the revert of DELETE /v2/deployments/{id}). Default: the clock's time when the model is made.
+   */
+  defaultVersion?: number;
+}
+
+/** How a write reaches updateRoot: forced or not, from where, and with which version (default: a new one, now). */
+export interface WriteOptions {
+  force: boolean;
+  origin: Origin;
+  version?: string;
 }
 
 const AGENTS = 5;
@@ -135,12 +147,17 @@ export class MarathonModel {
   /** Tasks of deleted apps, dying under a StopApplication step. */
   private orphans: TaskRecord[] = [];
   private readonly timers = new Set<() => void>();
-  private lastVersionMs = 0;
+  private lastVersionMs: number;
+  /** Group.defaultVersion (see ModelOptions): older than every version the model issues. */
+  readonly defaultVersion: string;
   private nextServicePort = 10000;
   private nextAgent = 0;
   private readonly hostPorts: number[] = Array.from({ length: AGENTS }, () => 31000);
 
-  constructor(private readonly options: ModelOptions) {}
+  constructor(private readonly options: ModelOptions) {
+    this.lastVersionMs = options.defaultVersion ?? options.clock.now();
+    this.defaultVersion = new Date(this.lastVersionMs).toISOString();
+  }
 
   // ---------------------------------------------------------------- reads
 
@@ -205,12 +222,12 @@ export class MarathonModel {
    * change decides the version bookkeeping, as Marathon's GroupVersioningUtil does: a config change moves both
    * versionInfo timestamps, a scale only lastScalingAt, and no change keeps the app's version.
    */
-  putApp(appId: string, definition: JsonObject, options: { force: boolean; origin: Origin }): Outcome {
+  putApp(appId: string, definition: JsonObject, options: WriteOptions): Outcome {
     const app = this.apps.get(appId);
     if (!app) return this.createApp(appId, definition, options);
     const change = classifyChange(app.stored.definition, definition);
-    if (change === 'none') return this.emptyDeployment(appId, definition, app.stored, options.origin);
-    const version = this.issueVersion();
+    if (change === 'none') return this.emptyDeployment(appId, definition, app.stored, options);
+    const version = options.version ?? this.issueVersion();
     const versionInfo: VersionInfo =
       change === 'config'
         ? { lastConfigChangeAt: version, lastScalingAt: version }
@@ -244,7 +261,7 @@ export class MarathonModel {
   }
 
   /** PUT {"version": ts}: the stored definition of that version becomes current again. */
-  rollbackApp(appId: string, toVersion: string, options: { force: boolean; origin: Origin }): Outcome {
+  rollbackApp(appId: string, toVersion: string, options: WriteOptions): Outcome {
     const app = this.apps.get(appId);
     if (!app) return { ok: false, status: 404, body: appNotFound(appId) };
     const stored = app.versions.find((v) => v.version === toVersion);
@@ -252,11 +269,11 @@ export class MarathonModel {
     return this.putApp(appId, stored.definition, options);
   }
 
-  deleteApp(appId: string, options: { force: boolean; origin: Origin }): Outcome {
+  deleteApp(appId: string, options: WriteOptions): Outcome {
     const app = this.apps.get(appId);
     if (!app) return { ok: false, status: 404, body: appNotFound(appId) };
     return this.startDeployment(appId, {
-      version: this.issueVersion(),
+      version: options.version ?? this.issueVersion(),
       target: null,
       steps: ['StopApplication'],
       newGeneration: false,
@@ -278,13 +295,12 @@ export class MarathonModel {
       this.reconcile(appId);
       return { ok: true, killed: victims };
     }
-    const locking = this.deploymentsFor(appId);
-    if (locking.length > 0 && !options.force) {
-      return { ok: false, status: 409, body: { message: LOCKED_MESSAGE, deployments: locking.map((d) => ({ id: d.id })) } };
-    }
-    for (const task of victims) this.killTask(task);
     const instances = Math.max(0, instancesOf(app.stored.definition) - victims.length);
-    return this.putApp(appId, { ...app.stored.definition, instances }, { force: true, origin: options.origin });
+    const target = { ...app.stored.definition, instances };
+    // Locked: refused by putApp (409), which stores the version as Marathon's updateRoot does; nothing is killed.
+    if (this.deploymentsFor(appId).length > 0 && !options.force) return this.putApp(appId, target, { force: false, origin: options.origin });
+    for (const task of victims) this.killTask(task);
+    return this.putApp(appId, target, { force: true, origin: options.origin });
   }
 
   /**
@@ -299,11 +315,14 @@ export class MarathonModel {
       this.reconcile(deployment.appId);
       return 'cancelled';
     }
+    // DeploymentsResource: updateRoot(PathId.root, deployment.revert, force = true) without a version, so the revert
+    // (its plan, the DELETE answer, the restored app and its tasks) gets Group.defaultVersion: older than what it undoes.
     const appId = deployment.appId;
     const original = deployment.original;
-    if (!original) return this.deleteApp(appId, { force: true, origin: options.origin });
-    if (!this.apps.has(appId)) return this.createApp(appId, original.definition, { force: true, origin: options.origin });
-    return this.putApp(appId, original.definition, { force: true, origin: options.origin });
+    const revert: WriteOptions = { force: true, origin: options.origin, version: this.defaultVersion };
+    if (!original) return this.deleteApp(appId, revert);
+    if (!this.apps.has(appId)) return this.createApp(appId, original.definition, revert);
+    return this.putApp(appId, original.definition, revert);
   }
 
   /** Stops every timer; the model is unusable afterwards (reset() makes it usable again). */
@@ -321,8 +340,8 @@ export class MarathonModel {
 
   // ---------------------------------------------------------------- deployments
 
-  private createApp(appId: string, definition: JsonObject, options: { force: boolean; origin: Origin }): Outcome {
-    const version = this.issueVersion();
+  private createApp(appId: string, definition: JsonObject, options: WriteOptions): Outcome {
+    const version = options.version ?? this.issueVersion();
     return this.startDeployment(appId, {
       version,
       target: { definition, version, versionInfo: { lastConfigChangeAt: version, lastScalingAt: version } },
@@ -334,8 +353,9 @@ export class MarathonModel {
   }
 
   /** An unchanged definition: Marathon returns a new plan version and id, the app keeps its version, nothing restarts. */
-  private emptyDeployment(appId: string, definition: JsonObject, stored: StoredApp, origin: Origin): Outcome {
-    const version = this.issueVersion();
+  private emptyDeployment(appId: string, definition: JsonObject, stored: StoredApp, options: WriteOptions): Outcome {
+    const origin = options.origin;
+    const version = options.version ?? this.issueVersion();
     const deployment: DeploymentRecord = {
       id: randomUUID(),
       version,
@@ -389,7 +409,7 @@ export class MarathonModel {
     } else {
       const app = existing ?? this.newAppRecord(plan.target);
       app.stored = plan.target;
-      if (existing) app.versions.push(plan.target);
+      if (existing) this.storeVersion(app, plan.target);
       if (plan.newGeneration && existing) app.generation += 1;
       // A new deployment resets the launch backoff (Marathon's rateLimiter.resetDelay on deploy).
       this.clearDelay(app);
@@ -693,6 +713,13 @@ export class MarathonModel {
       cancelDelayTimer: null,
       rescheduled: [],
     };
+  }
+
+  /** Marathon's version store is keyed by timestamp: a second write with the same version (a second revert) replaces it. */
+  private storeVersion(app: AppRecord, stored: StoredApp): void {
+    const index = app.versions.findIndex((v) => v.version === stored.version);
+    if (index >= 0) app.versions[index] = stored;
+    else app.versions.push(stored);
   }
 
   /** ISO timestamps, strictly increasing even within one millisecond (Marathon versions are unique). */
