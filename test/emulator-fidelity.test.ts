@@ -181,4 +181,35 @@ describe('Marathon fidelity', () => {
       expect(app.version).toBe(revert.version);
     });
   });
+  it('a PUT refused with 409 has stored its version (it never ran) and emits deployment_failed and group_change_failed', async () => {
+    const stuck = await put('/locked/web', web('/locked/web', 'shop/web:1.0.0-stuck'));
+    const sent = Date.now();
+    const refused = await put('/locked/web', web('/locked/web', 'shop/web:1.0.1'));
+    expect(refused.status).toBe(409);
+    const scaleRefused = await call(marathon.url, 'DELETE', '/v2/apps/locked/web/tasks?scale=true');
+    expect(scaleRefused.status).toBe(409);
+    const versions = (await call(marathon.url, 'GET', '/v2/apps/locked/web/versions')).body.versions as string[];
+    expect(versions).toHaveLength(3);
+    const stored = versions.filter((v) => v !== stuck.body.version).sort();
+    const refusedVersion = (await call(marathon.url, 'GET', `/v2/apps/locked/web/versions/${stored[0]}`)).body as { container: { docker: { image: string } } };
+    expect(refusedVersion.container.docker.image).toBe('shop/web:1.0.1');
+    const scaleVersion = (await call(marathon.url, 'GET', `/v2/apps/locked/web/versions/${stored[1]}`)).body as { instances: number };
+    expect(scaleVersion.instances).toBe(0);
+    const app = await getApp('/locked/web');
+    expect(app.version).toBe(stuck.body.version);
+    expect(app.container?.docker.image).toBe('shop/web:1.0.0-stuck');
+
+    const events = (await marathon.events()).filter((e) => e.emittedAt >= sent);
+    const failed = events.filter((e) => e.eventType === 'deployment_failed');
+    expect(failed).toHaveLength(2);
+    expect(failed[0]?.data).toMatchObject({
+      id: expect.any(String),
+      plan: { version: stored[0], steps: [{ actions: [{ action: 'RestartApplication', app: '/locked/web' }] }] },
+      reason: expect.stringContaining('App is locked by one or more deployments.'),
+    });
+    expect(failed[0]?.data.id).not.toBe(stuck.body.deploymentId);
+    expect(events.filter((e) => e.eventType === 'group_change_failed').map((e) => e.data.version)).toEqual(stored);
+    const running = (await call(marathon.url, 'GET', '/v2/deployments')).body as unknown as { id: string; affectedApps: string[] }[];
+    expect(running.filter((d) => d.affectedApps.includes('/locked/web')).map((d) => d.id)).toEqual([stuck.body.deploymentId]);
+  });
 });

@@ -383,11 +383,6 @@ export class MarathonModel {
     },
   ): Outcome {
     const conflicting = this.deploymentsFor(appId);
-    if (conflicting.length > 0 && !plan.force) {
-      return { ok: false, status: 409, body: { message: LOCKED_MESSAGE, deployments: conflicting.map((d) => ({ id: d.id })) } };
-    }
-    for (const deployment of conflicting) this.failDeployment(deployment, 'The deployment has been superseded by a forced deployment');
-
     const existing = this.apps.get(appId);
     const deployment: DeploymentRecord = {
       id: randomUUID(),
@@ -398,6 +393,16 @@ export class MarathonModel {
       original: existing?.stored ?? null,
       target: plan.target,
     };
+    if (conflicting.length > 0 && !plan.force) {
+      // GroupManagerImpl.updateRoot stores the root and app versions before it deploys: the refused version shows in
+      // /versions though it never ran. The DeploymentManager gives the plan up with AppLockedException, which the
+      // scheduler actor publishes as deployment_failed and the group manager as group_change_failed.
+      if (existing && plan.target) this.storeVersion(existing, plan.target);
+      this.event('deployment_failed', { id: deployment.id, plan: this.planJson(deployment), reason: LOCKED_MESSAGE });
+      this.event('group_change_failed', { groupId: '/', version: plan.version, reason: LOCKED_MESSAGE });
+      return { ok: false, status: 409, body: { message: LOCKED_MESSAGE, deployments: conflicting.map((d) => ({ id: d.id })) } };
+    }
+    for (const running of conflicting) this.failDeployment(running, 'The deployment has been superseded by a forced deployment');
 
     if (plan.target === null) {
       if (existing) {
