@@ -212,4 +212,87 @@ describe('Marathon fidelity', () => {
     const running = (await call(marathon.url, 'GET', '/v2/deployments')).body as unknown as { id: string; affectedApps: string[] }[];
     expect(running.filter((d) => d.affectedApps.includes('/locked/web')).map((d) => d.id)).toEqual([stuck.body.deploymentId]);
   });
+  describe('lastTaskFailure sources (state/TaskFailure.scala, HealthCheckActor)', () => {
+    const since = (from: number) => async () => (await marathon.events()).filter((e) => e.emittedAt >= from);
+    const ofApp = (appId: string, eventType: string) => (e: { eventType: string; data: Record<string, unknown> }) =>
+      e.eventType === eventType && (e.data.appId === appId || e.data.runSpecId === appId);
+
+    it('lost: one task goes TASK_LOST as if its agent was removed, is recorded and replaced; the deployment succeeds', async () => {
+      const events = since(Date.now());
+      const started = await put('/tf/lost', web('/tf/lost', 'shop/web:1.0.0', { labels: { EMULATOR_BEHAVIOUR: 'lost' } }));
+      const app = await vi.waitFor(async () => {
+        const current = await settled('/tf/lost');
+        expect(current.lastTaskFailure).toBeDefined();
+        expect(current.tasksHealthy).toBe(2);
+        return current;
+      }, { timeout: 5_000, interval: 20 });
+      expect(app.lastTaskFailure).toMatchObject({
+        appId: '/tf/lost',
+        state: 'TASK_LOST',
+        version: started.body.version,
+        message: expect.stringContaining('removed'),
+        taskId: expect.stringMatching(/^tf_lost\.instance-/),
+      });
+      expect(app.tasks.map((t) => t.id)).not.toContain(app.lastTaskFailure?.taskId);
+      expect(app.tasks.every((t) => t.version === started.body.version && t.state === 'TASK_RUNNING')).toBe(true);
+      const log = await events();
+      const lost = log.filter(ofApp('/tf/lost', 'status_update_event')).filter((e) => e.data.taskStatus === 'TASK_LOST');
+      expect(lost).toHaveLength(1);
+      expect(lost[0]?.data).toMatchObject({ taskId: app.lastTaskFailure?.taskId, message: app.lastTaskFailure?.message, version: started.body.version });
+      expect(log.some((e) => e.eventType === 'deployment_success' && e.data.id === started.body.deploymentId)).toBe(true);
+    });
+
+    it('hc-kill: failing health checks make Marathon kill the task (TASK_KILLED, recorded), relaunched forever', async () => {
+      const events = since(Date.now());
+      const started = await put('/tf/hckill', web('/tf/hckill', 'shop/web:2.0.0-hc-kill', { instances: 1 }));
+      const failure = await vi.waitFor(async () => {
+        const app = await getApp('/tf/hckill');
+        expect(app.lastTaskFailure).toBeDefined();
+        return app.lastTaskFailure;
+      }, { timeout: 5_000, interval: 20 });
+      expect(failure).toMatchObject({
+        appId: '/tf/hckill',
+        state: 'TASK_KILLED',
+        message: expect.stringMatching(/^Task was killed since health check failed\. Reason: /),
+        version: started.body.version,
+      });
+      await vi.waitFor(async () => {
+        const killed = (await events()).filter(ofApp('/tf/hckill', 'status_update_event')).filter((e) => e.data.taskStatus === 'TASK_KILLED');
+        expect(new Set(killed.map((e) => e.data.taskId)).size).toBeGreaterThanOrEqual(2);
+        expect(killed[0]?.data).toMatchObject({ version: started.body.version, message: expect.any(String) });
+      }, { timeout: 5_000, interval: 20 });
+      const log = await events();
+      const kills = log.filter(ofApp('/tf/hckill', 'unhealthy_instance_kill_event'));
+      expect(kills.length).toBeGreaterThanOrEqual(2);
+      expect(kills[0]?.data).toMatchObject({ taskId: failure?.taskId, version: started.body.version, reason: expect.any(String), instanceId: expect.any(String) });
+      expect(log.some(ofApp('/tf/hckill', 'failed_health_check_event'))).toBe(true);
+      const app = await getApp('/tf/hckill');
+      expect(app.deployments).toEqual([{ id: started.body.deploymentId }]);
+      await call(marathon.url, 'DELETE', `/v2/deployments/${started.body.deploymentId}?force=true`);
+    });
+
+    it('crash-after-healthy: the deployment succeeds, then the task crashes TASK_FAILED, relaunched (and crashing) forever', async () => {
+      const events = since(Date.now());
+      const started = await put('/tf/late', web('/tf/late', 'shop/web:3.0.0-crash-after-healthy', { instances: 1 }));
+      await vi.waitFor(async () => {
+        expect((await events()).some((e) => e.eventType === 'deployment_success' && e.data.id === started.body.deploymentId)).toBe(true);
+      }, { timeout: 5_000, interval: 10 });
+      await vi.waitFor(async () => {
+        const failed = (await events()).filter(ofApp('/tf/late', 'status_update_event')).filter((e) => e.data.taskStatus === 'TASK_FAILED');
+        expect(failed.length).toBeGreaterThanOrEqual(2);
+        expect(failed[0]?.data).toMatchObject({ version: started.body.version, message: 'Container exited with status 1' });
+      }, { timeout: 5_000, interval: 20 });
+      const log = await events();
+      const success = log.findIndex((e) => e.eventType === 'deployment_success' && e.data.id === started.body.deploymentId);
+      const firstFailure = log.findIndex((e) => ofApp('/tf/late', 'status_update_event')(e) && e.data.taskStatus === 'TASK_FAILED');
+      const healthy = log.findIndex((e) => ofApp('/tf/late', 'health_status_changed_event')(e) && e.data.alive === true);
+      expect(healthy).toBeGreaterThanOrEqual(0);
+      expect(healthy).toBeLessThan(success);
+      expect(success).toBeLessThan(firstFailure);
+      const app = await getApp('/tf/late');
+      expect(app.deployments).toEqual([]);
+      expect(app.lastTaskFailure).toMatchObject({ state: 'TASK_FAILED', version: started.body.version });
+      await call(marathon.url, 'DELETE', '/v2/apps/tf/late');
+    });
+  });
 });

@@ -30,7 +30,7 @@ export interface EmulatorTimings {
   backoffMs: number;
 }
 
-export type MesosState = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_FAILED' | 'TASK_KILLED';
+export type MesosState = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_FAILED' | 'TASK_KILLED' | 'TASK_LOST';
 
 export interface HealthRecord {
   alive: boolean;
@@ -78,7 +78,12 @@ export interface AppRecord {
   cancelDelayTimer: (() => void) | null;
   /** Instances whose task failed: Marathon relaunches them as the next incarnation of the same instance. */
   rescheduled: { instanceId: string; incarnation: number }[];
+  /** Versions (behaviour `lost`) that have already lost their one task. */
+  lostVersions: Set<string>;
 }
+
+/** Why a task ends badly; each becomes lastTaskFailure (Marathon's TaskFailure) and a status_update_event. */
+type TaskEnd = 'failed' | 'lost' | 'health-kill';
 
 export type ActionName = 'StartApplication' | 'ScaleApplication' | 'RestartApplication' | 'StopApplication';
 
@@ -130,6 +135,11 @@ const SLAVE_PREFIX = 'e3c1b6a2-4d2f-4c4e-9b1a-5f0e7d6c8a90';
 
 export const LOCKED_MESSAGE =
   "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'.";
+
+/** Behaviours whose health checks pass (the others: `unhealthy` and `hc-kill` fail them). */
+function passesHealthChecks(behaviour: Behaviour): boolean {
+  return behaviour !== 'unhealthy' && behaviour !== 'hc-kill';
+}
 
 export function appNotFound(appId: string, version?: string): JsonObject {
   return { message: `App '${appId}' does not exist${version ? ` in version ${version}` : ''}` };
@@ -201,10 +211,15 @@ export class MarathonModel {
     for (let i = 0; i < instancesOf(definition); i++) {
       const task = this.createTask(app);
       task.state = task.behaviour === 'stuck' ? 'TASK_STAGING' : 'TASK_RUNNING';
-      if (task.state === 'TASK_RUNNING') {
-        task.startedAt = task.stagedAt;
-        if (task.healthChecked) task.health = this.healthRecord(task.behaviour !== 'unhealthy');
-        if (task.behaviour === 'crash') this.after(task, this.options.timings.crashMs, () => this.failTask(task));
+      if (task.state !== 'TASK_RUNNING') continue;
+      task.startedAt = task.stagedAt;
+      if (task.behaviour === 'crash' || task.behaviour === 'lost') {
+        this.onRunning(task);
+      } else if (task.healthChecked && task.behaviour === 'hc-kill') {
+        this.after(task, this.options.timings.healthyMs, () => this.healthResult(task));
+      } else {
+        if (task.healthChecked) task.health = this.healthRecord(passesHealthChecks(task.behaviour));
+        this.onReady(task);
       }
     }
   }
@@ -555,16 +570,35 @@ export class MarathonModel {
     task.state = 'TASK_RUNNING';
     task.startedAt = this.now();
     this.statusUpdate(task, 'TASK_RUNNING');
-    if (task.behaviour === 'crash') this.after(task, this.options.timings.crashMs, () => this.failTask(task));
-    if (task.healthChecked && task.behaviour !== 'crash') {
-      this.after(task, this.options.timings.healthyMs, () => this.healthResult(task));
-    }
+    this.onRunning(task);
     this.reconcile(task.appId);
   }
 
+  /** Behaviours that act once a task runs: crash, the lost agent, then health checks (or readiness without them). */
+  private onRunning(task: TaskRecord): void {
+    const { crashMs, healthyMs } = this.options.timings;
+    if (task.behaviour === 'crash') {
+      this.after(task, crashMs, () => this.endTask(task, 'failed'));
+      return;
+    }
+    const app = this.apps.get(task.appId);
+    if (task.behaviour === 'lost' && app && !app.lostVersions.has(task.version)) {
+      app.lostVersions.add(task.version);
+      this.after(task, crashMs, () => this.endTask(task, 'lost'));
+    }
+    if (task.healthChecked) this.after(task, healthyMs, () => this.healthResult(task));
+    else this.onReady(task);
+  }
+
+  /** A task just became ready (running, and healthy with health checks): `crash-after-healthy` crashes crashMs later. */
+  private onReady(task: TaskRecord): void {
+    if (task.behaviour === 'crash-after-healthy') this.after(task, this.options.timings.crashMs, () => this.endTask(task, 'failed'));
+  }
+
   private healthResult(task: TaskRecord): void {
-    const alive = task.behaviour !== 'unhealthy';
+    const alive = passesHealthChecks(task.behaviour);
     task.health = this.healthRecord(alive);
+    if (!alive && task.behaviour === 'hc-kill') task.health.consecutiveFailures = this.maxConsecutiveFailures(task);
     this.event('health_status_changed_event', {
       appId: task.appId,
       instanceId: task.instanceId,
@@ -587,7 +621,15 @@ export class MarathonModel {
         healthCheck: healthCheck ?? null,
       });
     }
+    if (alive) this.onReady(task);
+    if (!alive && task.behaviour === 'hc-kill') this.endTask(task, 'health-kill');
     this.reconcile(task.appId);
+  }
+
+  private maxConsecutiveFailures(task: TaskRecord): number {
+    const checks = this.apps.get(task.appId)?.stored.definition.healthChecks;
+    const first = Array.isArray(checks) ? checks[0] : undefined;
+    return isJsonObject(first) && typeof first.maxConsecutiveFailures === 'number' ? first.maxConsecutiveFailures : 3;
   }
 
   private healthRecord(alive: boolean): HealthRecord {
@@ -602,39 +644,75 @@ export class MarathonModel {
     };
   }
 
-  private failTask(task: TaskRecord): void {
-    this.stopTimers(task);
-    task.state = 'TASK_FAILED';
+  /**
+   * A task ends badly and Marathon records it as the app's lastTaskFailure (state/TaskFailure.scala):
+   * - failed: TASK_FAILED (a failure state); the instance is relaunched as its next incarnation after the backoff.
+   * - lost: TASK_LOST, as when its agent is removed (a failure state too, "no matter the reason"); the instance is
+   *   gone and a new one replaces it at once (no backoff: the version did nothing wrong).
+   * - health-kill: HealthCheckActor publishes unhealthy_instance_kill_event (recorded by FromUnhealthyInstanceKillEvent
+   *   as TASK_KILLED "Task was killed since health check failed. Reason: ...") and kills the instance; the TASK_KILLED
+   *   status update itself is not a failure state, so the record stays. Relaunched after the backoff.
+   */
+  private endTask(task: TaskRecord, end: TaskEnd): void {
     const app = this.apps.get(task.appId);
-    const message = app && isJsonObject(app.stored.definition.container)
-      ? 'Container exited with status 1'
-      : 'Command exited with status 1';
-    this.statusUpdate(task, 'TASK_FAILED', message);
-    this.removeTask(task);
-    if (!app) return;
-    app.lastTaskFailure = {
+    const now = new Date(this.now()).toISOString();
+    const record = (state: MesosState, message: string): JsonObject => ({
       appId: task.appId,
       host: task.host,
       message,
-      state: 'TASK_FAILED',
+      state,
       taskId: task.id,
-      timestamp: new Date(this.now()).toISOString(),
+      timestamp: now,
       version: task.version,
       slaveId: task.slaveId,
-    };
-    app.rescheduled.push({ instanceId: task.instanceId, incarnation: task.incarnation + 1 });
-    app.delay = { since: this.now(), until: this.now() + this.options.timings.backoffMs };
-    this.armDelayTimer(app);
+    });
+    if (end === 'health-kill') {
+      const reason = task.health?.lastFailureCause ?? 'unknown';
+      this.event('unhealthy_instance_kill_event', {
+        appId: task.appId,
+        taskId: task.id,
+        instanceId: task.instanceId,
+        version: task.version,
+        reason,
+        host: task.host,
+        slaveId: task.slaveId,
+      });
+      if (app) app.lastTaskFailure = record('TASK_KILLED', `Task was killed since health check failed. Reason: ${reason}`);
+      this.killTask(task, 'Command terminated with signal Terminated');
+      if (app) this.backOff(app);
+      return;
+    }
+    this.stopTimers(task);
+    const state: MesosState = end === 'lost' ? 'TASK_LOST' : 'TASK_FAILED';
+    const container = app && isJsonObject(app.stored.definition.container);
+    const message = end === 'lost'
+      ? `Agent ${task.slaveId} (${task.host}) removed: health check timed out`
+      : container ? 'Container exited with status 1' : 'Command exited with status 1';
+    task.state = state;
+    this.statusUpdate(task, state, message);
+    this.removeTask(task);
+    if (!app) return;
+    app.lastTaskFailure = record(state, message);
+    if (end === 'failed') {
+      app.rescheduled.push({ instanceId: task.instanceId, incarnation: task.incarnation + 1 });
+      this.backOff(app);
+    }
     this.reconcile(task.appId);
   }
 
-  private killTask(task: TaskRecord): void {
+  /** Marathon's launch rate limiter after a failure: launches wait backoffMs. */
+  private backOff(app: AppRecord): void {
+    app.delay = { since: this.now(), until: this.now() + this.options.timings.backoffMs };
+    this.armDelayTimer(app);
+  }
+
+  private killTask(task: TaskRecord, message = ''): void {
     if (task.killing) return;
     task.killing = true;
     this.stopTimers(task);
     this.after(task, this.options.timings.killMs, () => {
       task.state = 'TASK_KILLED';
-      this.statusUpdate(task, 'TASK_KILLED');
+      this.statusUpdate(task, 'TASK_KILLED', message);
       this.removeTask(task);
       this.reconcile(task.appId);
     });
@@ -658,7 +736,7 @@ export class MarathonModel {
       ports: task.ports,
       version: task.version,
     });
-    const condition = { TASK_STAGING: 'Staging', TASK_RUNNING: 'Running', TASK_FAILED: 'Failed', TASK_KILLED: 'Killed' }[status];
+    const condition = { TASK_STAGING: 'Staging', TASK_RUNNING: 'Running', TASK_FAILED: 'Failed', TASK_KILLED: 'Killed', TASK_LOST: 'Gone' }[status];
     this.event('instance_changed_event', {
       instanceId: task.instanceId,
       condition,
@@ -717,6 +795,7 @@ export class MarathonModel {
       delay: null,
       cancelDelayTimer: null,
       rescheduled: [],
+      lostVersions: new Set(),
     };
   }
 

@@ -54,8 +54,8 @@ Serves Marathon's REST API (/v2/apps, /v2/deployments, /v2/events, /v2/queue, ..
 rolling deployments and health checks. Runs until Ctrl-C (SIGINT) or SIGTERM, then closes every connection.
 
 Failure injection, chosen by the app definition so a real deploy can trigger it:
-  label EMULATOR_BEHAVIOUR=crash|unhealthy|stuck, or a Docker image tag containing crash, unhealthy or stuck
-  (e.g. shop/web:2.0.0-crash). Control routes for tests and demos live under /_emulator/ (see README).
+  label EMULATOR_BEHAVIOUR=crash|unhealthy|stuck|lost|hc-kill|crash-after-healthy, or a Docker image tag
+  containing one of those words (e.g. shop/web:2.0.0-crash, shop/web:2.0.0-crash-after-healthy). Control routes for tests and demos live under /_emulator/ (see README).
 
 Examples:
   baton emulator --port 8080
