@@ -1,8 +1,31 @@
 // The emulator against Marathon 1.10.26's own behaviour (not what Baton expects), over HTTP with plain fetch:
 // scale versions, unordered /versions, the revert's old version, the refused PUT's stored version, lastTaskFailure
 // sources, the non-leader's redirect and proxy, Jersey's booleans and Jetty's SSE framing.
+import net from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import { callEmulator as call, dockerApp as web, withEmulator } from './support/emulator.js';
+import { callEmulator as call, dockerApp as web, startEmulator, withEmulator } from './support/emulator.js';
+
+/** Raw bytes of GET /v2/events over a plain socket (no HTTP client to undo the framing), until `enough` says stop. */
+async function rawEvents(port: number, query: string, enough: (raw: string) => boolean, write?: () => Promise<void>): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1');
+  let raw = '';
+  const done = new Promise<string>((resolve, reject) => {
+    socket.on('data', (chunk) => {
+      raw += chunk.toString('utf8');
+      if (enough(raw)) resolve(raw);
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(raw));
+  });
+  socket.write(`GET /v2/events${query} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
+  await vi.waitFor(() => expect(raw).toContain('\r\n\r\n'), { timeout: 5_000, interval: 5 });
+  await write?.();
+  try {
+    return await done;
+  } finally {
+    socket.destroy();
+  }
+}
 
 interface Task {
   id: string;
@@ -294,5 +317,31 @@ describe('Marathon fidelity', () => {
       expect(app.lastTaskFailure).toMatchObject({ state: 'TASK_FAILED', version: started.body.version });
       await call(marathon.url, 'DELETE', '/v2/apps/tf/late');
     });
+  });
+  it('SSE framing as Jetty 9.4 EventSourceServlet: Connection: close, no chunking, CRLF lines, bare CRLF heartbeats', async () => {
+    const own = await startEmulator({ keepAliveMs: 40, timings: { stagingMs: 5, healthyMs: 5, killMs: 5 } });
+    try {
+      const raw = await rawEvents(
+        own.port,
+        '?event_type=deployment_info',
+        (text) => text.includes('event: deployment_info') && /\r\n\r\n\r\n$/.test(text),
+        async () => {
+          await call(own.url, 'PUT', '/v2/apps/sse/web', { id: '/sse/web', cmd: 'sleep 100', instances: 0 });
+        },
+      );
+      const [head = '', ...rest] = raw.split('\r\n\r\n');
+      const body = rest.join('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(head).toMatch(/\r\nConnection: close(\r\n|$)/i);
+      expect(head).toMatch(/\r\nContent-Type: text\/event-stream;charset=utf-8(\r\n|$)/i);
+      expect(head).not.toMatch(/Transfer-Encoding/i);
+      expect(head).not.toMatch(/Content-Length/i);
+      expect(body).toMatch(/event: deployment_info\r\ndata: \{.*\}\r\n\r\n/);
+      expect(body.replace(/event: deployment_info\r\ndata: \{.*?\}\r\n\r\n/g, '')).toMatch(/^(\r\n)+$/);
+      expect(body).not.toMatch(/(^|\n):/);
+      expect(body.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
+    } finally {
+      await own.close();
+    }
   });
 });
