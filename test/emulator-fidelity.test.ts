@@ -344,4 +344,54 @@ describe('Marathon fidelity', () => {
       await own.close();
     }
   });
+  describe('a non-leader (--leader): LeaderProxyFilter', () => {
+    it('redirects /v2/events to the leader with 302 (same path and query, empty body) and proxies everything else', async () => {
+      const follower = await startEmulator({ leader: marathon.url, credentials: { username: 'ops', password: 'pw' } });
+      try {
+        const events = await call(follower.url, 'GET', '/v2/events?event_type=deployment_success&event_type=deployment_failed', undefined, {
+          Accept: 'text/event-stream',
+        });
+        expect(events.status).toBe(302);
+        expect(events.headers.get('location')).toBe(`${marathon.url}/v2/events?event_type=deployment_success&event_type=deployment_failed`);
+        expect(events.body).toBeUndefined();
+        expect(events.headers.get('x-marathon-leader')).toBeNull();
+        // The filter runs before authentication: the redirect needs no credentials, and neither does the proxy.
+        const leaderAnswer = await call(follower.url, 'GET', '/v2/leader');
+        expect(leaderAnswer.status).toBe(200);
+        expect(leaderAnswer.body).toEqual({ leader: `127.0.0.1:${marathon.emulator.port}` });
+        expect(leaderAnswer.headers.get('x-marathon-leader')).toBe(`http://127.0.0.1:${marathon.emulator.port}`);
+        expect(leaderAnswer.headers.get('x-marathon-via')).toBe(`1.1 127.0.0.1:${follower.port}`);
+
+        const created = await call(follower.url, 'PUT', '/v2/apps/proxied/web?partialUpdate=false', { id: '/proxied/web', cmd: 'sleep 100', instances: 1 });
+        expect(created.status).toBe(201);
+        expect(created.headers.get('marathon-deployment-id')).toBe((created.body as { deploymentId: string }).deploymentId);
+        const onLeader = await getApp('/proxied/web');
+        expect(onLeader.version).toBe((created.body as { version: string }).version);
+        const forwarded = (await marathon.requests()).filter((r) => r.path === '/v2/apps/proxied/web' && r.method === 'PUT');
+        expect(forwarded).toEqual([expect.objectContaining({ query: 'partialUpdate=false', status: 201 })]);
+        expect((await call(follower.url, 'GET', '/ping')).body).toBe('pong');
+        expect(await (await fetch(`${follower.url}/_emulator/requests`)).json()).toMatchObject({
+          requests: expect.arrayContaining([expect.objectContaining({ path: '/v2/events', status: 302 })]),
+        });
+      } finally {
+        await follower.close();
+      }
+    });
+
+    it('answers 502 "Connection to leader refused." (Jetty error page) when the leader cannot be reached', async () => {
+      const gone = await startEmulator();
+      const deadUrl = gone.url;
+      await gone.close();
+      const follower = await startEmulator({ leader: deadUrl });
+      try {
+        const answer = await call(follower.url, 'GET', '/v2/apps');
+        expect(answer.status).toBe(502);
+        expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(String(answer.body)).toContain('Connection to leader refused.');
+        expect(String(answer.body)).toContain('HTTP ERROR 502');
+      } finally {
+        await follower.close();
+      }
+    });
+  });
 });

@@ -13,6 +13,7 @@ import {
 import { pushBounded } from './bounded.js';
 import { parseLabelSelector } from './label-selector.js';
 import type { EventHub } from './events.js';
+import { forwardToLeader, type LeaderProxy } from './leader-proxy.js';
 import { appNotFound, type KillOutcome, type MarathonModel, type Origin, type Outcome } from './model.js';
 import { findDefinitionErrors, findRollbackErrors, findTypeErrors, type ErrorDetail } from './validation.js';
 import { appInfoJson, deploymentJson, embedsFrom, queueJson, taskJson, versionsJson } from './views.js';
@@ -34,6 +35,8 @@ export interface HttpContext {
   leader(): string;
   requests: RequestLogEntry[];
   reset(): void;
+  /** Set when this emulator is not the leader: requests go to that leader (see leader-proxy.ts). */
+  proxy?: LeaderProxy;
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -92,6 +95,12 @@ export function createRequestHandler(context: HttpContext) {
     };
     const control = url.pathname.startsWith('/_emulator/');
     if (!control) pushBounded(context.requests, entry);
+    if (context.proxy && !control) {
+      forwardToLeader(context.proxy, request, response, url)
+        .then((status) => (entry.status = status))
+        .catch(() => response.destroy());
+      return;
+    }
     response.setHeader('X-Marathon-Leader', `http://${context.leader()}`);
     route(context, request, response, url)
       .then((result) => {

@@ -21,6 +21,12 @@ export interface EmulatorOptions {
   keepAliveMs?: number;
   /** Time source of the simulation (default: the system clock). */
   clock?: Clock;
+  /**
+   * The leader's URL (e.g. "http://10.0.0.1:8080"): this emulator is then a non-leader, as Marathon's LeaderProxyFilter
+   * makes it: /v2/events* answers 302 to the leader (same path and query), every other request (but /_emulator/*)
+   * is proxied to the leader, whose answer carries its own X-Marathon-Leader.
+   */
+  leader?: string;
 }
 
 export interface RunningEmulator {
@@ -57,6 +63,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   seedApps();
 
   const requests: RequestLogEntry[] = [];
+  const leaderUrl = options.leader === undefined ? undefined : new URL(options.leader);
+  if (leaderUrl && leaderUrl.protocol !== 'http:' && leaderUrl.protocol !== 'https:') {
+    throw new Error(`emulator: the leader must be an http(s) URL, got ${options.leader}`);
+  }
   let leader = `${host}:${options.port ?? 0}`;
   const server = http.createServer(
     createRequestHandler({
@@ -66,6 +76,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       token: options.token,
       leader: () => leader,
       requests,
+      proxy: leaderUrl ? { leader: leaderUrl, self: () => leader } : undefined,
       reset: () => {
         model.reset();
         requests.length = 0;
