@@ -318,6 +318,12 @@ describe('Marathon fidelity', () => {
       await call(marathon.url, 'DELETE', '/v2/apps/tf/late');
     });
   });
+  it.each(['*/*', 'text/*', 'text/event-stream, */*', 'application/json'])('GET /v2/events with Accept: %s is 405 (no exact text/event-stream)', async (accept) => {
+    const refused = await call(marathon.url, 'GET', '/v2/events', undefined, { Accept: accept });
+    expect(refused.status).toBe(405);
+    expect(String(refused.body)).toContain('HTTP ERROR: 405');
+  });
+
   it('SSE framing as Jetty 9.4 EventSourceServlet: Connection: close, no chunking, CRLF lines, bare CRLF heartbeats', async () => {
     const own = await startEmulator({ keepAliveMs: 40, timings: { stagingMs: 5, healthyMs: 5, killMs: 5 } });
     try {

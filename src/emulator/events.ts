@@ -48,8 +48,11 @@ export class EventHub {
       Connection: 'close',
     });
     response.flushHeaders();
+    // EventSourceEmitter.run writes '\r', flushes, then '\n': a reader may get the two bytes in separate chunks.
     const heartbeat = setInterval(() => {
-      if (!this.muted) response.write(CRLF);
+      if (this.muted) return;
+      response.write('\r');
+      response.write('\n');
     }, this.heartbeatMs);
     heartbeat.unref();
     const stream: Stream = { response, eventTypes: new Set(eventTypes), heartbeat };

@@ -160,7 +160,7 @@ async function route(
   if (path === '/v2/tasks/delete') return method === 'POST' ? deleteTasks(context, request, query, origin) : methodNotAllowed();
   if (path === '/v2/events') {
     if (method !== 'GET') return methodNotAllowed();
-    if (!acceptsEventStream(request.headers.accept)) {
+    if (!acceptsEventStream(request.headersDistinct.accept)) {
       return answer(405, EVENTS_405, { 'Content-Type': 'text/html;charset=ISO-8859-1' });
     }
     context.hub.attach(request, response, query.getAll('event_type'));
@@ -426,12 +426,9 @@ async function controlRoute(context: HttpContext, method: string, path: string):
   }
 }
 
-function acceptsEventStream(accept: string | undefined): boolean {
-  if (!accept) return false;
-  return accept
-    .split(',')
-    .map((part) => part.split(';')[0]?.trim().toLowerCase())
-    .some((type) => type === 'text/event-stream' || type === 'text/*' || type === '*/*');
+/** EventSourceServlet.doGet: some Accept header value must equal "text/event-stream" exactly; otherwise HttpServlet's 405. */
+function acceptsEventStream(accept: string[] | undefined): boolean {
+  return (accept ?? []).some((value) => value === 'text/event-stream');
 }
 
 function authorized(context: HttpContext, request: IncomingMessage): boolean {
