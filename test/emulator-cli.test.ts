@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MarathonClient } from '../src/marathon/client.js';
 import { baseEnv, batonBin, repoRoot, runBaton } from './support/cli.js';
-import { startEmulatorProcess } from './support/emulator.js';
+import { startEmulator, startEmulatorProcess } from './support/emulator.js';
 
 describe('baton emulator', () => {
   it('starts, answers /ping and the API, and exits 0 on SIGTERM after closing', async () => {
@@ -18,6 +18,21 @@ describe('baton emulator', () => {
     expect((await client.getApp('/cli/web')).id).toBe('/cli/web');
     emulator.child.kill('SIGTERM');
     expect(await emulator.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('--leader makes it a non-leader: /v2/events redirects (302) to the leader, the API is proxied to it', async () => {
+    const leader = await startEmulator();
+    const follower = await startEmulatorProcess(['--leader', `${leader.url}/ignored/path`]);
+    try {
+      const events = await fetch(`${follower.url}/v2/events?event_type=x`, { redirect: 'manual', headers: { Accept: 'text/event-stream' } });
+      expect(events.status).toBe(302);
+      expect(events.headers.get('location')).toBe(`${leader.url}/v2/events?event_type=x`);
+      expect(await (await fetch(`${follower.url}/v2/leader`)).json()).toEqual({ leader: `127.0.0.1:${leader.port}` });
+    } finally {
+      follower.child.kill('SIGTERM');
+      await follower.exited;
+      await leader.close();
+    }
   });
 
   it('prints the sentence without --json, requires Basic auth with --credentials-env, seeds --apps, stops on SIGINT', async () => {
@@ -58,6 +73,8 @@ describe('baton emulator', () => {
     [['--staging-ms', '-5'], /--staging-ms must be a whole number of milliseconds/],
     [['--credentials-env', 'EMU_UNSET_VARIABLE'], /--credentials-env EMU_UNSET_VARIABLE: the variable must be set to "user:password"/],
     [['--apps', '/nonexistent/apps.json'], /--apps \/nonexistent\/apps.json: ENOENT/],
+    [['--leader', 'ftp://10.0.0.1'], /--leader must be the leader's http\(s\) URL/],
+    [['--leader', 'leader:8080/x'], /--leader must be the leader's http\(s\) URL/],
   ])('rejects %j with exit code 2 and a message naming the flag', async (args, message) => {
     const result = await runBaton(['emulator', ...args]);
     expect(result.code).toBe(2);

@@ -156,6 +156,12 @@ describe('app definitions', () => {
     [docker('shop/web:stuck'), 'stuck'],
     [docker('shop/web:1.0', { EMULATOR_BEHAVIOUR: 'crash' }), 'crash'],
     [docker('shop/web:1.0-crash', { EMULATOR_BEHAVIOUR: 'unhealthy' }), 'unhealthy'],
+    [docker('shop/web:2.0.0-crash-after-healthy'), 'crash-after-healthy'],
+    [docker('shop/web:2.0.0-hc-kill'), 'hc-kill'],
+    [docker('shop/web:2.0.0-lost'), 'lost'],
+    [docker('shop/web:1.0', { EMULATOR_BEHAVIOUR: 'lost' }), 'lost'],
+    [docker('shop/web:1.0', { EMULATOR_BEHAVIOUR: 'crash-after-healthy' }), 'crash-after-healthy'],
+    [docker('shop/web:1.0', { EMULATOR_BEHAVIOUR: 'explode' }), 'normal'],
     [{ cmd: 'sleep 1' }, 'normal'],
   ])('%j behaves %s', (definition, behaviour) => {
     expect(behaviourOf(definition as never)).toBe(behaviour);

@@ -153,7 +153,7 @@ describe('Marathon emulator event stream', () => {
     expect(post?.emittedAt).toBeLessThanOrEqual(Date.now());
   });
 
-  it('answers 405 without Accept: text/event-stream, and sends keep-alive comments', async () => {
+  it('answers 405 without Accept: text/event-stream, and sends heartbeats (a bare CRLF)', async () => {
     const refused = await fetch(`${marathon.url}/v2/events`, { headers: { Accept: 'application/json' } });
     expect(refused.status).toBe(405);
     expect(await refused.text()).toContain('HTTP ERROR: 405');
@@ -163,10 +163,10 @@ describe('Marathon emulator event stream', () => {
       headers: { Accept: 'text/event-stream' },
       signal: controller.signal,
     });
-    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(response.headers.get('content-type')).toBe('text/event-stream;charset=utf-8');
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     const { value } = await reader.read();
-    expect(new TextDecoder().decode(value)).toMatch(/^(: keep-alive\n\n)+$/);
+    expect(new TextDecoder().decode(value)).toMatch(/^(\r\n)+$/);
     controller.abort();
   });
 

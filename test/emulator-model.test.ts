@@ -195,7 +195,9 @@ describe('Marathon emulator model', () => {
     });
     const forced = put(web('shop/web:2.0.0'), true);
     expect([...model.deployments.keys()]).toEqual([forced.deploymentId]);
-    expect(events.find((e) => e.eventType === 'deployment_failed')?.data).toMatchObject({ id: first.deploymentId });
+    const failed = events.filter((e) => e.eventType === 'deployment_failed').map((e) => e.data);
+    // The refused plan fails first (AppLockedException), then the forced PUT supersedes the running one.
+    expect(failed).toMatchObject([{ reason: expect.stringContaining('App is locked') }, { id: first.deploymentId }]);
     clock.advance(200);
     expect(model.deployments.size).toBe(0);
     expect(events.some((e) => e.eventType === 'deployment_success' && e.data.id === first.deploymentId)).toBe(false);

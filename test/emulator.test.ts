@@ -6,28 +6,12 @@ import { MarathonClient } from '../src/marathon/client.js';
 import { MarathonError } from '../src/marathon/errors.js';
 import type { AppInfo } from '../src/marathon/types.js';
 import { repoRoot } from './support/cli.js';
-import { dockerApp, startEmulator, withEmulator } from './support/emulator.js';
+import { callEmulator as call, dockerApp, startEmulator, withEmulator } from './support/emulator.js';
 
 const examples = path.resolve(repoRoot, 'test/fixtures/marathon-api/extracted-examples');
 const example = (file: string): unknown => JSON.parse(fs.readFileSync(path.join(examples, file), 'utf8'));
 
 const web = dockerApp;
-
-async function call(url: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${url}${route}`, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = text;
-  }
-  return { status: response.status, headers: response.headers, body: json as Record<string, unknown> };
-}
 
 describe('Marathon emulator REST API', () => {
   const marathon = withEmulator();
@@ -195,7 +179,7 @@ describe('Marathon emulator REST API', () => {
     expect((app.container as { docker: { image: string } }).docker.image).toBe('shop/web:1.0.0');
     expect(app.tasksHealthy).toBe(2);
     expect(app.version).toBe(revert?.version);
-    expect((await client.listVersions('/revert/web')).slice(-1)).toEqual([v1.version]);
+    expect([...(await client.listVersions('/revert/web'))].sort()).toEqual([revert?.version, v1.version, bad.version]);
 
     const stuck = await client.putApp(web('/revert/web', 'shop/web:3.0.0-stuck'), { partialUpdate: false });
     const forced = await call(marathon.url, 'DELETE', `/v2/deployments/${stuck.deploymentId}?force=true`);
@@ -207,13 +191,13 @@ describe('Marathon emulator REST API', () => {
     expect(unknown).toMatchObject({ status: 404, body: example('errors/404-deployment-not-found.json') });
   });
 
-  it('lists versions newest first, serves each one, and rolls back with {"version": ts}', async () => {
+  it('lists versions (oldest first for two: no fixed order), serves each one, and rolls back with {"version": ts}', async () => {
     const client = marathon.client();
     const v1 = await client.putApp(web('/versions/web'), { partialUpdate: false });
     await deployed('/versions/web');
     const v2 = await client.putApp(web('/versions/web', 'shop/web:2.0.0'), { partialUpdate: false });
     await deployed('/versions/web');
-    expect(await client.listVersions('/versions/web')).toEqual([v2.version, v1.version]);
+    expect(await client.listVersions('/versions/web')).toEqual([v1.version, v2.version]);
     const old = await client.getAppVersion('/versions/web', v1.version);
     expect(old).toMatchObject({ id: '/versions/web', version: v1.version });
     expect((old.container as { docker: { image: string } }).docker.image).toBe('shop/web:1.0.0');

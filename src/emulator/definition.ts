@@ -20,7 +20,10 @@ export const RUNTIME_FIELDS = new Set([
   'lastTaskFailure', 'tasksStats', 'taskStats', 'readinessCheckResults',
 ]);
 
-export type Behaviour = 'normal' | 'crash' | 'unhealthy' | 'stuck';
+export type Behaviour = 'normal' | 'crash' | 'unhealthy' | 'stuck' | 'lost' | 'hc-kill' | 'crash-after-healthy';
+
+/** Every injected behaviour, longest first: a tag is matched against them in this order (`crash-after-healthy` before `crash`). */
+export const BEHAVIOURS = ['crash-after-healthy', 'unhealthy', 'hc-kill', 'crash', 'stuck', 'lost'] as const;
 
 export interface VersionInfo {
   lastScalingAt: string;
@@ -249,17 +252,17 @@ export const BEHAVIOUR_LABEL = 'EMULATOR_BEHAVIOUR';
 
 /**
  * Failure injection, chosen by the definition so a real deploy can trigger it: the EMULATOR_BEHAVIOUR label wins,
- * otherwise the Docker image tag (after the last ':' of the last path segment) containing crash/unhealthy/stuck.
+ * otherwise the Docker image tag (after the last ':' of the last path segment) containing one of BEHAVIOURS.
  */
 export function behaviourOf(definition: JsonObject): Behaviour {
   const labels = isJsonObject(definition.labels) ? definition.labels : {};
   const label = labels[BEHAVIOUR_LABEL];
-  if (label === 'crash' || label === 'unhealthy' || label === 'stuck') return label;
+  const named = BEHAVIOURS.find((behaviour) => behaviour === label);
+  if (named) return named;
   const container = isJsonObject(definition.container) ? definition.container : {};
   const image = isJsonObject(container.docker) && typeof container.docker.image === 'string' ? container.docker.image : '';
   const lastSegment = image.slice(image.lastIndexOf('/') + 1);
   const colon = lastSegment.lastIndexOf(':');
   const tag = colon >= 0 ? lastSegment.slice(colon + 1).split('@')[0] ?? '' : '';
-  for (const behaviour of ['crash', 'unhealthy', 'stuck'] as const) if (tag.includes(behaviour)) return behaviour;
-  return 'normal';
+  return BEHAVIOURS.find((behaviour) => tag.includes(behaviour)) ?? 'normal';
 }

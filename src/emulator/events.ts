@@ -1,5 +1,7 @@
 // Marathon's event bus as seen through GET /v2/events: server-sent events, filtered per stream by event_type,
 // plus the emulator's controls (drop every stream, mute to simulate a stall) and a log of every event emitted.
+// Framing as Jetty 9.4's EventSourceServlet writes it: `Connection: close` and no chunking (the body runs until the
+// connection closes), every line ending in CRLF, and a heartbeat of a bare CRLF every 10 s per stream.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pushBounded } from './bounded.js';
 import type { JsonObject } from './definition.js';
@@ -14,21 +16,18 @@ export interface LoggedEvent {
 interface Stream {
   response: ServerResponse;
   eventTypes: Set<string>;
+  heartbeat: NodeJS.Timeout;
 }
+
+const CRLF = '\r\n';
 
 export class EventHub {
   private readonly streams = new Set<Stream>();
   private readonly emitted: LoggedEvent[] = [];
   private muted = false;
-  private readonly keepAlive: NodeJS.Timeout;
 
-  constructor(keepAliveMs: number) {
-    this.keepAlive = setInterval(() => {
-      if (this.muted) return;
-      for (const stream of this.streams) stream.response.write(': keep-alive\n\n');
-    }, keepAliveMs);
-    this.keepAlive.unref();
-  }
+  /** `heartbeatMs`: EventSourceServlet's heartBeatPeriod (10 s), scheduled per stream from when it opens. */
+  constructor(private readonly heartbeatMs: number) {}
 
   publish(eventType: string, data: JsonObject): void {
     this.record(eventType, data);
@@ -38,19 +37,32 @@ export class EventHub {
 
   /** Takes over the response as an event stream; `event_stream_attached` goes to this stream (if its filter allows). */
   attach(request: IncomingMessage, response: ServerResponse, eventTypes: string[]): void {
+    // Neither Content-Length nor Transfer-Encoding: Node then writes the body raw and ends it by closing the connection.
+    response.removeHeader('Transfer-Encoding');
+    response.removeHeader('Content-Length');
     response.writeHead(200, {
-      'Content-Type': 'text/event-stream',
+      'Content-Type': 'text/event-stream;charset=utf-8',
       'Cache-Control': 'no-cache, no-store, must-revalidate',
-      Connection: 'keep-alive',
+      Pragma: 'no-cache',
+      Expires: '0',
+      Connection: 'close',
     });
     response.flushHeaders();
-    const stream: Stream = { response, eventTypes: new Set(eventTypes) };
+    // EventSourceEmitter.run writes '\r', flushes, then '\n': a reader may get the two bytes in separate chunks.
+    const heartbeat = setInterval(() => {
+      if (this.muted) return;
+      response.write('\r');
+      response.write('\n');
+    }, this.heartbeatMs);
+    heartbeat.unref();
+    const stream: Stream = { response, eventTypes: new Set(eventTypes), heartbeat };
     const remoteAddress = request.socket.remoteAddress ?? '127.0.0.1';
     const attached = { remoteAddress, eventType: 'event_stream_attached', timestamp: new Date().toISOString() };
     this.record('event_stream_attached', attached);
     if (!this.muted) this.send(stream, 'event_stream_attached', attached);
     this.streams.add(stream);
     const detach = () => {
+      clearInterval(heartbeat);
       if (!this.streams.delete(stream)) return;
       this.publish('event_stream_detached', {
         remoteAddress,
@@ -67,6 +79,7 @@ export class EventHub {
     const count = this.streams.size;
     for (const stream of [...this.streams]) {
       this.streams.delete(stream);
+      clearInterval(stream.heartbeat);
       stream.response.socket?.destroy();
     }
     return count;
@@ -89,9 +102,9 @@ export class EventHub {
   }
 
   close(): void {
-    clearInterval(this.keepAlive);
     for (const stream of [...this.streams]) {
       this.streams.delete(stream);
+      clearInterval(stream.heartbeat);
       stream.response.end();
     }
   }
@@ -103,6 +116,8 @@ export class EventHub {
 
   private send(stream: Stream, eventType: string, data: JsonObject): void {
     if (stream.eventTypes.size > 0 && !stream.eventTypes.has(eventType)) return;
-    stream.response.write(`event: ${eventType}\ndata: ${JSON.stringify(data)}\n\n`);
+    // EventSourceServlet.data() writes one `data: ` line per line of the payload.
+    const lines = JSON.stringify(data).split(/\r\n|\r|\n/).map((line) => `data: ${line}${CRLF}`);
+    stream.response.write(`event: ${eventType}${CRLF}${lines.join('')}${CRLF}`);
   }
 }

@@ -13,9 +13,10 @@ import {
 import { pushBounded } from './bounded.js';
 import { parseLabelSelector } from './label-selector.js';
 import type { EventHub } from './events.js';
+import { forwardToLeader, type LeaderProxy } from './leader-proxy.js';
 import { appNotFound, type KillOutcome, type MarathonModel, type Origin, type Outcome } from './model.js';
 import { findDefinitionErrors, findRollbackErrors, findTypeErrors, type ErrorDetail } from './validation.js';
-import { appInfoJson, deploymentJson, embedsFrom, queueJson, taskJson } from './views.js';
+import { appInfoJson, deploymentJson, embedsFrom, queueJson, taskJson, versionsJson } from './views.js';
 
 export interface RequestLogEntry {
   time: string;
@@ -34,9 +35,14 @@ export interface HttpContext {
   leader(): string;
   requests: RequestLogEntry[];
   reset(): void;
+  /** Set when this emulator is not the leader: requests go to that leader (see leader-proxy.ts). */
+  proxy?: LeaderProxy;
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** AppTasksResource / TasksResource refuse the combination before killing anything. */
+const SCALE_AND_WIPE = 'You cannot use scale and wipe at the same time.';
 
 const EVENTS_405 = `<html>
 <head>
@@ -66,6 +72,17 @@ const notValid = (details: ErrorDetail[]) => answer(422, { message: 'Object is n
 const notFound = () => answer(404, { message: 'HTTP 404 Not Found' });
 const methodNotAllowed = () => answer(405, { message: 'HTTP 405 Method Not Allowed' });
 
+/**
+ * A boolean query parameter as Jersey reads a primitive `Boolean` (PrimitiveValueOfExtractor): the first value; absent,
+ * empty or blank means the resource's @DefaultValue; anything else is `Boolean.valueOf`, i.e. true exactly when it is
+ * "true" in any case (`True`, `TRUE`), and false for everything else, `yes` and `1` included (never an error).
+ */
+export function queryFlag(query: URLSearchParams, name: string, defaultValue: boolean): boolean {
+  const value = query.get(name);
+  if (value === null || value.trim() === '') return defaultValue;
+  return value.toLowerCase() === 'true';
+}
+
 export function createRequestHandler(context: HttpContext) {
   return (request: IncomingMessage, response: ServerResponse): void => {
     const url = new URL(request.url ?? '/', 'http://emulator');
@@ -78,6 +95,12 @@ export function createRequestHandler(context: HttpContext) {
     };
     const control = url.pathname.startsWith('/_emulator/');
     if (!control) pushBounded(context.requests, entry);
+    if (context.proxy && !control) {
+      forwardToLeader(context.proxy, request, response, url)
+        .then((status) => (entry.status = status))
+        .catch(() => response.destroy());
+      return;
+    }
     response.setHeader('X-Marathon-Leader', `http://${context.leader()}`);
     route(context, request, response, url)
       .then((result) => {
@@ -128,7 +151,7 @@ async function route(
 
   const origin: Origin = { clientIp: request.socket.remoteAddress ?? '127.0.0.1', uri: path };
   const query = url.searchParams;
-  const force = query.get('force') === 'true';
+  const force = queryFlag(query, 'force', false);
 
   if (path === '/v2/info') return method === 'GET' ? answer(200, infoJson(context)) : methodNotAllowed();
   if (path === '/v2/leader') return method === 'GET' ? answer(200, { leader: context.leader() }) : methodNotAllowed();
@@ -137,7 +160,7 @@ async function route(
   if (path === '/v2/tasks/delete') return method === 'POST' ? deleteTasks(context, request, query, origin) : methodNotAllowed();
   if (path === '/v2/events') {
     if (method !== 'GET') return methodNotAllowed();
-    if (!acceptsEventStream(request.headers.accept)) {
+    if (!acceptsEventStream(request.headersDistinct.accept)) {
       return answer(405, EVENTS_405, { 'Content-Type': 'text/html;charset=ISO-8859-1' });
     }
     context.hub.attach(request, response, query.getAll('event_type'));
@@ -169,7 +192,7 @@ async function appRoute(
   origin: Origin,
 ): Promise<HttpAnswer> {
   const { model } = context;
-  const force = query.get('force') === 'true';
+  const force = queryFlag(query, 'force', false);
   const segments = rest.split('/').filter((s) => s !== '').map(decodeURIComponent);
   const last = segments[segments.length - 1];
   const beforeLast = segments[segments.length - 2];
@@ -179,13 +202,15 @@ async function appRoute(
     if (method !== 'POST') return methodNotAllowed();
     return deployed(model.restartApp(idOf(1), { force, origin }));
   }
-  const scale = query.get('scale') === 'true';
+  const scale = queryFlag(query, 'scale', false);
+  const killing = method === 'DELETE' && (last === 'tasks' || beforeLast === 'tasks') && segments.length > 1;
+  if (killing && scale && queryFlag(query, 'wipe', false)) return answer(400, { message: SCALE_AND_WIPE });
   if (last === 'tasks' && segments.length > 1 && (method === 'GET' || method === 'DELETE')) {
     const app = model.app(idOf(1));
     if (!app) return answer(404, appNotFound(idOf(1)));
     if (method === 'GET') return answer(200, { tasks: app.tasks.map(taskJson) });
     const host = query.get('host');
-    const ids = app.tasks.filter((t) => !host || t.host === host).map((t) => t.id);
+    const ids = app.tasks.filter((t) => !host || host === '*' || t.host === host).map((t) => t.id);
     return killed(model.killTasks(idOf(1), ids, { scale, force, origin }), 'tasks');
   }
   if (beforeLast === 'tasks' && segments.length > 2 && method === 'DELETE' && last !== undefined) {
@@ -197,7 +222,7 @@ async function appRoute(
   if (last === 'versions' && segments.length > 1 && method === 'GET') {
     const app = model.app(idOf(1));
     if (!app) return answer(404, appNotFound(idOf(1)));
-    return answer(200, { versions: app.versions.map((v) => v.version).reverse() });
+    return answer(200, { versions: versionsJson(app.versions.map((v) => v.version)) });
   }
   if (beforeLast === 'versions' && segments.length > 2 && method === 'GET' && last !== undefined) {
     const appId = idOf(2);
@@ -217,12 +242,12 @@ async function appRoute(
     case 'PUT':
     case 'PATCH': {
       if (method === 'PATCH' && !model.app(appId)) return answer(404, appNotFound(appId));
-      const partialUpdate = method === 'PATCH' || query.get('partialUpdate') !== 'false';
+      const partialUpdate = method === 'PATCH' || queryFlag(query, 'partialUpdate', true);
       return updateApp(context, request, appId, { partialUpdate, force, origin });
     }
     case 'DELETE':
       // Marathon's server code defaults force to true for DELETE /v2/apps/{id}, whatever the RAML says.
-      return deployed(model.deleteApp(appId, { force: query.get('force') !== 'false', origin }));
+      return deployed(model.deleteApp(appId, { force: queryFlag(query, 'force', true), origin }));
     default:
       return methodNotAllowed();
   }
@@ -280,11 +305,13 @@ function deleteDeployment(context: HttpContext, id: string, force: boolean, orig
   const outcome = context.model.cancelDeployment(id, { force, origin });
   if (outcome === null) return answer(404, { message: `DeploymentPlan ${id} does not exist` });
   if (outcome === 'cancelled') return answer(202);
-  return deployed(outcome);
+  // DeploymentsResource answers the revert with deploymentResult: 200, even when the revert re-creates a deleted app.
+  return deployed(outcome.ok ? { ...outcome, created: false } : outcome);
 }
 
 /** POST /v2/tasks/delete {"ids": [...]}: kills tasks of any apps; with scale, every app shrinks in its own deployment. */
 async function deleteTasks(context: HttpContext, request: IncomingMessage, query: URLSearchParams, origin: Origin): Promise<HttpAnswer> {
+  if (queryFlag(query, 'scale', false) && queryFlag(query, 'wipe', false)) return answer(400, { message: SCALE_AND_WIPE });
   const parsed = await readJson(request);
   if (parsed instanceof HttpAnswer) return parsed;
   const ids = isJsonObject(parsed) && Array.isArray(parsed.ids) ? parsed.ids : undefined;
@@ -296,7 +323,7 @@ async function deleteTasks(context: HttpContext, request: IncomingMessage, query
   if (unknown !== undefined) return answer(400, { message: `Invalid task id ${unknown}` });
   const byApp = new Map<string, string[]>();
   for (const task of tasks.filter((t) => ids.includes(t.id))) byApp.set(task.appId, [...(byApp.get(task.appId) ?? []), task.id]);
-  const options = { scale: query.get('scale') === 'true', force: query.get('force') === 'true', origin };
+  const options = { scale: queryFlag(query, 'scale', false), force: queryFlag(query, 'force', false), origin };
   const outcomes = [...byApp].map(([appId, taskIds]) => context.model.killTasks(appId, taskIds, options));
   const refused = outcomes.find((o) => !o.ok);
   if (refused && !refused.ok) return answer(refused.status, refused.body);
@@ -399,12 +426,9 @@ async function controlRoute(context: HttpContext, method: string, path: string):
   }
 }
 
-function acceptsEventStream(accept: string | undefined): boolean {
-  if (!accept) return false;
-  return accept
-    .split(',')
-    .map((part) => part.split(';')[0]?.trim().toLowerCase())
-    .some((type) => type === 'text/event-stream' || type === 'text/*' || type === '*/*');
+/** EventSourceServlet.doGet: some Accept header value must equal "text/event-stream" exactly; otherwise HttpServlet's 405. */
+function acceptsEventStream(accept: string[] | undefined): boolean {
+  return (accept ?? []).some((value) => value === 'text/event-stream');
 }
 
 function authorized(context: HttpContext, request: IncomingMessage): boolean {

@@ -17,10 +17,16 @@ export interface EmulatorOptions {
   token?: string;
   timings?: Partial<EmulatorTimings>;
   apps?: Record<string, unknown>[];
-  /** Interval of the SSE keep-alive comments on /v2/events (default 15000 ms). */
+  /** Interval of the SSE heartbeat (a bare CRLF) on each /v2/events stream (default 10000 ms, as Jetty's EventSourceServlet). */
   keepAliveMs?: number;
   /** Time source of the simulation (default: the system clock). */
   clock?: Clock;
+  /**
+   * The leader's URL (e.g. "http://10.0.0.1:8080"): this emulator is then a non-leader, as Marathon's LeaderProxyFilter
+   * makes it: /v2/events* answers 302 to the leader (same path and query), every other request (but /_emulator/*)
+   * is proxied to the leader, whose answer carries its own X-Marathon-Leader.
+   */
+  leader?: string;
 }
 
 export interface RunningEmulator {
@@ -40,9 +46,11 @@ export const DEFAULT_TIMINGS: EmulatorTimings = {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? '127.0.0.1';
   const timings: EmulatorTimings = { ...DEFAULT_TIMINGS, ...options.timings };
-  const hub = new EventHub(options.keepAliveMs ?? 15_000);
+  const hub = new EventHub(options.keepAliveMs ?? 10_000);
   const model = new MarathonModel({
     clock: options.clock ?? systemClock,
+    // Group.defaultVersion is fixed when the Marathon process starts; on an injected clock, when the model is made.
+    defaultVersion: options.clock ? undefined : Math.floor(performance.timeOrigin),
     timings,
     emit: (eventType, payload) => hub.publish(eventType, payload),
   });
@@ -55,6 +63,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   seedApps();
 
   const requests: RequestLogEntry[] = [];
+  const leaderUrl = options.leader === undefined ? undefined : new URL(options.leader);
+  if (leaderUrl && leaderUrl.protocol !== 'http:' && leaderUrl.protocol !== 'https:') {
+    throw new Error(`emulator: the leader must be an http(s) URL, got ${options.leader}`);
+  }
   let leader = `${host}:${options.port ?? 0}`;
   const server = http.createServer(
     createRequestHandler({
@@ -64,6 +76,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       token: options.token,
       leader: () => leader,
       requests,
+      proxy: leaderUrl ? { leader: leaderUrl, self: () => leader } : undefined,
       reset: () => {
         model.reset();
         requests.length = 0;

@@ -30,7 +30,7 @@ export interface EmulatorTimings {
   backoffMs: number;
 }
 
-export type MesosState = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_FAILED' | 'TASK_KILLED';
+export type MesosState = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_FAILED' | 'TASK_KILLED' | 'TASK_LOST';
 
 export interface HealthRecord {
   alive: boolean;
@@ -78,7 +78,12 @@ export interface AppRecord {
   cancelDelayTimer: (() => void) | null;
   /** Instances whose task failed: Marathon relaunches them as the next incarnation of the same instance. */
   rescheduled: { instanceId: string; incarnation: number }[];
+  /** Versions (behaviour `lost`) that have already lost their one task. */
+  lostVersions: Set<string>;
 }
+
+/** Why a task ends badly; each becomes lastTaskFailure (Marathon's TaskFailure) and a status_update_event. */
+type TaskEnd = 'failed' | 'lost' | 'health-kill';
 
 export type ActionName = 'StartApplication' | 'ScaleApplication' | 'RestartApplication' | 'StopApplication';
 
@@ -111,6 +116,18 @@ export interface ModelOptions {
   clock: Clock;
   timings: EmulatorTimings;
   emit(eventType: string, payload: JsonObject): void;
+  /**
+   * Marathon's Group.defaultVersion, epoch ms: fixed when the Marathon process started, given to whatever a version-less
+   * updateRoot writes (the revert of DELETE /v2/deployments/{id}). Default: the clock's time when the model is made.
+   */
+  defaultVersion?: number;
+}
+
+/** How a write reaches updateRoot: forced or not, from where, and with which version (default: a new one, now). */
+export interface WriteOptions {
+  force: boolean;
+  origin: Origin;
+  version?: string;
 }
 
 const AGENTS = 5;
@@ -118,6 +135,11 @@ const SLAVE_PREFIX = 'e3c1b6a2-4d2f-4c4e-9b1a-5f0e7d6c8a90';
 
 export const LOCKED_MESSAGE =
   "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'.";
+
+/** Behaviours whose health checks pass (the others: `unhealthy` and `hc-kill` fail them). */
+function passesHealthChecks(behaviour: Behaviour): boolean {
+  return behaviour !== 'unhealthy' && behaviour !== 'hc-kill';
+}
 
 export function appNotFound(appId: string, version?: string): JsonObject {
   return { message: `App '${appId}' does not exist${version ? ` in version ${version}` : ''}` };
@@ -135,12 +157,17 @@ export class MarathonModel {
   /** Tasks of deleted apps, dying under a StopApplication step. */
   private orphans: TaskRecord[] = [];
   private readonly timers = new Set<() => void>();
-  private lastVersionMs = 0;
+  private lastVersionMs: number;
+  /** Group.defaultVersion (see ModelOptions): older than every version the model issues. */
+  readonly defaultVersion: string;
   private nextServicePort = 10000;
   private nextAgent = 0;
   private readonly hostPorts: number[] = Array.from({ length: AGENTS }, () => 31000);
 
-  constructor(private readonly options: ModelOptions) {}
+  constructor(private readonly options: ModelOptions) {
+    this.lastVersionMs = options.defaultVersion ?? options.clock.now();
+    this.defaultVersion = new Date(this.lastVersionMs).toISOString();
+  }
 
   // ---------------------------------------------------------------- reads
 
@@ -184,10 +211,15 @@ export class MarathonModel {
     for (let i = 0; i < instancesOf(definition); i++) {
       const task = this.createTask(app);
       task.state = task.behaviour === 'stuck' ? 'TASK_STAGING' : 'TASK_RUNNING';
-      if (task.state === 'TASK_RUNNING') {
-        task.startedAt = task.stagedAt;
-        if (task.healthChecked) task.health = this.healthRecord(task.behaviour !== 'unhealthy');
-        if (task.behaviour === 'crash') this.after(task, this.options.timings.crashMs, () => this.failTask(task));
+      if (task.state !== 'TASK_RUNNING') continue;
+      task.startedAt = task.stagedAt;
+      if (task.behaviour === 'crash' || task.behaviour === 'lost') {
+        this.onRunning(task);
+      } else if (task.healthChecked && task.behaviour === 'hc-kill') {
+        this.after(task, this.options.timings.healthyMs, () => this.healthResult(task));
+      } else {
+        if (task.healthChecked) task.health = this.healthRecord(passesHealthChecks(task.behaviour));
+        this.onReady(task);
       }
     }
   }
@@ -205,12 +237,12 @@ export class MarathonModel {
    * change decides the version bookkeeping, as Marathon's GroupVersioningUtil does: a config change moves both
    * versionInfo timestamps, a scale only lastScalingAt, and no change keeps the app's version.
    */
-  putApp(appId: string, definition: JsonObject, options: { force: boolean; origin: Origin }): Outcome {
+  putApp(appId: string, definition: JsonObject, options: WriteOptions): Outcome {
     const app = this.apps.get(appId);
     if (!app) return this.createApp(appId, definition, options);
     const change = classifyChange(app.stored.definition, definition);
-    if (change === 'none') return this.emptyDeployment(appId, definition, app.stored, options.origin);
-    const version = this.issueVersion();
+    if (change === 'none') return this.emptyDeployment(appId, definition, app.stored, options);
+    const version = options.version ?? this.issueVersion();
     const versionInfo: VersionInfo =
       change === 'config'
         ? { lastConfigChangeAt: version, lastScalingAt: version }
@@ -244,7 +276,7 @@ export class MarathonModel {
   }
 
   /** PUT {"version": ts}: the stored definition of that version becomes current again. */
-  rollbackApp(appId: string, toVersion: string, options: { force: boolean; origin: Origin }): Outcome {
+  rollbackApp(appId: string, toVersion: string, options: WriteOptions): Outcome {
     const app = this.apps.get(appId);
     if (!app) return { ok: false, status: 404, body: appNotFound(appId) };
     const stored = app.versions.find((v) => v.version === toVersion);
@@ -252,11 +284,11 @@ export class MarathonModel {
     return this.putApp(appId, stored.definition, options);
   }
 
-  deleteApp(appId: string, options: { force: boolean; origin: Origin }): Outcome {
+  deleteApp(appId: string, options: WriteOptions): Outcome {
     const app = this.apps.get(appId);
     if (!app) return { ok: false, status: 404, body: appNotFound(appId) };
     return this.startDeployment(appId, {
-      version: this.issueVersion(),
+      version: options.version ?? this.issueVersion(),
       target: null,
       steps: ['StopApplication'],
       newGeneration: false,
@@ -278,13 +310,12 @@ export class MarathonModel {
       this.reconcile(appId);
       return { ok: true, killed: victims };
     }
-    const locking = this.deploymentsFor(appId);
-    if (locking.length > 0 && !options.force) {
-      return { ok: false, status: 409, body: { message: LOCKED_MESSAGE, deployments: locking.map((d) => ({ id: d.id })) } };
-    }
-    for (const task of victims) this.killTask(task);
     const instances = Math.max(0, instancesOf(app.stored.definition) - victims.length);
-    return this.putApp(appId, { ...app.stored.definition, instances }, { force: true, origin: options.origin });
+    const target = { ...app.stored.definition, instances };
+    // Locked: refused by putApp (409), which stores the version as Marathon's updateRoot does; nothing is killed.
+    if (this.deploymentsFor(appId).length > 0 && !options.force) return this.putApp(appId, target, { force: false, origin: options.origin });
+    for (const task of victims) this.killTask(task);
+    return this.putApp(appId, target, { force: true, origin: options.origin });
   }
 
   /**
@@ -299,11 +330,14 @@ export class MarathonModel {
       this.reconcile(deployment.appId);
       return 'cancelled';
     }
+    // DeploymentsResource: updateRoot(PathId.root, deployment.revert, force = true) without a version, so the revert
+    // (its plan, the DELETE answer, the restored app and its tasks) gets Group.defaultVersion: older than what it undoes.
     const appId = deployment.appId;
     const original = deployment.original;
-    if (!original) return this.deleteApp(appId, { force: true, origin: options.origin });
-    if (!this.apps.has(appId)) return this.createApp(appId, original.definition, { force: true, origin: options.origin });
-    return this.putApp(appId, original.definition, { force: true, origin: options.origin });
+    const revert: WriteOptions = { force: true, origin: options.origin, version: this.defaultVersion };
+    if (!original) return this.deleteApp(appId, revert);
+    if (!this.apps.has(appId)) return this.createApp(appId, original.definition, revert);
+    return this.putApp(appId, original.definition, revert);
   }
 
   /** Stops every timer; the model is unusable afterwards (reset() makes it usable again). */
@@ -321,8 +355,8 @@ export class MarathonModel {
 
   // ---------------------------------------------------------------- deployments
 
-  private createApp(appId: string, definition: JsonObject, options: { force: boolean; origin: Origin }): Outcome {
-    const version = this.issueVersion();
+  private createApp(appId: string, definition: JsonObject, options: WriteOptions): Outcome {
+    const version = options.version ?? this.issueVersion();
     return this.startDeployment(appId, {
       version,
       target: { definition, version, versionInfo: { lastConfigChangeAt: version, lastScalingAt: version } },
@@ -334,8 +368,9 @@ export class MarathonModel {
   }
 
   /** An unchanged definition: Marathon returns a new plan version and id, the app keeps its version, nothing restarts. */
-  private emptyDeployment(appId: string, definition: JsonObject, stored: StoredApp, origin: Origin): Outcome {
-    const version = this.issueVersion();
+  private emptyDeployment(appId: string, definition: JsonObject, stored: StoredApp, options: WriteOptions): Outcome {
+    const origin = options.origin;
+    const version = options.version ?? this.issueVersion();
     const deployment: DeploymentRecord = {
       id: randomUUID(),
       version,
@@ -363,11 +398,6 @@ export class MarathonModel {
     },
   ): Outcome {
     const conflicting = this.deploymentsFor(appId);
-    if (conflicting.length > 0 && !plan.force) {
-      return { ok: false, status: 409, body: { message: LOCKED_MESSAGE, deployments: conflicting.map((d) => ({ id: d.id })) } };
-    }
-    for (const deployment of conflicting) this.failDeployment(deployment, 'The deployment has been superseded by a forced deployment');
-
     const existing = this.apps.get(appId);
     const deployment: DeploymentRecord = {
       id: randomUUID(),
@@ -378,6 +408,16 @@ export class MarathonModel {
       original: existing?.stored ?? null,
       target: plan.target,
     };
+    if (conflicting.length > 0 && !plan.force) {
+      // GroupManagerImpl.updateRoot stores the root and app versions before it deploys: the refused version shows in
+      // /versions though it never ran. The DeploymentManager gives the plan up with AppLockedException, which the
+      // scheduler actor publishes as deployment_failed and the group manager as group_change_failed.
+      if (existing && plan.target) this.storeVersion(existing, plan.target);
+      this.event('deployment_failed', { id: deployment.id, plan: this.planJson(deployment), reason: LOCKED_MESSAGE });
+      this.event('group_change_failed', { groupId: '/', version: plan.version, reason: LOCKED_MESSAGE });
+      return { ok: false, status: 409, body: { message: LOCKED_MESSAGE, deployments: conflicting.map((d) => ({ id: d.id })) } };
+    }
+    for (const running of conflicting) this.failDeployment(running, 'The deployment has been superseded by a forced deployment');
 
     if (plan.target === null) {
       if (existing) {
@@ -389,7 +429,7 @@ export class MarathonModel {
     } else {
       const app = existing ?? this.newAppRecord(plan.target);
       app.stored = plan.target;
-      if (existing) app.versions.push(plan.target);
+      if (existing) this.storeVersion(app, plan.target);
       if (plan.newGeneration && existing) app.generation += 1;
       // A new deployment resets the launch backoff (Marathon's rateLimiter.resetDelay on deploy).
       this.clearDelay(app);
@@ -530,16 +570,35 @@ export class MarathonModel {
     task.state = 'TASK_RUNNING';
     task.startedAt = this.now();
     this.statusUpdate(task, 'TASK_RUNNING');
-    if (task.behaviour === 'crash') this.after(task, this.options.timings.crashMs, () => this.failTask(task));
-    if (task.healthChecked && task.behaviour !== 'crash') {
-      this.after(task, this.options.timings.healthyMs, () => this.healthResult(task));
-    }
+    this.onRunning(task);
     this.reconcile(task.appId);
   }
 
+  /** Behaviours that act once a task runs: crash, the lost agent, then health checks (or readiness without them). */
+  private onRunning(task: TaskRecord): void {
+    const { crashMs, healthyMs } = this.options.timings;
+    if (task.behaviour === 'crash') {
+      this.after(task, crashMs, () => this.endTask(task, 'failed'));
+      return;
+    }
+    const app = this.apps.get(task.appId);
+    if (task.behaviour === 'lost' && app && !app.lostVersions.has(task.version)) {
+      app.lostVersions.add(task.version);
+      this.after(task, crashMs, () => this.endTask(task, 'lost'));
+    }
+    if (task.healthChecked) this.after(task, healthyMs, () => this.healthResult(task));
+    else this.onReady(task);
+  }
+
+  /** A task just became ready (running, and healthy with health checks): `crash-after-healthy` crashes crashMs later. */
+  private onReady(task: TaskRecord): void {
+    if (task.behaviour === 'crash-after-healthy') this.after(task, this.options.timings.crashMs, () => this.endTask(task, 'failed'));
+  }
+
   private healthResult(task: TaskRecord): void {
-    const alive = task.behaviour !== 'unhealthy';
+    const alive = passesHealthChecks(task.behaviour);
     task.health = this.healthRecord(alive);
+    if (!alive && task.behaviour === 'hc-kill') task.health.consecutiveFailures = this.maxConsecutiveFailures(task);
     this.event('health_status_changed_event', {
       appId: task.appId,
       instanceId: task.instanceId,
@@ -562,7 +621,15 @@ export class MarathonModel {
         healthCheck: healthCheck ?? null,
       });
     }
+    if (alive) this.onReady(task);
+    if (!alive && task.behaviour === 'hc-kill') this.endTask(task, 'health-kill');
     this.reconcile(task.appId);
+  }
+
+  private maxConsecutiveFailures(task: TaskRecord): number {
+    const checks = this.apps.get(task.appId)?.stored.definition.healthChecks;
+    const first = Array.isArray(checks) ? checks[0] : undefined;
+    return isJsonObject(first) && typeof first.maxConsecutiveFailures === 'number' ? first.maxConsecutiveFailures : 3;
   }
 
   private healthRecord(alive: boolean): HealthRecord {
@@ -577,39 +644,75 @@ export class MarathonModel {
     };
   }
 
-  private failTask(task: TaskRecord): void {
-    this.stopTimers(task);
-    task.state = 'TASK_FAILED';
+  /**
+   * A task ends badly and Marathon records it as the app's lastTaskFailure (state/TaskFailure.scala):
+   * - failed: TASK_FAILED (a failure state); the instance is relaunched as its next incarnation after the backoff.
+   * - lost: TASK_LOST, as when its agent is removed (a failure state too, "no matter the reason"); the instance is
+   *   gone and a new one replaces it at once (no backoff: the version did nothing wrong).
+   * - health-kill: HealthCheckActor publishes unhealthy_instance_kill_event (recorded by FromUnhealthyInstanceKillEvent
+   *   as TASK_KILLED "Task was killed since health check failed. Reason: ...") and kills the instance; the TASK_KILLED
+   *   status update itself is not a failure state, so the record stays. Relaunched after the backoff.
+   */
+  private endTask(task: TaskRecord, end: TaskEnd): void {
     const app = this.apps.get(task.appId);
-    const message = app && isJsonObject(app.stored.definition.container)
-      ? 'Container exited with status 1'
-      : 'Command exited with status 1';
-    this.statusUpdate(task, 'TASK_FAILED', message);
-    this.removeTask(task);
-    if (!app) return;
-    app.lastTaskFailure = {
+    const now = new Date(this.now()).toISOString();
+    const record = (state: MesosState, message: string): JsonObject => ({
       appId: task.appId,
       host: task.host,
       message,
-      state: 'TASK_FAILED',
+      state,
       taskId: task.id,
-      timestamp: new Date(this.now()).toISOString(),
+      timestamp: now,
       version: task.version,
       slaveId: task.slaveId,
-    };
-    app.rescheduled.push({ instanceId: task.instanceId, incarnation: task.incarnation + 1 });
-    app.delay = { since: this.now(), until: this.now() + this.options.timings.backoffMs };
-    this.armDelayTimer(app);
+    });
+    if (end === 'health-kill') {
+      const reason = task.health?.lastFailureCause ?? 'unknown';
+      this.event('unhealthy_instance_kill_event', {
+        appId: task.appId,
+        taskId: task.id,
+        instanceId: task.instanceId,
+        version: task.version,
+        reason,
+        host: task.host,
+        slaveId: task.slaveId,
+      });
+      if (app) app.lastTaskFailure = record('TASK_KILLED', `Task was killed since health check failed. Reason: ${reason}`);
+      this.killTask(task, 'Command terminated with signal Terminated');
+      if (app) this.backOff(app);
+      return;
+    }
+    this.stopTimers(task);
+    const state: MesosState = end === 'lost' ? 'TASK_LOST' : 'TASK_FAILED';
+    const container = app && isJsonObject(app.stored.definition.container);
+    const message = end === 'lost'
+      ? `Agent ${task.slaveId} (${task.host}) removed: health check timed out`
+      : container ? 'Container exited with status 1' : 'Command exited with status 1';
+    task.state = state;
+    this.statusUpdate(task, state, message);
+    this.removeTask(task);
+    if (!app) return;
+    app.lastTaskFailure = record(state, message);
+    if (end === 'failed') {
+      app.rescheduled.push({ instanceId: task.instanceId, incarnation: task.incarnation + 1 });
+      this.backOff(app);
+    }
     this.reconcile(task.appId);
   }
 
-  private killTask(task: TaskRecord): void {
+  /** Marathon's launch rate limiter after a failure: launches wait backoffMs. */
+  private backOff(app: AppRecord): void {
+    app.delay = { since: this.now(), until: this.now() + this.options.timings.backoffMs };
+    this.armDelayTimer(app);
+  }
+
+  private killTask(task: TaskRecord, message = ''): void {
     if (task.killing) return;
     task.killing = true;
     this.stopTimers(task);
     this.after(task, this.options.timings.killMs, () => {
       task.state = 'TASK_KILLED';
-      this.statusUpdate(task, 'TASK_KILLED');
+      this.statusUpdate(task, 'TASK_KILLED', message);
       this.removeTask(task);
       this.reconcile(task.appId);
     });
@@ -633,7 +736,7 @@ export class MarathonModel {
       ports: task.ports,
       version: task.version,
     });
-    const condition = { TASK_STAGING: 'Staging', TASK_RUNNING: 'Running', TASK_FAILED: 'Failed', TASK_KILLED: 'Killed' }[status];
+    const condition = { TASK_STAGING: 'Staging', TASK_RUNNING: 'Running', TASK_FAILED: 'Failed', TASK_KILLED: 'Killed', TASK_LOST: 'Gone' }[status];
     this.event('instance_changed_event', {
       instanceId: task.instanceId,
       condition,
@@ -692,7 +795,15 @@ export class MarathonModel {
       delay: null,
       cancelDelayTimer: null,
       rescheduled: [],
+      lostVersions: new Set(),
     };
+  }
+
+  /** Marathon's version store is keyed by timestamp: a second write with the same version (a second revert) replaces it. */
+  private storeVersion(app: AppRecord, stored: StoredApp): void {
+    const index = app.versions.findIndex((v) => v.version === stored.version);
+    if (index >= 0) app.versions[index] = stored;
+    else app.versions.push(stored);
   }
 
   /** ISO timestamps, strictly increasing even within one millisecond (Marathon versions are unique). */

@@ -68,6 +68,18 @@ export function appInfoJson(model: MarathonModel, app: AppRecord, embeds: Embeds
   return json;
 }
 
+/**
+ * GET /v2/apps/{id}/versions: Marathon answers in no fixed order (the ZooKeeper store lists children unordered and the
+ * cache builds a set). The emulator picks a fixed, deliberately unhelpful order: oldest first for one or two versions,
+ * and from three on the sorted list rotated by one (second-oldest first, oldest last), which is neither ascending nor
+ * descending — so a client that assumes either order breaks, deterministically.
+ */
+export function versionsJson(versions: string[]): string[] {
+  const ascending = [...new Set(versions)].sort();
+  if (ascending.length < 3) return ascending;
+  return [...ascending.slice(1), ...ascending.slice(0, 1)];
+}
+
 export function deploymentJson(deployment: DeploymentRecord): JsonObject {
   const current = deployment.steps[deployment.stepIndex];
   return {

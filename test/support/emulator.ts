@@ -25,6 +25,24 @@ export function dockerApp(id: string, image = 'shop/web:1.0.0', extra: Record<st
   };
 }
 
+/** One HTTP request to the emulator with plain fetch: status, headers and the body parsed as JSON when it is JSON. */
+export async function callEmulator(url: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${url}${route}`, {
+    method,
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: response.status, headers: response.headers, body: json as Record<string, unknown> };
+}
+
 export interface LoggedRequest {
   time: string;
   method: string;

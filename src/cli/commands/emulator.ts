@@ -16,6 +16,7 @@ interface EmulatorFlags {
   credentialsEnv?: string;
   tokenEnv?: string;
   apps?: string;
+  leader?: string;
   json?: boolean;
 }
 
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option('--credentials-env <name>', 'require HTTP Basic auth with the "user:password" held by this environment variable')
     .option('--token-env <name>', 'also accept "Authorization: token=<value>" with the token held by this environment variable')
     .option('--apps <file>', 'JSON file with app definitions (an array, or {"apps": [...]}) that run, healthy, from the start')
+    .option('--leader <url>', 'be a non-leader of this leader: redirect /v2/events to it (302), proxy every other request to it')
     .option('--json', 'print {"url": ...} on stdout instead of the sentence')
     .addHelpText(
       'after',
@@ -54,14 +56,15 @@ Serves Marathon's REST API (/v2/apps, /v2/deployments, /v2/events, /v2/queue, ..
 rolling deployments and health checks. Runs until Ctrl-C (SIGINT) or SIGTERM, then closes every connection.
 
 Failure injection, chosen by the app definition so a real deploy can trigger it:
-  label EMULATOR_BEHAVIOUR=crash|unhealthy|stuck, or a Docker image tag containing crash, unhealthy or stuck
-  (e.g. shop/web:2.0.0-crash). Control routes for tests and demos live under /_emulator/ (see README).
+  label EMULATOR_BEHAVIOUR=crash|unhealthy|stuck|lost|hc-kill|crash-after-healthy, or a Docker image tag
+  containing one of those words (e.g. shop/web:2.0.0-crash, shop/web:2.0.0-crash-after-healthy). Control routes for tests and demos live under /_emulator/ (see README).
 
 Examples:
   baton emulator --port 8080
   baton emulator --port 0 --json --staging-ms 50 --healthy-ms 100
   MARATHON_CREDENTIALS=ops:s3cret baton emulator --port 8080 --credentials-env MARATHON_CREDENTIALS
-  baton emulator --apps demo/apps.json`,
+  baton emulator --apps demo/apps.json
+  baton emulator --port 8081 --leader http://127.0.0.1:8080   # a second master that is not the leader`,
     )
     .action(async (flags: EmulatorFlags) => {
       const options = emulatorOptionsFrom(flags, process.env);
@@ -112,6 +115,7 @@ export function emulatorOptionsFrom(flags: EmulatorFlags, env: NodeJS.ProcessEnv
     options.token = value;
   }
   if (flags.apps) options.apps = readSeedApps(flags.apps);
+  if (flags.leader !== undefined) options.leader = leaderUrl(flags.leader);
   return options;
 }
 
@@ -129,6 +133,19 @@ function readSeedApps(file: string): Record<string, unknown>[] {
     throw invalid(`--apps ${file}: expected an array of app definitions with an "id" (or {"apps": [...]}); at ${where}: ${issue?.message ?? 'invalid'}`);
   }
   return Array.isArray(result.data) ? result.data : result.data.apps;
+}
+
+function leaderUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid(`--leader must be the leader's http(s) URL, e.g. http://127.0.0.1:8080, got "${value}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
+    throw invalid(`--leader must be the leader's http(s) URL, e.g. http://127.0.0.1:8080, got "${value}"`);
+  }
+  return url.origin;
 }
 
 function wholeNumber(value: string, flag: string): number {
