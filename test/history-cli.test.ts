@@ -63,8 +63,10 @@ describe('baton history against the emulator', () => {
       ['1.1.0', 'config', true, 'bob', 'succeeded'],
       ['1.0.0', 'config', false, 'alice', 'succeeded'],
     ]);
-    const times = inAA!.entries.map((e) => Date.parse(e.marathonVersion ?? ''));
-    expect([...times].sort((a, b) => b - a)).toEqual(times);
+    // Marathon gives the version a revert restores its process start time: older than what it undid, listed where it became current.
+    const [scaled, restored, crashed] = inAA!.entries.map((e) => Date.parse(e.marathonVersion ?? ''));
+    expect(restored).toBeLessThan(crashed!);
+    expect(scaled).toBeGreaterThan(crashed!);
 
     const table = await history(['--env', 'qa', '--dc', 'AA', '--limit', '3']);
     expect(table.code).toBe(0);
@@ -133,7 +135,8 @@ describe('baton history against the emulator', () => {
     expect(inAA?.entries.map(timelineRow)).toEqual([
       ['attempt', '1.3.0', 'erin', 'interrupted 130'],
       ['attempt', '1.2.0', 'dave', 'invalid 2'],
-      ['attempt', '1.2.0', 'carol', 'rejected 4'],
+      // Marathon stores the version of a PUT it refuses with 409: listed, credited to the refused attempt, never ran.
+      ['version', '1.2.0', 'carol', 'rejected'],
       ['version', '1.1.0-stuck', 'bob', 'timeout'],
       ['version', '1.0.0', 'alice', 'succeeded'],
     ]);
@@ -143,12 +146,12 @@ describe('baton history against the emulator', () => {
       ['version', '1.0.0', 'alice', 'succeeded'],
     ]);
     const refused = inAA!.entries[2]!;
-    expect(refused).toMatchObject({ kind: 'attempt', marathonVersion: null, audit: { command: 'deploy' } });
+    expect(refused).toMatchObject({ kind: 'version', neverRan: true, current: false, abandoned: false, audit: { command: 'deploy', exitCode: 4 } });
     expect(refused.audit?.message).toContain(`AA: Marathon refused: the app is locked by 1 running deployment(s):\n  - ${stuck}:`);
-    expect(Date.parse(refused.time!)).toBeGreaterThanOrEqual(lockedFrom);
-    expect(Date.parse(refused.time!)).toBeLessThanOrEqual(lockedUntil);
+    expect(Date.parse(refused.marathonVersion!)).toBeGreaterThanOrEqual(lockedFrom);
+    expect(Date.parse(refused.marathonVersion!)).toBeLessThanOrEqual(lockedUntil);
     expect(inBB?.entries[1]?.audit?.message).toBe('not touched: AA rejected');
-    expect([inAA?.totalVersions, inAA?.totalAttempts]).toEqual([2, 3]);
+    expect([inAA?.totalVersions, inAA?.totalAttempts]).toEqual([3, 2]);
 
     const table = await history(['--env', 'qa', '--dc', 'AA']);
     expect(table.code).toBe(0);
@@ -157,7 +160,7 @@ describe('baton history against the emulator', () => {
     expect(lines[2]).toMatch(new RegExp(`${ATTEMPT}1\\.3\\.0\\s+none\\s+erin\\s+deploy\\s+interrupted \\(exit 130\\): interrupted \\(SIGINT\\) before anything was sent to Marathon$`));
     expect(lines[3]).toMatch(new RegExp(`${ATTEMPT}1\\.2\\.0\\s+none\\s+dave\\s+deploy\\s+invalid \\(exit 2\\): --timeout "soon": expected a positive duration: seconds \\(300\\) or with a unit \\(90s, 5m, 1h\\)$`));
     // Marathon's multi-line answer becomes one line.
-    expect(lines[4]).toMatch(new RegExp(`${ATTEMPT}1\\.2\\.0\\s+none\\s+carol\\s+deploy\\s+rejected \\(exit 4\\): AA: Marathon refused: the app is locked by 1 running deployment\\(s\\): - ${stuck}: .* or re-run with --force`));
+    expect(lines[4]).toMatch(new RegExp(`^\\s+\\S+Z\\s+1\\.2\\.0\\s+config, never ran\\s+carol\\s+deploy\\s+rejected \\(exit 4\\): AA: Marathon refused: the app is locked by 1 running deployment\\(s\\): - ${stuck}: .* or re-run with --force`));
     expect(lines[5]).toMatch(/^\s+\*\s+\S+Z\s+1\.1\.0-stuck\s+config\s+bob\s+deploy\s+timeout$/);
     expect(lines[6]).toMatch(/^\s+\S+Z\s+1\.0\.0\s+config\s+alice\s+deploy\s+succeeded$/);
 

@@ -11,7 +11,7 @@ import type { AppDefinition, AppInfo, JsonObject } from '../marathon/types.js';
 import { readVersionDefinitions } from '../marathon/version-definitions.js';
 import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
-import { joinHistory, type HistoryEntry, type MarathonVersion } from '../status/history.js';
+import { joinHistory, versionsNewestFirst, type HistoryEntry, type MarathonVersion } from '../status/history.js';
 import { absoluteId } from '../status/matrix.js';
 import {
   healthierTargetMayBeOlder,
@@ -150,8 +150,8 @@ async function pickTarget(
         datacenter: dc.name,
       });
     }
-    // Marathon lists versions in no fixed order: newest first here, so the rounds below read the likely targets first.
-    const all = (await client.listVersions(context.appId)).sort((a, b) => Date.parse(b) - Date.parse(a));
+    // Newest first, so the rounds below read the likely targets first.
+    const all = versionsNewestFirst(await client.listVersions(context.appId), context.audit, { app: context.app, env: context.env, dc: dc.name });
     const tags = tagVerdicts(context.audit, { app: context.app, env: context.env, dc: dc.name });
     const request = context.request;
     const wanted = request.kind === 'marathon-version' ? all.filter((v) => v === request.marathonVersion || v === live.version) : all;

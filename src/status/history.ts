@@ -92,6 +92,28 @@ export interface HistoryInput {
   audit: AuditRecord[];
 }
 
+/**
+ * Marathon's versions of an app, newest first in the order they became current. Marathon lists them in no fixed order,
+ * and the version a cancelled deployment restores is Marathon's process start time, older than what it undid: such a
+ * version (named as `rollback.marathonVersion` by the audit record of the revert) takes the time of that record. Pure.
+ */
+export function versionsNewestFirst(versions: string[], audit: AuditRecord[], where: { app: string; env: string; dc: string }): string[] {
+  const becameCurrent = becameCurrentAt(audit, where);
+  return [...versions].sort((a, b) => becameCurrent(b) - becameCurrent(a));
+}
+
+/** When a version became current: its own timestamp, or for a version a revert restored, the time of that revert's record. */
+function becameCurrentAt(audit: AuditRecord[], where: { app: string; env: string; dc: string }): (version: string) => number {
+  const restoredAt = new Map<string, number>();
+  for (const record of audit) {
+    const restored = record.rollback?.marathonVersion;
+    if (restored === undefined || !recordConcerns(record, where)) continue;
+    const at = Date.parse(record.time);
+    if (Number.isFinite(at) && at > (restoredAt.get(restored) ?? Number.NEGATIVE_INFINITY)) restoredAt.set(restored, at);
+  }
+  return (version) => restoredAt.get(version) ?? Date.parse(version);
+}
+
 /** How far a record's clock may be from Marathon's (the PUT happens between the record's start and its time). */
 const CLOCK_SLACK_MS = 60_000;
 /** Without a duration, a record may describe a version created this long before it was written. */
@@ -116,7 +138,8 @@ export function joinHistory(input: HistoryInput): HistoryEntry[] {
  */
 export function historyTimeline(input: HistoryInput & { limit: number }): { entries: TimelineEntry[]; attempts: number } {
   const { entries: versions, records, used } = joinVersions(input);
-  const oldestShown = versions.length ? Date.parse(versions[versions.length - 1]!.marathonVersion) : Number.NaN;
+  const becameCurrent = becameCurrentAt(input.audit, input);
+  const oldestShown = versions.length ? Math.min(...versions.map((v) => becameCurrent(v.marathonVersion))) : Number.NaN;
   const attempts = newestFirst(
     records.filter((r) => !used.has(r) && (createdNoVersion(r) || unmatchedWithinShownVersions(r, input.olderExist, oldestShown))),
   ).map(attemptEntry);
@@ -124,7 +147,7 @@ export function historyTimeline(input: HistoryInput & { limit: number }): { entr
   const merged: TimelineEntry[] = [];
   let next = 0;
   for (const version of versions) {
-    const at = Date.parse(version.marathonVersion);
+    const at = becameCurrent(version.marathonVersion);
     while (next < attempts.length && Date.parse(attempts[next]!.time) > at) merged.push(attempts[next++]!);
     merged.push(version);
   }

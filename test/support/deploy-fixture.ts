@@ -25,7 +25,10 @@ export interface DeployFixture {
 
 /** Environments skip the registry check unless `imageCheck: true`: most deploy tests use made-up image names. */
 export function makeDeployFixture(
-  environments: Record<string, { confirm?: boolean; imageCheck?: boolean; notify?: unknown[]; datacenters: Record<string, FixtureDatacenter> }>,
+  environments: Record<
+    string,
+    { confirm?: boolean; imageCheck?: boolean; notify?: unknown[]; stableSeconds?: number; rollbackOnInterrupt?: boolean; datacenters: Record<string, FixtureDatacenter> }
+  >,
 ): DeployFixture {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-deploy-'));
   const configDir = path.join(dir, 'deploy-configs');
@@ -38,6 +41,8 @@ export function makeDeployFixture(
           confirm: e.confirm ?? false,
           imageCheck: e.imageCheck ?? false,
           ...(e.notify ? { notify: e.notify } : {}),
+          ...(e.stableSeconds !== undefined ? { stableSeconds: e.stableSeconds } : {}),
+          ...(e.rollbackOnInterrupt !== undefined ? { rollbackOnInterrupt: e.rollbackOnInterrupt } : {}),
           datacenters: Object.fromEntries(
             Object.entries(e.datacenters).map(([dc, d]) => [
               dc,

@@ -11,6 +11,7 @@ import {
   type HistoryEntry,
   type MarathonVersion,
   type TimelineEntry,
+  versionsNewestFirst,
 } from '../../status/history.js';
 import { absoluteId } from '../../status/matrix.js';
 import { readVersionDefinitions } from '../../marathon/version-definitions.js';
@@ -202,8 +203,7 @@ async function historyIn(
       const { entries, attempts } = timeline(null, [], false);
       return { ...base, totalAttempts: attempts, entries };
     }
-    // Marathon lists versions in no fixed order.
-    const all = (await client.listVersions(context.appId)).sort((a, b) => Date.parse(b) - Date.parse(a));
+    const all = versionsNewestFirst(await client.listVersions(context.appId), context.audit, { app: context.app, env: context.env, dc: dc.name });
     // One more than shown, so the oldest shown version can still say what it changed.
     const versions = await readVersionDefinitions(client, context.appId, all.slice(0, context.limit + 1));
     const { entries, attempts } = timeline(live, versions, all.length > versions.length);
@@ -301,6 +301,8 @@ function versionText(entry: HistoryEntry): string {
 function outcomeCell(entry: HistoryEntry): Cell {
   const outcome = entry.audit?.outcome;
   if (!outcome) return '-';
+  // A version that never ran is told by its refused attempt, as attempts are.
+  if (entry.neverRan && entry.audit) return recordedOutcome(entry.audit);
   const style = outcome === 'succeeded' ? 'green' : outcome.startsWith('restored') ? 'yellow' : 'red';
   return { text: outcome, style };
 }
