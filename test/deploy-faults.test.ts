@@ -177,7 +177,8 @@ describe('baton deploy behind a non-leader Marathon', () => {
   let fixture: DeployFixture;
 
   beforeAll(async () => {
-    marathon = await startEmulator({ timings, credentials });
+    // Slow enough to turn healthy that the stream's fate is seen before the deploy ends.
+    marathon = await startEmulator({ timings: { ...timings, healthyMs: 1_500 }, credentials });
   });
   afterAll(async () => {
     await marathon?.close();
@@ -216,5 +217,28 @@ describe('baton deploy behind a non-leader Marathon', () => {
     expect(result.stdout + result.stderr).toMatch(/event stream failed \(Invalid username or password/);
     expect(result.stdout + result.stderr).not.toContain(credentials.password);
     expect(result.stdout + result.stderr).not.toContain(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
+  });
+});
+
+describe('baton --debug', () => {
+  it('prints each HTTP request to Marathon with its status on stderr, anywhere on the command line, never a credential', async () => {
+    const credentials = { username: 'ops', password: 'debug-s3cret' };
+    const marathon = await startEmulator({ timings, credentials });
+    const fixture = makeDeployFixture({ qa: { datacenters: { AA: { url: marathon.url, credentialsEnv: 'AA_CREDS' } } } });
+    try {
+      fixture.writeApp('web', { 'qa-deploy.json': webApp('/debug/web', { instances: 1 }) });
+      const env = { ...fixture.env, AA_CREDS: `${credentials.username}:${credentials.password}` };
+      const result = await runBaton(['deploy', 'web', '--env', 'qa', '--version', '1.0.0', '--debug'], { env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(new RegExp(`baton: debug: AA: PUT ${marathon.url}/v2/apps/debug/web\\?partialUpdate=false → 201 \\(\\d+ ms\\)`));
+      expect(result.stderr).toMatch(new RegExp(`baton: debug: AA: GET ${marathon.url}/v2/apps/debug/web → (200|404)`));
+      expect(result.stdout + result.stderr).not.toContain(credentials.password);
+      expect(result.stdout + result.stderr).not.toContain(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
+      const quiet = await runBaton(['status', 'web', '--env', 'qa'], { env });
+      expect(quiet.stderr).not.toContain('debug:');
+    } finally {
+      fixture.cleanup();
+      await marathon.close();
+    }
   });
 });

@@ -15,11 +15,18 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
+// --debug may come anywhere (`baton deploy web --debug`): it is taken out before commander sees the command's options.
+if (process.argv.includes('--debug')) {
+  process.argv = process.argv.filter((arg) => arg !== '--debug');
+  process.env.BATON_DEBUG = '1';
+}
+
 const program = new Command();
 program
   .name('baton')
   .description('Deploy tagged Docker images to Marathon, per environment and datacenter, and see what runs where.')
   .version(packageVersion() ?? 'unknown', '-V, --version')
+  .option('--debug', 'print each HTTP request to Marathon (method, URL, status, time) on stderr, never a credential; also BATON_DEBUG=1')
   .enablePositionalOptions()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();

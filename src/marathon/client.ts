@@ -32,6 +32,8 @@ export interface MarathonClientOptions {
   readRetries?: number;
   /** Base delay of the exponential backoff between read retries. */
   retryBaseDelayMs?: number;
+  /** Told one line per HTTP exchange (method, URL without credentials, status, time); never headers or bodies. */
+  trace?: (line: string) => void;
 }
 
 export interface PutAppOptions {
@@ -117,6 +119,7 @@ export class MarathonClient {
       headers: { Accept: 'application/json' },
       maxRedirects: 0,
     });
+    if (options.trace) traceExchanges(this.http, options.trace);
   }
 
   /** GET /v2/apps with the embeds the autoscaler and status need, in one request. */
@@ -435,6 +438,33 @@ export class MarathonClient {
       { method, url: this.baseUrl + path },
     );
   }
+}
+
+/** `GET http://marathon/v2/apps/x → 200 (12 ms)`: the base URL holds no credentials (they were taken out of it). */
+function traceExchanges(http: AxiosInstance, trace: (line: string) => void): void {
+  const began = new WeakMap<object, number>();
+  const target = (config: AxiosRequestConfig) => {
+    const raw = config.url ?? '';
+    const url = new URL(/^https?:\/\//.test(raw) ? raw : `${config.baseURL ?? ''}${raw}`);
+    url.username = '';
+    url.password = '';
+    return `${(config.method ?? 'get').toUpperCase()} ${url.toString()}`;
+  };
+  http.interceptors.request.use((config) => {
+    began.set(config, Date.now());
+    return config;
+  });
+  http.interceptors.response.use(
+    (response) => {
+      trace(`${target(response.config)} → ${response.status} (${Date.now() - (began.get(response.config) ?? Date.now())} ms)`);
+      return response;
+    },
+    (error: unknown) => {
+      const config = error instanceof AxiosError ? error.config : undefined;
+      if (config) trace(`${target(config)} → ${error instanceof AxiosError ? (error.code ?? 'error') : 'error'} (${Date.now() - (began.get(config) ?? Date.now())} ms)`);
+      return Promise.reject(error);
+    },
+  );
 }
 
 const MAX_EVENT_REDIRECTS = 3;

@@ -36,5 +36,6 @@ export function marathonFor(
     );
   }
   const token = read(dc.tokenEnv, 'a DC/OS token');
-  return new MarathonClient({ url: dc.marathon, auth: { basic, token }, ...options });
+  const trace = env.BATON_DEBUG ? (line: string) => void process.stderr.write(`baton: debug: ${dc.name}: ${line}\n`) : undefined;
+  return new MarathonClient({ url: dc.marathon, auth: { basic, token }, ...options, ...(trace ? { trace } : {}) });
 }
