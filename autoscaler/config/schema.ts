@@ -16,6 +16,8 @@ const positiveSeconds = z.number({ error: 'expected a number of seconds' }).posi
 
 /** The daemon's config file. Everything but the two URLs has a default. */
 export const autoscalerConfigSchema = z.strictObject({
+  /** For editors (schemas/autoscaler-config.schema.json); ignored. */
+  $schema: z.string().optional(),
   marathon: z.strictObject({
     url: httpUrl,
     /** Names an environment variable holding "user:password" (HTTP Basic). */

@@ -124,11 +124,18 @@ export function resolveAppDefinition(documents: ConfigDocument[]): LoadedAppDefi
     .map((document) => ({ file: document.file, path: '/', message: 'expected a JSON object (an app definition or part of one)' }));
   if (notObjects.length > 0) throw new ConfigError(notObjects);
 
-  const merged = documents.reduce<unknown>((target, document) => applyMergePatch(target, document.value), {});
+  // "$schema" lets editors check a file (schemas/app-definition.schema.json): it is the file's, never sent to Marathon.
+  const merged = documents.reduce<unknown>((target, document) => applyMergePatch(target, withoutSchemaKey(document.value)), {});
   const { errors, warnings } = validateAppDefinition(merged, { readOnlyFields: 'error' });
   const attribute = (issue: Issue): ConfigIssue => ({ ...issue, file: fileDefining(documents, issue.path) ?? lastFile });
   if (errors.length > 0) throw new ConfigError(errors.map(attribute), warnings.map(attribute));
   return { definition: merged as LoadedAppDefinition['definition'], files, warnings: warnings.map(attribute) };
+}
+
+function withoutSchemaKey(value: unknown): unknown {
+  if (!isPlainObject(value) || !('$schema' in value)) return value;
+  const { $schema: _schema, ...rest } = value as Record<string, unknown>;
+  return rest;
 }
 
 /** The last file that sets the value at the pointer (or its nearest parent): that is where to fix it. */
