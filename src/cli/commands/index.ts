@@ -23,12 +23,14 @@ export const catalog: CommandEntry[] = [
   { name: 'promote', summary: 'Point a release tag at an image through the registry API (no Docker daemon)', load: () => import('./promote.js') },
   { name: 'validate', summary: 'Check every app and environment in the config dir, offline', load: () => import('./validate.js') },
   { name: 'emulator', summary: 'Run the in-memory Marathon 1.10 emulator', load: () => import('./emulator.js') },
+  { name: 'completion', summary: 'Print a bash or zsh completion script', load: () => import('./completion.js') },
 ];
 
 /** Registers the command named on the command line, or, for help and unknown names, every command's name and summary. */
 export async function registerCommands(program: Command, argv: string[]): Promise<void> {
   const requested = argv.find((arg) => !arg.startsWith('-'));
-  const entry = catalog.find((c) => c.name === requested);
+  // The completion script's hidden helper (completion.ts), not listed in the help.
+  const entry = catalog.find((c) => c.name === (requested === '__complete' ? 'completion' : requested));
   if (entry) {
     (await entry.load()).register(program);
     return;
