@@ -31,8 +31,9 @@ Exit codes: 0 shown (with --exit-code: nothing would change) · 1 with --exit-co
         import('../../outcome/exit-codes.js'),
       ]);
       const terminal = commandTerminal(flags.json);
-      // diff is read-only, so a confirm environment needs no confirmation here.
-      const plan = await planDeploy(app, { ...flags, yes: true, interactive: false }, lineWriter(flags.json), terminal);
+      // diff is read-only, so a confirm environment needs no confirmation here; and it compares definitions, so the
+      // registry is not asked (a CI job diffs a release tag before it promotes the build to it).
+      const plan = await planDeploy(app, { ...flags, yes: true, interactive: false, imageCheck: false }, lineWriter(flags.json), terminal);
       if (flags.json) {
         const datacenters = plan.changes.map((c) => ({
           datacenter: c.dc.name,
