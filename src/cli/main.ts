@@ -38,7 +38,7 @@ program.addHelpText(
   `
 Exit codes:
   0 ok · 1 partial · 2 invalid input · 3 not confirmed · 4 rejected by Marathon · 5 failed, rolled back
-  6 timeout · 7 rollback failed · 8 unreachable · 9 superseded · 10-13 registry (see README)
+  6 timeout · 7 rollback failed · 8 unreachable · 9 superseded · 10-13 registry (docs/exit-codes.md)
   15 Marathon failed (5xx) · 16 too many deployments in Marathon
   14 a status --fail-on condition holds · 70 internal · 130 interrupted
 

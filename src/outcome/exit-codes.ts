@@ -1,4 +1,4 @@
-/** Documented exit codes of `baton` (README "Exit codes"). Scripts depend on them: never renumber. */
+/** Documented exit codes of `baton` (docs/exit-codes.md). Scripts depend on them: never renumber. */
 export const ExitCode = {
   ok: 0,
   /** A command finished but not everything is as asked (e.g. status with an unreachable datacenter). */

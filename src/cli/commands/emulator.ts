@@ -57,7 +57,7 @@ rolling deployments and health checks. Runs until Ctrl-C (SIGINT) or SIGTERM, th
 
 Failure injection, chosen by the app definition so a real deploy can trigger it:
   label EMULATOR_BEHAVIOUR=crash|unhealthy|stuck|lost|hc-kill|crash-after-healthy, or a Docker image tag
-  containing one of those words (e.g. shop/web:2.0.0-crash, shop/web:2.0.0-crash-after-healthy). Control routes for tests and demos live under /_emulator/ (see README).
+  containing one of those words (e.g. shop/web:2.0.0-crash, shop/web:2.0.0-crash-after-healthy). Control routes for tests and demos live under /_emulator/ (see docs/emulator.md).
 
 Examples:
   baton emulator --port 8080
