@@ -68,3 +68,26 @@ describe('colour is decided per stream', () => {
     expect((await deployWith('xterm-256color', { FORCE_COLOR: '1', NO_COLOR: '1' })).log).not.toContain(ESC);
   });
 });
+
+describe('the prod prompt with output piped to tee', () => {
+  let aa: RunningEmulator;
+  beforeAll(async () => {
+    aa = await startEmulator({ timings: { stagingMs: 30, healthyMs: 50, crashMs: 50, killMs: 20, backoffMs: 50 } });
+  });
+  afterAll(async () => aa?.close());
+
+  it('`baton deploy … 2>&1 | tee log` still asks on the terminal and deploys once confirmed', async () => {
+    const f = makeDeployFixture({ prod: { confirm: true, datacenters: { AA: { url: aa.url } } } });
+    const log = path.join(f.dir, 'deploy.log');
+    try {
+      f.writeApp('web', { 'prod-deploy.json': webApp('/tty/tee', { instances: 1 }) });
+      const run = await runOnTty(['deploy', 'web', '--env', 'prod', '--version', '1.0.0'], f.env, { answer: 'yes prod', teeTo: log });
+      expect(run.screen).toMatch(/Deploy web to prod: AA \S+ → 1\.0\.0\? Type "yes prod" to continue:/);
+      expect(run.code).toBe(0);
+      expect(fs.readFileSync(log, 'utf8')).toContain('1.0.0 runs healthy');
+      expect((await new MarathonClient({ url: aa.url }).getApp('/tty/tee')).tasksHealthy).toBe(1);
+    } finally {
+      f.cleanup();
+    }
+  });
+});

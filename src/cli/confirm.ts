@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import readline from 'node:readline';
+import type { Writable } from 'node:stream';
 
 export type ConfirmAnswer = 'confirmed' | 'declined' | 'interrupted';
 
@@ -7,7 +9,8 @@ export type ConfirmAnswer = 'confirmed' | 'declined' | 'interrupted';
  * wrong environment. Any other answer, or input ending, declines; Ctrl-C at the prompt is told apart so the audit log can say so.
  */
 export async function confirmByTyping(question: string, phrase: string): Promise<ConfirmAnswer> {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  const output = promptOutput();
+  const rl = readline.createInterface({ input: process.stdin, output, terminal: true });
   try {
     return await new Promise<ConfirmAnswer>((resolve) => {
       rl.question(`${question} Type "${phrase}" to continue: `, (answer) => resolve(answer.trim() === phrase ? 'confirmed' : 'declined'));
@@ -17,9 +20,24 @@ export async function confirmByTyping(question: string, phrase: string): Promise
     });
   } finally {
     rl.close();
+    if (output !== process.stderr) output.end();
   }
 }
 
+/**
+ * Where the question goes: stderr on a terminal; with stderr piped (`2>&1 | tee log`) the controlling terminal itself,
+ * where the person who must answer is looking.
+ */
+function promptOutput(): Writable {
+  if (process.stderr.isTTY) return process.stderr;
+  try {
+    return fs.createWriteStream('', { fd: fs.openSync('/dev/tty', 'w') });
+  } catch {
+    return process.stderr;
+  }
+}
+
+/** A person can answer: stdin is a terminal (stdout and stderr may be piped, e.g. to tee). */
 export function stdinIsInteractive(): boolean {
-  return Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
+  return Boolean(process.stdin.isTTY);
 }

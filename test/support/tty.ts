@@ -9,10 +9,10 @@ export function runOnTty(
   args: string[],
   env: Record<string, string | undefined>,
   /** `stdoutTo`: a file the command's stdout is redirected to (`> log`), stderr staying on the terminal; `term`: TERM. */
-  options: { answer?: string; columns?: number; stdoutTo?: string; term?: string } = {},
+  options: { answer?: string; columns?: number; stdoutTo?: string; term?: string; teeTo?: string } = {},
 ): Promise<{ code: number | null; screen: string }> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  const baton = [process.execPath, batonBin, ...args].map(quote).join(' ') + (options.stdoutTo ? ` > ${quote(options.stdoutTo)}` : '');
+  const baton = [process.execPath, batonBin, ...args].map(quote).join(' ') + (options.stdoutTo ? ` > ${quote(options.stdoutTo)}` : '') + (options.teeTo ? ` 2>&1 | tee ${quote(options.teeTo)}` : '');
   const command = options.columns ? `stty cols ${options.columns} rows 50; ${baton}` : baton;
   return new Promise((resolve) => {
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
