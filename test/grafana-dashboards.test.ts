@@ -314,6 +314,8 @@ describe('grafana/ dashboards', () => {
     expect(maxOf(await count({ app: 'shop_web', task: ALL }))).toBe(2);
     expect(maxOf(await count({ app: 'order_worker', task: ALL })), 'a pod of two containers is one task').toBe(1);
     expect(maxOf(await count({ app: ALL, task: ALL }))).toBe(4);
+    const perMinute = await panelRunner('Tasks reporting', { ...INFLUX_MACROS, __interval: '1m' });
+    expect(maxOf(await perMinute({ app: 'shop_web', task: ALL })), 'six samples a minute are still two tasks').toBe(2);
   });
 
   test('InfluxQL: the deploy annotation shows baton_audit records of the chosen apps in the time range, with text and tags', async () => {
@@ -335,13 +337,17 @@ describe('grafana/ dashboards', () => {
     expect(variableOptions(variable.source, tagValues(await influxQuery(interpolate(variable.text, dashboard, {}, INFLUX_MACROS))))).toEqual(['order-worker', 'shop-web']);
   });
 
-  test('InfluxQL: every query of every dashboard runs and returns series (app shop_web, all tasks, deploys of shop-web)', async () => {
+  test('InfluxQL: every query of every dashboard runs and returns series (app shop_web, all tasks, deploys of shop-web), also with Grafana\'s own time filter and a 1m interval', async () => {
     expect(influxQueries.length).toBeGreaterThanOrEqual(8);
-    for (const query of influxQueries) {
+    const now = Date.now();
+    // What Grafana itself sends for "last 1 hour": epoch milliseconds.
+    const grafanaTimeFilter = `time >= ${now - 3_600_000}ms and time <= ${now}ms`;
+    const macroSets = [INFLUX_MACROS, { ...INFLUX_MACROS, timeFilter: grafanaTimeFilter, __interval: '1m', interval: '1m' }];
+    for (const [query, macros] of influxQueries.flatMap((q) => macroSets.map((m) => [q, m] as const))) {
       const dashboard = dashboards.find((d) => d.file === query.dashboard)!.json;
       const values = { app: 'shop_web', task: ALL, deploy_app: 'shop-web' };
-      const series = await influxQuery(interpolate(query.text, dashboard, values, INFLUX_MACROS));
-      expect(series.length, `${query.dashboard} ${query.where}: series`).toBeGreaterThan(0);
+      const series = await influxQuery(interpolate(query.text, dashboard, values, macros));
+      expect(series.length, `${query.dashboard} ${query.where} (${macros.timeFilter}, ${macros.__interval}): series`).toBeGreaterThan(0);
       for (const s of series) {
         expect(s.values.length, `${query.where}: rows`).toBeGreaterThan(0);
         if (query.kind === 'variable') expect(s.columns).toEqual(['key', 'value']);
@@ -357,11 +363,11 @@ describe('grafana/ dashboards', () => {
   });
 });
 
-async function panelRunner(title: string): Promise<(values: Record<string, string | string[]>) => Promise<Series[]>> {
+async function panelRunner(title: string, macros: Record<string, string> = INFLUX_MACROS): Promise<(values: Record<string, string | string[]>) => Promise<Series[]>> {
   const query = influxQueries.find((q) => q.kind === 'panel' && q.panel.title === title);
   if (!query) throw new Error(`no InfluxQL panel titled ${title}`);
   const dashboard = dashboards.find((d) => d.file === query.dashboard)!.json;
-  return (values) => influxQuery(interpolate(query.text, dashboard, values, INFLUX_MACROS));
+  return (values) => influxQuery(interpolate(query.text, dashboard, values, macros));
 }
 
 function expectAllClose(values: number[], expected: number): void {
@@ -403,6 +409,9 @@ describe('grafana/ dashboards against a running baton-autoscaler', () => {
       const running = ((await marathon.getApp('/shop/web')).tasks ?? []).filter((t) => t.state === 'TASK_RUNNING');
       return running.length === 2 ? running : undefined;
     });
+    // The app variable's regex on task ids as the emulator (Marathon 1.10) makes them.
+    const appVariable = dashboards.find((d) => d.file === 'app-resources.json')!.json.templating.list.find((v: Json) => v.name === 'app');
+    expect(variableOptions(appVariable, tasks.map((t) => t.id))).toEqual(['shop_web']);
     const database = 'cadvisor_daemon';
     const now = Date.now();
     await influx.writePoints(tasks.map((task, i) => cadvisorLines({
