@@ -123,6 +123,16 @@ describe('configDrift: live app against its deploy-config', () => {
       paths: [],
     },
     {
+      name: 'a resident app (persistent volumes) left at Marathon’s resident strategy defaults is no drift',
+      live: live('1.4.2', {
+        container: { type: 'DOCKER', docker: { image: 'registry.example.com/shop/web:1.4.2', forcePullImage: true }, volumes: [{ containerPath: 'data', mode: 'RW', persistent: { size: 100 } }] },
+        upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0 },
+        unreachableStrategy: 'disabled',
+      }),
+      config: config({ container: { type: 'DOCKER', docker: { image: 'registry.example.com/shop/web:latest' }, volumes: [{ containerPath: 'data', mode: 'RW', persistent: { size: 100 } }] } }),
+      paths: [],
+    },
+    {
       name: 'an app deployed without Baton’s label is not drift for the label',
       live: live('1.4.2', { labels: { team: 'shop' } }),
       config: config(),

@@ -61,9 +61,12 @@ export function hasMarathonDefault(field: string): boolean {
  */
 export function withMarathonDefaults(definition: JsonObject): JsonObject {
   const filled: JsonObject = { ...definition };
+  const resident = isResident(definition);
   for (const [field, value] of Object.entries(APP_DEFAULTS)) {
     // Deprecated `uris` are stored as `fetch`: the file's fetch is then not empty.
     if (field === 'fetch' && definition.uris !== undefined) continue;
+    // Apps with persistent volumes get other strategy defaults (UpgradeStrategy.forResidentTasks, unreachable disabled).
+    if (resident && (field === 'upgradeStrategy' || field === 'unreachableStrategy')) continue;
     const current = filled[field];
     if (current === undefined || current === null) filled[field] = structuredClone(value);
     else if (isObject(value) && isObject(current) && field !== 'env' && field !== 'labels' && field !== 'secrets') {
@@ -74,6 +77,12 @@ export function withMarathonDefaults(definition: JsonObject): JsonObject {
   if (isObject(filled.container)) filled.container = withContainerDefaults(filled.container);
   if (Array.isArray(filled.portDefinitions)) filled.portDefinitions = filled.portDefinitions.map(withProtocolDefault);
   return filled;
+}
+
+function isResident(definition: JsonObject): boolean {
+  const container = definition.container;
+  const volumes = isObject(container) && Array.isArray(container.volumes) ? container.volumes : [];
+  return volumes.some((volume) => isObject(volume) && volume.persistent !== undefined && volume.persistent !== null);
 }
 
 function withHealthCheckDefaults(check: unknown): unknown {
