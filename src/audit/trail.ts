@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { appendAuditRecord, checkAppendable, appendAuditRecordsAsync, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from './log.js';
-import type { ConfirmAnswer } from '../cli/confirm.js';
+import type { ConfirmAnswer } from '../terminal/confirm-answer.js';
 import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
 import { exitOnInterrupt } from '../rollout/interrupt.js';

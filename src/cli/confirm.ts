@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Writable } from 'node:stream';
 
-export type ConfirmAnswer = 'confirmed' | 'declined' | 'interrupted';
+import type { ConfirmAnswer } from '../terminal/confirm-answer.js';
 
 /**
  * Asks on the terminal and requires the exact phrase back (e.g. "yes prod"), so a reflexive "y" cannot deploy to the

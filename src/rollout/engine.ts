@@ -1,4 +1,5 @@
 import type { AuditTrail } from '../audit/trail.js';
+import type { ConfirmAnswer } from '../terminal/confirm-answer.js';
 import type { EnvironmentConfig } from '../config/environments.js';
 import { diffDefinitions } from '../deploy/diff.js';
 import { versionOf } from '../deploy/render.js';
@@ -56,7 +57,7 @@ export interface RolloutIo {
   trail: AuditTrail;
   say(line: string): void;
   terminal: Terminal;
-  confirm(question: string, phrase: string): Promise<'confirmed' | 'declined' | 'interrupted'>;
+  confirm(question: string, phrase: string): Promise<ConfirmAnswer>;
   /** Where the run stands before changes begin, for the record a Ctrl-C there writes. */
   setStage(stage: string): void;
   /** Called once changes begin: from then on Ctrl-C means "stop" (or revert), not "exit". */
