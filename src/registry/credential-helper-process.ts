@@ -1,5 +1,10 @@
 import { spawn } from 'node:child_process';
-import type { CredentialHelperAnswer } from './credentials.js';
+/** How a credential helper run ended (what the RunCredentialHelper adapter reports). */
+export type CredentialHelperAnswer =
+  | { outcome: 'exited'; exitCode: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+  | { outcome: 'not-installed' }
+  | { outcome: 'not-started'; reason: string }
+  | { outcome: 'timed-out'; timeoutMs: number };
 
 /** Runs `<executable> get` with `serverAddress` on stdin: the adapter loadRegistryCredentials is given. */
 export type RunCredentialHelper = (executable: string, serverAddress: string, env: NodeJS.ProcessEnv) => Promise<CredentialHelperAnswer>;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { runCredentialHelper, type RunCredentialHelper } from './credential-helper-process.js';
+import { runCredentialHelper, type CredentialHelperAnswer, type RunCredentialHelper } from './credential-helper-process.js';
 import { RegistryError } from './errors.js';
 import { DOCKER_HUB } from './reference.js';
 
@@ -38,12 +38,7 @@ export type DockerConfigCredentials =
   | { from: 'helper'; helper: CredentialHelperCall }
   | { from: 'none' };
 
-/** How a credential helper run ended (what the RunCredentialHelper adapter reports). */
-export type CredentialHelperAnswer =
-  | { outcome: 'exited'; exitCode: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-  | { outcome: 'not-installed' }
-  | { outcome: 'not-started'; reason: string }
-  | { outcome: 'timed-out'; timeoutMs: number };
+export type { CredentialHelperAnswer } from './credential-helper-process.js';
 
 const dockerConfigSchema = z
   .object({

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { catalog } from './index.js';
+import { commandCatalog } from './catalog.js';
 
 // `baton completion bash|zsh` prints a script that asks `baton __complete <words>` for the candidates, so the names
 // of apps, environments and datacenters come from the config dir of the moment (BATON_CONFIG_DIR or ./deploy-configs).
@@ -59,7 +59,7 @@ Exit codes: 0 printed · 2 an unknown shell`,
 async function candidatesFor(words: string[]): Promise<string[]> {
   const before = words.slice(0, -1);
   const command = before[0];
-  if (!command) return catalog.map((c) => c.name);
+  if (!command) return [...commandCatalog.map((c) => c.name), 'completion'];
   const previous = before[before.length - 1];
   const { loadEnvironments, listApps, resolveConfigDir } = await import('../../config/load.js');
   const configDir = resolveConfigDir(optionValue(before, '--config-dir'));
@@ -85,7 +85,7 @@ function optionValue(words: string[], flag: string): string | undefined {
 }
 
 async function flagsOf(command: string): Promise<string[]> {
-  const entry = catalog.find((c) => c.name === command);
+  const entry = commandCatalog.find((c) => c.name === command);
   if (!entry) return [];
   const program = new Command();
   (await entry.load()).register(program);
