@@ -18,7 +18,7 @@ describe('baton deploy on a terminal', () => {
     try {
       f.writeApp('web', { 'prod-deploy.json': webApp('/tty/web', { instances: 1 }) });
       const declined = await runOnTty(['deploy', 'web', '--env', 'prod', '--version', '1.0.0'], f.env, { answer: 'y' });
-      expect(declined.screen).toMatch(/Deploy web to prod: AA \S+ → 1\.0\.0\? Type "yes prod" to continue:/);
+      expect(declined.screen).toMatch(/Deploy web to prod: AA new → 1\.0\.0 \(\d+ changes\)\? Type "yes prod" to continue:/);
       expect(declined.code).toBe(3);
       expect(await new MarathonClient({ url: aa.url }).findApp('/tty/web')).toBeNull();
 
@@ -82,7 +82,7 @@ describe('the prod prompt with output piped to tee', () => {
     try {
       f.writeApp('web', { 'prod-deploy.json': webApp('/tty/tee', { instances: 1 }) });
       const run = await runOnTty(['deploy', 'web', '--env', 'prod', '--version', '1.0.0'], f.env, { answer: 'yes prod', teeTo: log });
-      expect(run.screen).toMatch(/Deploy web to prod: AA \S+ → 1\.0\.0\? Type "yes prod" to continue:/);
+      expect(run.screen).toMatch(/Deploy web to prod: AA new → 1\.0\.0 \(\d+ changes\)\? Type "yes prod" to continue:/);
       expect(run.code).toBe(0);
       expect(fs.readFileSync(log, 'utf8')).toContain('1.0.0 runs healthy');
       expect((await new MarathonClient({ url: aa.url }).getApp('/tty/tee')).tasksHealthy).toBe(1);

@@ -62,7 +62,7 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
         dryRun: Boolean(flags.dryRun),
         confirmQuestion:
           env.confirm && !flags.yes
-            ? `Deploy ${app} to ${env.name}: ${plan.changes.map((c) => `${c.dc.name} ${c.fromVersion ?? 'new'} → ${plan.version}`).join(', ')}?`
+            ? `Deploy ${app} to ${env.name}: ${plan.changes.map((c) => `${c.dc.name} ${c.fromVersion ?? 'new'} → ${plan.version} (${changeCount(c.diff.length)})`).join(', ')}?`
             : undefined,
         beforeFirstChange: promotion?.needed
           ? async () => {
@@ -97,4 +97,8 @@ function checkFlags(flags: DeployFlags): void {
       flag: '--promote-from',
     });
   }
+}
+
+function changeCount(fields: number): string {
+  return fields === 0 ? 'no field changes' : `${fields} change${fields === 1 ? '' : 's'}`;
 }
