@@ -164,6 +164,13 @@ describe('baton history against the emulator', () => {
     expect(lines[5]).toMatch(/^\s+\*\s+\S+Z\s+1\.1\.0-stuck\s+config\s+bob\s+deploy\s+timeout$/);
     expect(lines[6]).toMatch(/^\s+\S+Z\s+1\.0\.0\s+config\s+alice\s+deploy\s+succeeded$/);
 
+    // COLUMNS=120 (or a 120-column terminal): every line fits, the long outcomes cut with "…".
+    const narrow = await runBaton(['history', 'web', '--env', 'qa', '--dc', 'AA'], { env: { ...fixture.env, COLUMNS: '120' } });
+    const narrowLines = narrow.stdout.split('\n').filter(Boolean);
+    expect(narrowLines.length).toBeGreaterThan(5);
+    for (const line of narrowLines) expect([...line].length, line).toBeLessThanOrEqual(120);
+    expect(narrow.stdout).toContain('…');
+
     const cut = await history(['--env', 'qa', '--dc', 'AA', '--limit', '2']);
     expect(cut.stdout.split('\n')[0]).toBe(`web qa/AA (/shop/web on ${aa.url}) (newest 2 of 5; --limit for more)`);
   });

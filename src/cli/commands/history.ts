@@ -227,7 +227,8 @@ export function renderHistory(app: string, env: string, history: DatacenterHisto
   const title = paint(options.color, 'bold', `${app} ${env}/${history.datacenter} (${history.appId} on ${history.marathon})`);
   const total = (history.totalVersions ?? history.auditedVersions) + history.totalAttempts;
   const shown = history.entries.length < total ? ` (newest ${history.entries.length} of ${total}; --limit for more)` : '';
-  const table = (rows: Cell[][]) => (rows.length ? formatTable(COLUMNS, rows, options).map((line) => `  ${line}`) : []);
+  // Indented under the datacenter's title: the indent counts toward the width.
+  const table = (rows: Cell[][]) => (rows.length ? formatTable(COLUMNS, rows, { ...options, width: options.width - 2 }).map((line) => `  ${line}`) : []);
   if (history.source === 'audit-log-only') {
     const why = history.notAsked ? 'not asked (datacenter config)' : 'could not be asked';
     const note = `  from the audit log only; Marathon ${history.marathon} ${why}: ${history.reason}`;
