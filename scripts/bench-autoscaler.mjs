@@ -7,7 +7,7 @@
 // 1000,5000,10000), BENCH_TASKS (5), BENCH_CYCLES (10), BENCH_INTERVAL_SECONDS (by default 0.8 s per 1,000 apps, at least 2).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -152,6 +152,7 @@ async function runSize(helpers, APPS, INTERVAL_SECONDS) {
       ...daemonNodeArgs.split(/\s+/).filter(Boolean),
       ...(process.env.BENCH_HEAP_SNAPSHOT ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(process.env.BENCH_HEAP_SNAPSHOT)}`] : []),
     ];
+    for (const dir of [process.env.BENCH_CPU_PROF, process.env.BENCH_HEAP_SNAPSHOT]) if (dir) await mkdir(path.resolve(dir), { recursive: true });
     const daemon = await startDaemon(config, { dir: work, name: 'bench', bin: path.join(repoRoot, 'bin/baton-autoscaler'), nodeArgs });
     cleanups.push(() => daemon.stop());
     const pid = daemon.child.pid;
@@ -182,7 +183,11 @@ async function runSize(helpers, APPS, INTERVAL_SECONDS) {
     }
     await daemon.stop();
     say('measuring the floor: the same two requests and their parsing alone, in a fresh process');
-    const floor = await measureFloor(marathonProxy.url, influxProxy.url, WINDOW_SECONDS);
+    // A floor that cannot be measured (InfluxDB's query timing out on a loaded machine) must not lose the run's figures.
+    const floor = await measureFloor(marathonProxy.url, influxProxy.url, WINDOW_SECONDS).catch((error) => {
+      say(`the floor could not be measured: ${error?.message ?? error}`);
+      return { marathonList: NaN, fetchUsage: NaN };
+    });
 
     const measured = cycleLines().slice(1, CYCLES + 1);
     const durations = measured.map((l) => l.durationMs).sort((a, b) => a - b);
@@ -228,7 +233,7 @@ function measureFloor(marathonUrl, influxUrl, windowSeconds) {
     const { MarathonClient } = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, 'dist/src/marathon/client.js')).href)});
     const { InfluxMetricsSource } = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, 'dist/autoscaler/metrics/index.js')).href)});
     const marathon = new MarathonClient({ url: ${JSON.stringify(marathonUrl)} });
-    const influx = new InfluxMetricsSource({ url: ${JSON.stringify(influxUrl)}, database: 'cadvisor' });
+    const influx = new InfluxMetricsSource({ url: ${JSON.stringify(influxUrl)}, database: 'cadvisor', requestTimeoutMs: 60000 });
     const options = { taskIdTag: 'MESOS_TASK_ID', windowSeconds: ${windowSeconds} };
     const drop = () => undefined;
     await marathon.visitApps(['apps.tasks', 'apps.deployments'], drop);
