@@ -14,9 +14,6 @@ import { createScrubber, withoutUserinfo } from './telemetry/scrub.js';
 import { buildInfo } from './telemetry/build-info.js';
 import { AutoscalerMetrics } from './telemetry/prometheus.js';
 
-/** Per InfluxDB request: a cycle that cannot read metrics in time holds instead of waiting. */
-const INFLUX_REQUEST_TIMEOUT_SECONDS = 10;
-
 export interface RunningDaemon {
   url: string;
   logger: Logger;
@@ -44,7 +41,7 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
   const influxSettings: InfluxSettings = {
     url: config.influx.url,
     database: config.influx.database,
-    requestTimeoutMs: INFLUX_REQUEST_TIMEOUT_SECONDS * 1000,
+    requestTimeoutMs: config.influx.timeoutSeconds * 1000,
   };
   if (config.influx.username) influxSettings.username = config.influx.username;
   if (secrets.influxPassword) influxSettings.password = secrets.influxPassword;
@@ -131,6 +128,6 @@ function closeServer(server: http.Server): Promise<void> {
  * intervals, and at least one cycle's worst case (Marathon list with its one retry, then InfluxDB) plus an interval.
  */
 function defaultMaxCycleAgeSeconds(config: LoadedConfig['config']): number {
-  const worstCycleSeconds = 2 * config.marathon.timeoutSeconds + INFLUX_REQUEST_TIMEOUT_SECONDS;
+  const worstCycleSeconds = 2 * config.marathon.timeoutSeconds + config.influx.timeoutSeconds;
   return Math.max(3 * config.intervalSeconds, worstCycleSeconds + config.intervalSeconds);
 }

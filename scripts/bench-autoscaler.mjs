@@ -7,7 +7,7 @@
 // 1000,5000,10000), BENCH_TASKS (5), BENCH_CYCLES (10), BENCH_INTERVAL_SECONDS (by default 0.8 s per 1,000 apps, at least 2).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -121,6 +121,11 @@ async function runSize(helpers, APPS, INTERVAL_SECONDS) {
     }
     if (batch.length) await influx.writePoints(batch.join(''), 'cadvisor');
     say(`seeded ${points} points in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
+    // After a bulk load InfluxDB may still be snapshotting its cache or compacting, which would slow the first cycles'
+    // queries (in a hand-run test at 10,000 apps the same query took 4.4 s right after the load and 1.8 s a minute
+    // later): the cycles are measured once influxd has used < 5 % of a core for 2 s (at most 180 s of waiting).
+    const settled = await influxSettled(180_000);
+    say(`influxd settled after ${(settled / 1000).toFixed(0)} s`);
 
     const marathonProxy = await startSwitchableProxy(emulator.url);
     const influxProxy = await startSwitchableProxy(influx.url);
@@ -135,7 +140,9 @@ async function runSize(helpers, APPS, INTERVAL_SECONDS) {
 
     const config = {
       marathon: { url: marathonProxy.url, timeoutSeconds: 10 },
-      influx: { url: influxProxy.url, database: 'cadvisor' },
+      // A query that times out holds the cycle and measures nothing: at 10,000 apps InfluxDB alone takes ≈ 5 s idle,
+      // more than the default 10 s under load. BENCH_INFLUX_TIMEOUT_SECONDS sets it (default 30).
+      influx: { url: influxProxy.url, database: 'cadvisor', timeoutSeconds: Number(process.env.BENCH_INFLUX_TIMEOUT_SECONDS ?? 30) },
       listen: { host: '127.0.0.1', port: 0 },
       stateFile,
       intervalSeconds: INTERVAL_SECONDS,
@@ -152,6 +159,7 @@ async function runSize(helpers, APPS, INTERVAL_SECONDS) {
       ...daemonNodeArgs.split(/\s+/).filter(Boolean),
       ...(process.env.BENCH_HEAP_SNAPSHOT ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(process.env.BENCH_HEAP_SNAPSHOT)}`] : []),
     ];
+    for (const dir of [process.env.BENCH_CPU_PROF, process.env.BENCH_HEAP_SNAPSHOT]) if (dir) await mkdir(path.resolve(dir), { recursive: true });
     const daemon = await startDaemon(config, { dir: work, name: 'bench', bin: path.join(repoRoot, 'bin/baton-autoscaler'), nodeArgs });
     cleanups.push(() => daemon.stop());
     const pid = daemon.child.pid;
@@ -182,7 +190,11 @@ async function runSize(helpers, APPS, INTERVAL_SECONDS) {
     }
     await daemon.stop();
     say('measuring the floor: the same two requests and their parsing alone, in a fresh process');
-    const floor = await measureFloor(marathonProxy.url, influxProxy.url, WINDOW_SECONDS);
+    // A floor that cannot be measured (InfluxDB's query timing out on a loaded machine) must not lose the run's figures.
+    const floor = await measureFloor(marathonProxy.url, influxProxy.url, WINDOW_SECONDS).catch((error) => {
+      say(`the floor could not be measured: ${error?.message ?? error}`);
+      return { marathonList: NaN, fetchUsage: NaN };
+    });
 
     const measured = cycleLines().slice(1, CYCLES + 1);
     const durations = measured.map((l) => l.durationMs).sort((a, b) => a - b);
@@ -213,6 +225,7 @@ async function runSize(helpers, APPS, INTERVAL_SECONDS) {
       floorCpuMsPerCycle: floor,
       intervalSeconds: INTERVAL_SECONDS,
       influxRssMb: influxRss,
+      influxSettleWaitSeconds: Math.round(settled / 1000),
       machine: { cpus: os.cpus().length, node: process.version },
       daemonNodeArgs,
     };
@@ -228,7 +241,7 @@ function measureFloor(marathonUrl, influxUrl, windowSeconds) {
     const { MarathonClient } = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, 'dist/src/marathon/client.js')).href)});
     const { InfluxMetricsSource } = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, 'dist/autoscaler/metrics/index.js')).href)});
     const marathon = new MarathonClient({ url: ${JSON.stringify(marathonUrl)} });
-    const influx = new InfluxMetricsSource({ url: ${JSON.stringify(influxUrl)}, database: 'cadvisor' });
+    const influx = new InfluxMetricsSource({ url: ${JSON.stringify(influxUrl)}, database: 'cadvisor', requestTimeoutMs: 60000 });
     const options = { taskIdTag: 'MESOS_TASK_ID', windowSeconds: ${windowSeconds} };
     const drop = () => undefined;
     await marathon.visitApps(['apps.tasks', 'apps.deployments'], drop);
@@ -273,6 +286,21 @@ async function cpuTicks(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Waits until the newest influxd used < 5 % of a core over 2 s; returns how long that took (ms). */
+async function influxSettled(limitMs) {
+  const started = Date.now();
+  const pid = spawnSync('sh', ['-c', 'pgrep -n -x influxd || true']).stdout?.toString().trim();
+  if (!pid) return 0;
+  let before = await cpuTicks(pid).catch(() => NaN);
+  while (Date.now() - started < limitMs) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const now = await cpuTicks(pid).catch(() => NaN);
+    if (!(now - before > 0.1 * CLOCK_TICKS)) break;
+    before = now;
+  }
+  return Date.now() - started;
 }
 
 /** RSS of the benchmark's influxd (the newest one this process started), in MB; NaN if it cannot be read. */

@@ -89,6 +89,45 @@ describe('runCycle with a Marathon list read app by app', () => {
     expect(world.lines.map((line) => JSON.parse(line).msg)).toEqual(['cycle held: cannot list Marathon apps, nothing is scaled this cycle']);
   });
 
+  it('once apps are managed, the usage query runs alongside the list; a list that fails aborts it, unreported', async () => {
+    const state = newCycleState();
+    const calls: string[] = [];
+    const signals: AbortSignal[] = [];
+    const metrics = {
+      fetchUsage: async (_options: unknown, signal?: AbortSignal) => {
+        calls.push('query');
+        if (signal) signals.push(signal);
+        return busyUsage(good) as never;
+      },
+    };
+    const listing = (failAfter?: number): MarathonPort => {
+      const inner = marathonListing([good, unlabelled], failAfter);
+      return {
+        scaleApp: inner.scaleApp,
+        async visitApps(embed, visit) {
+          calls.push('list');
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          calls.push('list done');
+          return inner.visitApps(embed, visit);
+        },
+      };
+    };
+    // First cycle: nothing known yet, the query follows the list.
+    await runCycle({ ...deps(listing(), {}), metrics }, state, settings, []);
+    expect(calls).toEqual(['list', 'list done', 'query']);
+    calls.length = 0;
+    const second = await runCycle({ ...deps(listing(), {}), metrics }, state, settings, []);
+    expect(calls).toEqual(['query', 'list', 'list done']);
+    expect(second.requests.influxdb).toBe(1);
+    expect(second.decisions.map((d) => d.appId)).toEqual(['/shop/web']);
+    calls.length = 0;
+    const broken = await runCycle({ ...deps(listing(1), {}), metrics }, state, settings, []);
+    expect(calls).toEqual(['query', 'list', 'list done']);
+    expect(signals.at(-1)?.aborted).toBe(true);
+    expect(broken.requests).toEqual({ marathon: 1, influxdb: 0 });
+    expect(broken.errors.map((e) => e.source)).toEqual(['marathon']);
+  });
+
   it('/decisions shows every task\'s usage also for an app left alone, and utilization of the targeted metrics only', async () => {
     const deploying = { ...good, deployments: [{ id: 'd-1' }] } as AppInfo;
     const result = await runCycle(deps(marathonListing([deploying]), busyUsage(good)), newCycleState(), settings, []);

@@ -30,6 +30,8 @@ describe('config', () => {
     expect(config.dryRun).toBe(false);
     expect(config.stateFile).toBe('/var/lib/baton/autoscaler.json');
     expect(config.influx.database).toBe('cadvisor');
+    expect(config.influx.timeoutSeconds).toBe(10);
+    expect(parseConfig({ ...minimal, influx: { url: 'http://i', timeoutSeconds: 30 } }, tokenEnv).config.influx.timeoutSeconds).toBe(30);
     expect(config.metrics).toMatchObject({ taskIdTag: 'MESOS_TASK_ID', windowSeconds: 300 });
     expect(config.defaults).toEqual({ tolerance: 0.1, scaleDownStabilizationSeconds: 300, warmupSeconds: 60 });
     expect(secrets.apiToken).toBe('a-token');
@@ -41,6 +43,7 @@ describe('config', () => {
     [{ ...minimal, marathon: { url: 'ftp://x' } }, /marathon\.url: expected a URL/],
     [{ ...minimal, intervalSeconds: 0 }, /intervalSeconds: expected at least 0\.1 seconds/],
     [{ ...minimal, listen: { port: 70000 } }, /listen\.port:/],
+    [{ ...minimal, influx: { url: 'http://i', timeoutSeconds: 0 } }, /influx\.timeoutSeconds: expected a number of seconds > 0/],
     [{ ...minimal, influx: { url: 'http://i', pasword: 'x' } }, /influx: unknown key\(s\) "pasword"/],
     [{ ...minimal, metrics: { taskIdTag: 'A\nB' } }, /metrics\.taskIdTag: expected a tag name without control characters/],
     [{ ...minimal, defaults: { tolerance: 2 } }, /defaults\.tolerance:/],

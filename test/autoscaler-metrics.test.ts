@@ -270,6 +270,17 @@ describe('InfluxMetricsSource against a real InfluxDB', () => {
     await expect(source.fetchUsage(WINDOW)).rejects.toMatchObject({ kind: 'unreachable', message: expect.stringContaining('timed out') });
   });
 
+  it('ends the request at once when the caller aborts it (the cycle no longer needs the answer)', async () => {
+    proxy.state.mode = 'hang';
+    const source = new InfluxMetricsSource({ url: proxy.url, database: DB, requestTimeoutMs: 10_000 });
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = source.fetchUsage(WINDOW, controller.signal);
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toMatchObject({ kind: 'unreachable', message: expect.stringContaining('aborted') });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it('reports a refused connection', async () => {
     const closed = await startProxy(influx.url);
     await closed.close();

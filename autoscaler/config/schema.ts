@@ -31,6 +31,8 @@ export const autoscalerConfigSchema = z.strictObject({
     database: z.string().min(1, 'expected a database name').default('cadvisor'),
     username: z.string().min(1).optional(),
     passwordEnv: envName.optional(),
+    /** The usage query, whole answer: a cycle that cannot read metrics in time holds instead of waiting. */
+    timeoutSeconds: positiveSeconds.default(10),
   }),
   listen: z
     .strictObject({

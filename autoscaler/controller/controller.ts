@@ -3,6 +3,7 @@ import type { DecisionLog } from '../decisions/log.js';
 import type { Registration } from '../registry/registration.js';
 import type { AutoscalerMetrics } from '../telemetry/prometheus.js';
 import type { Scrub } from '../telemetry/scrub.js';
+import { IdleCollector } from './collect.js';
 import { FixedRateTicker, systemTimers, type MonotonicTimers } from './fixed-rate.js';
 
 /** GET /healthz: is the loop alive? Only a stalled or hung loop fails it (a restart would help); an outage does not. */
@@ -45,6 +46,8 @@ export interface ControllerOptions {
   scrub: Scrub;
   /** The monotonic clock and timers that pace cycles and measure liveness (decisions use the wall clock in deps). */
   timers?: MonotonicTimers;
+  /** The collection between cycles (see IdleCollector); by default active when the process runs with --expose-gc. */
+  collector?: IdleCollector;
 }
 
 /**
@@ -55,6 +58,7 @@ export class Controller {
   private readonly state = newCycleState();
   private readonly timers: MonotonicTimers;
   private readonly ticker: FixedRateTicker;
+  private readonly collector: IdleCollector;
   private running: Promise<void> | null = null;
   private last: CycleResult | null = null;
   private lastErrors: ReadinessReport['lastErrors'] = [];
@@ -70,6 +74,7 @@ export class Controller {
     private readonly options: ControllerOptions,
   ) {
     this.timers = options.timers ?? systemTimers;
+    this.collector = options.collector ?? new IdleCollector();
     this.ticker = new FixedRateTicker(options.intervalSeconds * 1000, this.timers, () => void this.tick());
   }
 
@@ -159,6 +164,8 @@ export class Controller {
     for (const record of result.decisions) this.options.decisions.add(record);
     this.options.decisions.retain(new Set(result.managed.map((m) => m.appId)));
     this.options.metrics.recordCycle(result);
+    const gcStartedAt = performance.now();
+    const collected = this.collector.afterCycle();
     logger.info('cycle', {
       ok: result.ok,
       durationMs: result.finishedAt - result.startedAt,
@@ -170,6 +177,7 @@ export class Controller {
       influxRequests: result.requests.influxdb,
       phasesMs: result.phasesMs,
       cpuMs: Math.round(cpuMs(process.cpuUsage(cpuBefore))),
+      ...(collected ? { gcMs: Math.round(performance.now() - gcStartedAt) } : {}),
     });
   }
 }

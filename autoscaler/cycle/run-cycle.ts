@@ -17,7 +17,8 @@ export interface MarathonPort {
 
 /** InfluxDB as the cycle uses it: one request for every task's usage. (InfluxMetricsSource fits.) */
 export interface MetricsPort {
-  fetchUsage(options: UsageQueryOptions): Promise<Record<string, TaskUsage>>;
+  /** Rejects when `signal` is aborted (the cycle no longer needs the answer). */
+  fetchUsage(options: UsageQueryOptions, signal?: AbortSignal): Promise<Record<string, TaskUsage>>;
 }
 
 export interface Clock {
@@ -136,6 +137,12 @@ export async function runCycle(
     return result;
   };
 
+  // The usage query does not depend on the list's answer (it reads every task's usage): when the previous cycle had apps
+  // to decide for, it runs alongside the list, so the cycle waits for the slower of the two instead of their sum. Its
+  // answer is used only if the list succeeds and names managed apps; otherwise it is aborted and neither counted nor
+  // reported, as when it is not sent (the first cycle, or none managed last time: then it follows the list as before).
+  const early = state.apps.size > 0 ? startUsageRead(deps, settings) : undefined;
+
   let views: Map<string, AppView>;
   result.requests.marathon += 1;
   try {
@@ -146,6 +153,7 @@ export async function runCycle(
     views = collector.finish(result);
     result.phasesMs.marathonList = clock.now() - startedAt;
   } catch (error) {
+    early?.abort();
     const message = describeError(error);
     result.ok = false;
     result.errors.push({ source: 'marathon', message });
@@ -166,18 +174,19 @@ export async function runCycle(
 
   let usage: Record<string, TaskUsage> = {};
   let metricsAvailable = true;
-  if (present.length > 0) {
+  if (present.length === 0) early?.abort();
+  else {
     result.requests.influxdb += 1;
-    const queryStartedAt = clock.now();
-    try {
-      usage = await deps.metrics.fetchUsage(settings.usageQuery);
-      result.phasesMs.influxQuery = clock.now() - queryStartedAt;
+    const read = await (early ?? startUsageRead(deps, settings)).outcome;
+    result.phasesMs.influxQuery = read.ms;
+    if (read.usage !== undefined) {
+      usage = read.usage;
       state.consecutiveMetricFailures = 0;
-    } catch (error) {
+    } else {
       metricsAvailable = false;
       result.ok = false;
       state.consecutiveMetricFailures += 1;
-      const message = describeError(error);
+      const message = describeError(read.error);
       result.errors.push({ source: 'influxdb', message });
       logger.warn('cycle held: cannot read metrics from InfluxDB, nothing is scaled this cycle', {
         error: message,
@@ -308,6 +317,23 @@ export async function runCycle(
   result.phasesMs.scale = scaleMs;
   result.phasesMs.decide = clock.now() - decideStartedAt - scaleMs;
   return finish();
+}
+
+interface UsageRead {
+  /** Never rejects: the usage, or the error, and how long the query took. */
+  outcome: Promise<{ usage: Record<string, TaskUsage>; error?: undefined; ms: number } | { usage?: undefined; error: unknown; ms: number }>;
+  abort(): void;
+}
+
+/** Sends the usage query now. */
+function startUsageRead(deps: CycleDeps, settings: CycleSettings): UsageRead {
+  const controller = new AbortController();
+  const startedAt = deps.clock.now();
+  const outcome = deps.metrics.fetchUsage(settings.usageQuery, controller.signal).then(
+    (usage) => ({ usage, ms: deps.clock.now() - startedAt }),
+    (error: unknown) => ({ error, ms: deps.clock.now() - startedAt }),
+  );
+  return { outcome, abort: () => controller.abort() };
 }
 
 /**

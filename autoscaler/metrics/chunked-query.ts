@@ -25,6 +25,8 @@ export interface ChunkedQueryRequest {
   username?: string;
   password?: string;
   timeoutMs: number;
+  /** Aborting it ends the request at once (the promise rejects with a QueryTransportError). */
+  signal?: AbortSignal;
 }
 
 const ERROR_BODY_LIMIT = 4096;
@@ -54,10 +56,12 @@ export function chunkedQuery(request: ChunkedQueryRequest, onChunk: (chunk: unkn
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      request.signal?.removeEventListener('abort', aborted);
       outgoing.destroy();
       reject(error);
     };
     const timer = setTimeout(() => fail(new QueryTransportError(`request timed out after ${request.timeoutMs} ms`, undefined, '', '')), request.timeoutMs);
+    const aborted = () => fail(new QueryTransportError('request aborted', undefined, '', ''));
     const outgoing = transport.request(url, { method: 'POST', headers, agent: false }, (response) => {
       const status = response.statusCode ?? 0;
       if (status < 200 || status >= 300) {
@@ -88,12 +92,15 @@ export function chunkedQuery(request: ChunkedQueryRequest, onChunk: (chunk: unkn
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        request.signal?.removeEventListener('abort', aborted);
         resolve();
       });
       response.on('aborted', () => fail(new QueryTransportError('the answer ended early (connection closed)', undefined, '', '')));
       response.on('error', fail);
     });
     outgoing.on('error', fail);
+    if (request.signal?.aborted) aborted();
+    request.signal?.addEventListener('abort', aborted, { once: true });
     outgoing.end(body);
   });
 }

@@ -54,8 +54,8 @@ export class InfluxMetricsSource {
     this.chunkSize = settings.chunkSize ?? DEFAULT_CHUNK_SIZE;
   }
 
-  /** Exactly ONE HTTP request to InfluxDB for all apps' tasks. Throws MetricsError on failure. */
-  async fetchUsage(options: UsageQueryOptions): Promise<Record<string, TaskUsage>> {
+  /** Exactly ONE HTTP request to InfluxDB for all apps' tasks. Throws MetricsError on failure (and when aborted). */
+  async fetchUsage(options: UsageQueryOptions, signal?: AbortSignal): Promise<Record<string, TaskUsage>> {
     const statements = buildUsageQueries(options);
     const reader = newUsageReader(true);
     try {
@@ -67,6 +67,7 @@ export class InfluxMetricsSource {
           chunkSize: this.chunkSize,
           ...(this.username !== undefined ? { username: this.username, password: this.secret ?? '' } : {}),
           timeoutMs: this.timeoutMs,
+          ...(signal ? { signal } : {}),
         },
         (chunk) => readUsageChunk(reader, chunk),
       );
