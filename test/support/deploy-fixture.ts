@@ -29,11 +29,14 @@ export function makeDeployFixture(
     string,
     { confirm?: boolean; imageCheck?: boolean; notify?: unknown[]; stableSeconds?: number; rollbackOnInterrupt?: boolean; datacenters: Record<string, FixtureDatacenter> }
   >,
+  /** `audit`: environments.json's top-level audit key, e.g. {influx: {url, database, credentialsEnv}}. */
+  options: { audit?: unknown } = {},
 ): DeployFixture {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-deploy-'));
   const configDir = path.join(dir, 'deploy-configs');
   fs.mkdirSync(configDir);
   const envFile = {
+    ...(options.audit !== undefined ? { audit: options.audit } : {}),
     environments: Object.fromEntries(
       Object.entries(environments).map(([name, e]) => [
         name,

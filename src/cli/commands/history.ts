@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { datacenterOption } from '../dc-option.js';
-import { auditLogPath, readAuditRecords, type AuditRecord } from '../../audit/log.js';
+import type { AuditRecord } from '../../audit/log.js';
+import { readSharedAuditRecords } from '../../audit/shared.js';
 import type { DatacenterConfig } from '../../config/environments.js';
 import { resolveConfigDir } from '../../config/load.js';
 import {
@@ -133,7 +134,7 @@ async function runHistory(app: string, flags: HistoryFlags): Promise<number> {
   const datacenters = selectDatacenters(env, flags.dc);
   const { definition } = await appDefinitionOf(configDir, app, env.name);
   const appId = absoluteId(definition.id);
-  const audit = readAuditRecords(auditLogPath());
+  const audit = await readSharedAuditRecords(env.audit, { app, env: env.name });
 
   const histories = await Promise.all(datacenters.map((dc) => historyIn(dc, { app, env: env.name, appId, limit, audit })));
   if (flags.json) {
