@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectNoSecrets, runBaton } from './support/cli.js';
 import { makeDeployFixture, webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { faultProxy } from './support/fault-proxy.js';
 import { startInfluxDb, type InfluxDbServer } from './support/influxdb.js';
 import { closedPortUrl, deployAs, emulatedDatacenters } from './support/releases.js';
 
@@ -175,6 +176,30 @@ describe('the shared audit trail in InfluxDB', () => {
     expect(doc.datacenters[0]!.entries.map((e) => e.audit?.user)).toContain('alice');
   });
 
+  it('a moment of 503 is retried; an InfluxDB that never answers holds the end of the process a few seconds at most', async () => {
+    const proxy = await faultProxy(influx.url);
+    try {
+      const deployer = machine({ influx: { url: proxy.url, database: DB, credentialsEnv: 'BATON_INFLUX_CREDENTIALS' } });
+      proxy.inject({ method: 'POST', path: /^\/write/, fault: { kind: 'answer', status: 503, body: '{"error":"overloaded"}', contentType: 'application/json' } });
+      const retried = await deployAs(deployer, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);
+      expect(retried.stderr).not.toMatch(/shared audit trail/);
+      expect(proxy.faulted.length).toBeGreaterThanOrEqual(1);
+      expect((await auditPoints()).map((p) => p.outcome)).toEqual(['started', 'succeeded', 'succeeded']);
+
+      proxy.inject({ method: 'POST', path: /^\/write/, fault: { kind: 'delay', ms: 60_000 }, times: 1000 });
+      const started = Date.now();
+      const stalled = await deployAs(deployer, 'bob', ['web', '--env', 'qa', '--version', '1.1.0']);
+      const elapsed = Date.now() - started;
+      expect(stalled.stdout).toMatch(/1\.1\.0 runs healthy/);
+      expect(stalled.stderr).toMatch(/^baton: warning: the shared audit trail \(InfluxDB .* \(database "baton_audit_test"\)\) could not be written \(no answer (within 1500 ms|before the exit deadline)\): 3 records of this run are in the local audit log only/m);
+      // The deploy itself takes well under a second against the emulator; the wait at the end is capped at 3 s.
+      expect(elapsed).toBeLessThan(9000);
+      expect(deployer.allAuditLines().filter((l) => l.auditSinkMissed)).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('an unset credential variable: the deploy goes on, the warning names the variable, never a value', async () => {
     const deployer = machine();
     const result = await runBaton(['deploy', 'web', '--env', 'qa', '--version', '1.0.0'], { env: { ...deployer.env, BATON_INFLUX_CREDENTIALS: undefined } });
@@ -201,5 +226,51 @@ describe('the shared audit trail in InfluxDB', () => {
       expect(result.stderr).toMatch(message);
       expectNoSecrets(result, [SECRET]);
     }
+  });
+});
+
+describe('the shared audit trail in an InfluxDB with authentication on', () => {
+  const admin = { username: 'auditor', password: SECRET };
+  let secured: InfluxDbServer;
+  beforeAll(async () => {
+    secured = await startInfluxDb({ admin });
+  }, 120_000);
+  afterAll(async () => {
+    await secured?.stop();
+  });
+  const dcs = emulatedDatacenters();
+  let machines: DeployFixture[] = [];
+  const machine = (credentials: string) => {
+    const fixture = makeDeployFixture(
+      { qa: { datacenters: { AA: { url: dcs.aa.url } } } },
+      { audit: { influx: { url: secured.url, database: DB, credentialsEnv: 'BATON_INFLUX_CREDENTIALS' } } },
+    );
+    fixture.writeApp('web', { 'base.json': webApp('/shop/web', { instances: 1 }), 'qa-deploy.json': {} });
+    fixture.env.BATON_INFLUX_CREDENTIALS = credentials;
+    machines.push(fixture);
+    return fixture;
+  };
+  afterEach(() => {
+    for (const m of machines) m.cleanup();
+    machines = [];
+  });
+
+  it('sends credentials from credentialsEnv; refused ones get a warning with InfluxDB\'s answer, never the secret', async () => {
+    const deployer = machine(`auditor:${SECRET}`);
+    const ok = await deployAs(deployer, 'alice', ['web', '--env', 'qa', '--version', '1.0.0']);
+    expect(ok.stderr).not.toMatch(/shared audit trail/);
+    const reader = machine(`auditor:${SECRET}`);
+    const history = await runBaton(['history', 'web', '--env', 'qa', '--json'], { env: reader.env });
+    expect(history.stderr).toBe('');
+    expect(JSON.parse(history.stdout).datacenters[0].entries[0].audit.user).toBe('alice');
+
+    const wrong = machine('auditor:not-the-password');
+    const refused = await deployAs(wrong, 'bob', ['web', '--env', 'qa', '--version', '1.1.0']);
+    expect(refused.stderr).toMatch(/^baton: warning: the shared audit trail \(InfluxDB .* \(database "baton_audit_test"\)\) could not be written \(HTTP 401: authorization failed\): 2 records/m);
+    const blind = await runBaton(['history', 'web', '--env', 'qa', '--json'], { env: wrong.env });
+    expect(blind.code).toBe(0);
+    expect(blind.stderr).toMatch(/could not be read \(HTTP 401: authorization failed\): using the local audit log only\n$/);
+    for (const result of [ok, history, refused, blind]) expectNoSecrets(result, [SECRET, 'not-the-password']);
+    for (const m of machines) expect(JSON.stringify(m.allAuditLines())).not.toMatch(/not-the-password|influx-s3cret/);
   });
 });

@@ -94,7 +94,9 @@ Examples:
 "*" marks the version running now (what the app says, not the newest timestamp); "reverted" marks a version that ran
 and was undone (e.g. a failed deploy that was rolled back); "never ran" a version Marathon stored for a change it refused
 (409, app locked). CHANGE says what a version changed: config, scale (instances only) or restart. DEPLOYED BY and OUTCOME
-come from the audit log (BATON_AUDIT_LOG, default ~/.baton/audit.jsonl), matched by Marathon version, else by tag and time.
+come from the audit log (BATON_AUDIT_LOG, default ~/.baton/audit.jsonl), matched by Marathon version, else by tag and time;
+with "audit": {"influx": …} in environments.json merged with the shared audit trail in InfluxDB (unreadable: a warning line,
+the local log alone).
 
 A row whose MARATHON VERSION is "- (<time>)" is an audited deploy or rollback that created no Marathon version: refused
 by Marathon (409 locked, 400/422, 401/403), stopped before it (invalid config, image missing in the registry, not
