@@ -161,8 +161,9 @@ async function stopChild(child: ChildProcess, exited: Promise<void>, dir: string
 }
 
 async function influxPost(url: string, body: string, contentType: string, auth?: { username: string; password: string }): Promise<void> {
-  const authorization = auth ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
-  const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': contentType, ...authorization } });
+  const headers: Record<string, string> = { 'content-type': contentType };
+  if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  const response = await fetch(url, { method: 'POST', body, headers });
   const text = await response.text();
   if (!response.ok || text.includes('"error"')) {
     throw new Error(`InfluxDB ${url.split('?')[0]} answered ${response.status}: ${text.slice(0, 500)}`);
