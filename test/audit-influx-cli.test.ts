@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectNoSecrets, runBaton } from './support/cli.js';
-import { makeDeployFixture, webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
+import { holdingProxy } from './support/holding-proxy.js';
 import { faultProxy } from './support/fault-proxy.js';
 import { startInfluxDb, type InfluxDbServer } from './support/influxdb.js';
 import { closedPortUrl, deployAs, emulatedDatacenters } from './support/releases.js';
@@ -195,6 +196,50 @@ describe('the shared audit trail in InfluxDB', () => {
       // The deploy itself takes well under a second against the emulator; the wait at the end is capped at 3 s.
       expect(elapsed).toBeLessThan(9000);
       expect(deployer.allAuditLines().filter((l) => l.auditSinkMissed)).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('Ctrl-C before anything was sent, and Ctrl-C twice while waiting: the interrupted records reach InfluxDB too', async () => {
+    const proxy = await holdingProxy(dcs.aa.url);
+    try {
+      const deployer = machine();
+      const environments = JSON.parse(fs.readFileSync(path.join(deployer.configDir, 'environments.json'), 'utf8'));
+      environments.environments.qa.datacenters.AA.marathon = proxy.url;
+      fs.writeFileSync(path.join(deployer.configDir, 'environments.json'), JSON.stringify(environments));
+
+      // Pinned in the first read of AA: nothing sent yet.
+      const held = proxy.hold();
+      const early = startBaton(['deploy', 'web', '--env', 'qa', '--version', '1.0.0'], deployer.env);
+      await held;
+      early.child.kill('SIGINT');
+      expect(await early.exited).toBe(130);
+      proxy.release();
+      const local = deployer.auditLines();
+      expect(local.map((r) => r.outcome)).toEqual(['interrupted']);
+      const points = await auditPoints();
+      expect(points.map((p) => JSON.parse(p.record as string))).toContainEqual(local[0]);
+
+      // Ctrl-C while waiting for a stuck deployment, then again while the first one's shutdown is held.
+      const run = startBaton(['deploy', 'web', '--env', 'qa', '--version', '3.0.0-stuck', '--timeout', '60'], deployer.env);
+      await run.waitFor(/deployment (\S+) started/);
+      const deploymentId = /deployment (\S+) started/.exec(run.output().stdout)?.[1];
+      await proxy.hold();
+      run.child.kill('SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      run.child.kill('SIGINT');
+      expect(await run.exited).toBe(130);
+      proxy.release();
+      const owed = deployer.auditLines().slice(1);
+      expect(owed.map((r) => [r.dc, r.outcome])).toEqual([
+        ['AA', 'interrupted'],
+        ['BB', 'skipped'],
+      ]);
+      const stored = (await auditPoints()).map((p) => JSON.parse(p.record as string));
+      for (const record of owed) expect(stored).toContainEqual(record);
+      expect(run.output().stderr).not.toMatch(/shared audit trail/);
+      await fetch(`${dcs.aa.url}/v2/deployments/${deploymentId}?force=true`, { method: 'DELETE' });
     } finally {
       await proxy.close();
     }

@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { appendAuditRecord, checkAppendable, appendAuditRecordsAsync, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from './log.js';
 import type { ConfirmAnswer } from '../cli/confirm.js';
 import type { AuditSinkConfig } from '../config/environments.js';
-import { InfluxAuditSink, type SinkMiss } from './influx.js';
+import { flushAuditSinks, InfluxAuditSink, type SinkMiss } from './influx.js';
 import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
 import { exitOnInterrupt } from '../rollout/interrupt.js';
+
+/** Less than the forced exit's wait for the audit log (FORCED_EXIT_WAIT_MS, 2 s), so the missed-records note still gets written. */
+const FORCED_EXIT_SINK_WAIT_MS = 1200;
 
 type AttemptFields = Omit<AuditFields, 'outcome' | 'exitCode' | 'message'>;
 
@@ -117,7 +120,12 @@ export function auditTrail(command: 'deploy' | 'rollback', app: string, flags: {
       if (ended) return Promise.resolve();
       ended = true;
       const records = owed.filter((fields) => fields.dc === undefined || !recordedDatacenters.has(fields.dc)).map(complete);
-      return appendAuditRecordsAsync(records, auditLogPath());
+      return appendAuditRecordsAsync(records, auditLogPath()).then(() => {
+        if (!shared) return;
+        for (const r of records) shared.enqueue(r);
+        // Within the forced exit's own wait (FORCED_EXIT_WAIT_MS): what InfluxDB has not taken by then is noted as missed.
+        return flushAuditSinks(FORCED_EXIT_SINK_WAIT_MS);
+      });
     },
     aimAt(names) {
       datacenters = names;
