@@ -85,6 +85,16 @@ describe('the shared audit trail in InfluxDB', () => {
     expect(fs.readFileSync(deployer.auditLog, 'utf8')).not.toContain(SECRET);
   });
 
+  it('carries names line protocol must escape (spaces, commas, =, quotes, backslashes) through to another machine', async () => {
+    const user = 'jenkins:Deploy only, prod=1 "quoted" \\back';
+    const deployer = machine();
+    await deployAs(deployer, user, ['web', '--env', 'qa', '--dc', 'AA', '--version', '1.0.0']);
+    expect((await auditPoints()).map((p) => p.user)).toEqual([user, user]);
+    expect(await auditPoints(` WHERE "user" = '${user.replace(/[\\']/g, (c) => `\\${c}`)}'`)).toHaveLength(2);
+    const history = await runBaton(['history', 'web', '--env', 'qa', '--dc', 'AA', '--json'], { env: machine().env });
+    expect(JSON.parse(history.stdout).datacenters[0].entries[0].audit.user).toBe(user);
+  });
+
   it('a Grafana annotation query returns the text of each deploy', async () => {
     const deployer = machine();
     await deployAs(deployer, 'alice', ['web', '--env', 'qa', '--dc', 'AA', '--version', '1.0.0']);
