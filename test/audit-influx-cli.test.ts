@@ -97,7 +97,11 @@ describe('the shared audit trail in InfluxDB', () => {
 
   it('a Grafana annotation query returns the text of each deploy', async () => {
     const deployer = machine();
-    await deployAs(deployer, 'alice', ['web', '--env', 'qa', '--dc', 'AA', '--version', '1.0.0']);
+    const debug = await deployAs(deployer, 'alice', ['web', '--env', 'qa', '--dc', 'AA', '--version', '1.0.0', '--debug']);
+    expect(debug.stderr).toMatch(new RegExp(`^baton: debug: audit trail: POST ${influx.url}/write\\?db=${DB}&precision=ms → 204 \\(\\d+ ms\\)$`, 'm'));
+    expectNoSecrets(debug, [SECRET, 'auditor']);
+    const read = await runBaton(['history', 'web', '--env', 'qa', '--debug'], { env: deployer.env });
+    expect(read.stderr).toMatch(new RegExp(`^baton: debug: audit trail: GET ${influx.url}/query\\?db=${DB}&epoch=ms → 200 \\(\\d+ ms\\)$`, 'm'));
     // What Grafana sends for `SELECT "text" FROM "baton_audit" WHERE $timeFilter AND "app" = 'web'`.
     const series = await influxQuery(`SELECT "text" FROM "baton_audit" WHERE time > now() - 1h AND "app" = 'web'`);
     const texts = series.flatMap((s) => s.values.map((row) => row[1]));

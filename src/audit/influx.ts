@@ -77,6 +77,23 @@ function requestConfig(endpoint: Endpoint, params: Record<string, string>, timeo
   };
 }
 
+/** --debug (BATON_DEBUG): one stderr line per request to InfluxDB: method, URL without credentials or query text, status, time. */
+async function traced<T extends { status: number }>(method: string, url: string, params: Record<string, string>, send: () => Promise<T>): Promise<T> {
+  if (!process.env.BATON_DEBUG) return send();
+  const shown = new URLSearchParams(Object.entries(params).filter(([key]) => key !== 'q' && key !== 'u' && key !== 'p'));
+  const where = `${method} ${url}${shown.size > 0 ? `?${shown}` : ''}`;
+  const started = Date.now();
+  const say = (what: string) => process.stderr.write(`baton: debug: audit trail: ${where} → ${what} (${Date.now() - started} ms)\n`);
+  try {
+    const response = await send();
+    say(String(response.status));
+    return response;
+  } catch (error) {
+    say(axios.isAxiosError(error) ? String(error.response?.status ?? error.code ?? 'failed') : 'failed');
+    throw error;
+  }
+}
+
 // ---- line protocol ----------------------------------------------------------------------------------------------------
 
 function tagValue(value: string): string {
@@ -210,10 +227,13 @@ export class InfluxAuditSink {
 
   private async write(body: string): Promise<void> {
     const { base, database } = this.endpoint;
-    await axios.post(`${base}/write`, body, {
-      ...requestConfig(this.endpoint, { db: database, precision: 'ms' }, REQUEST_TIMEOUT_MS, this.controller.signal),
-      headers: { 'content-type': 'text/plain; charset=utf-8' },
-    });
+    const params = { db: database, precision: 'ms' };
+    await traced('POST', `${base}/write`, params, () =>
+      axios.post(`${base}/write`, body, {
+        ...requestConfig(this.endpoint, params, REQUEST_TIMEOUT_MS, this.controller.signal),
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+      }),
+    );
   }
 
   private async createDatabase(): Promise<boolean> {
@@ -272,7 +292,8 @@ export async function readInfluxAuditRecords(config: AuditSinkConfig, where: { a
   const q = `SELECT "record" FROM ${quoteIdentifier(AUDIT_MEASUREMENT)} WHERE "app" = ${quoteString(where.app)} AND "env" = ${quoteString(where.env)}`;
   let data: unknown;
   try {
-    const response = await axios.get(`${endpoint.base}/query`, requestConfig(endpoint, { db: endpoint.database, q, epoch: 'ms' }, READ_TIMEOUT_MS));
+    const params = { db: endpoint.database, q, epoch: 'ms' };
+    const response = await traced('GET', `${endpoint.base}/query`, params, () => axios.get(`${endpoint.base}/query`, requestConfig(endpoint, params, READ_TIMEOUT_MS)));
     data = response.data;
     const error = statementError(data);
     if (error !== undefined) throw new InfluxAnswerError(error);

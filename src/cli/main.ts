@@ -27,7 +27,7 @@ program
   .name('baton')
   .description('Deploy tagged Docker images to Marathon, per environment and datacenter, and see what runs where.')
   .version(packageVersion() ?? 'unknown', '-V, --version')
-  .option('--debug', 'print each HTTP request to Marathon (method, URL, status, time) on stderr, never a credential; also BATON_DEBUG=1')
+  .option('--debug', 'print each HTTP request to Marathon (and to the shared audit trail) (method, URL, status, time) on stderr, never a credential; also BATON_DEBUG=1')
   .enablePositionalOptions()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
