@@ -62,6 +62,25 @@ export interface AuditRecord {
   rollback?: { deploymentId?: string; marathonVersion?: string; outcome: string };
 }
 
+/**
+ * A line of the local log saying that the shared audit sink (InfluxDB) missed records of this run: they are in this log only.
+ * It has no `outcome`, so readers of records (history, rollback) skip it.
+ */
+export interface SinkMissRecord {
+  time: string;
+  user: string;
+  command: string;
+  run?: string;
+  app: string;
+  env: string;
+  auditSinkMissed: {
+    sink: string;
+    reason: string;
+    /** Which records, by what identifies one: time, datacenter, outcome (and the run above). */
+    records: { time: string; dc?: string; outcome: string }[];
+  };
+}
+
 export const auditRecordSchema = z
   .object({
     time: z.string(),
@@ -117,7 +136,7 @@ export function auditIdentity(env: NodeJS.ProcessEnv = process.env): Pick<AuditR
  * Appends one record as one line with a single write(2) on an O_APPEND descriptor, then fsyncs. Concurrent writers
  * therefore never interleave, and if an earlier crash left a torn last line, this record still starts on a line of its own.
  */
-export function appendAuditRecord(record: AuditRecord, file: string = auditLogPath()): void {
+export function appendAuditRecord(record: AuditRecord | SinkMissRecord, file: string = auditLogPath()): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const fd = fs.openSync(file, 'a+', 0o600);
   try {
@@ -151,7 +170,7 @@ export async function appendAuditRecordsAsync(records: AuditRecord[], file: stri
 }
 
 /** One line per record, starting on a line of its own even when the file ends in a torn line. */
-function appendedText(records: AuditRecord[], lastByteOfFile: Buffer): string {
+function appendedText(records: (AuditRecord | SinkMissRecord)[], lastByteOfFile: Buffer): string {
   const prefix = lastByteOfFile.length > 0 && lastByteOfFile[0] !== 0x0a ? '\n' : '';
   return `${prefix}${records.map((record) => `${JSON.stringify(record)}\n`).join('')}`;
 }
@@ -173,6 +192,11 @@ export function withoutAnsweredStarts(records: AuditRecord[]): AuditRecord[] {
 
 /** Reads every intact record; a torn line (from a crash mid-write) or a foreign line is skipped. */
 export function readAuditRecords(file: string = auditLogPath()): AuditRecord[] {
+  return withoutAnsweredStarts(readAllAuditRecords(file));
+}
+
+/** As readAuditRecords, `started` records kept (for merging with another source first). */
+export function readAllAuditRecords(file: string = auditLogPath()): AuditRecord[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -180,15 +204,40 @@ export function readAuditRecords(file: string = auditLogPath()): AuditRecord[] {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const records: AuditRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const parsed = auditRecordSchema.safeParse(JSON.parse(line));
-      if (parsed.success) records.push(parsed.data as unknown as AuditRecord);
-    } catch {
-      // torn or foreign line
-    }
+  return text.split('\n').flatMap((line) => {
+    const record = line.trim() ? parseAuditRecord(line) : undefined;
+    return record ? [record] : [];
+  });
+}
+
+/** One record from its JSON text; undefined for a torn or foreign line (or a note such as SinkMissRecord). */
+export function parseAuditRecord(text: string): AuditRecord | undefined {
+  try {
+    const parsed = auditRecordSchema.safeParse(JSON.parse(text));
+    return parsed.success ? (parsed.data as unknown as AuditRecord) : undefined;
+  } catch {
+    return undefined;
   }
-  return withoutAnsweredStarts(records);
+}
+
+/** What identifies a record wherever it is stored: the same run, datacenter, outcome and time is the same record. */
+export function auditRecordKey(record: AuditRecord): string {
+  return JSON.stringify([record.run ?? null, record.dc ?? null, record.outcome, Date.parse(record.time) || record.time, record.run ? null : record.user]);
+}
+
+/** Both sources as one log, each record once, oldest first (ties in the order given: local first). */
+export function mergeAuditRecords(local: AuditRecord[], shared: AuditRecord[]): AuditRecord[] {
+  const seen = new Set<string>();
+  const merged: AuditRecord[] = [];
+  for (const record of [...local, ...shared]) {
+    const key = auditRecordKey(record);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    merged.push(record);
+  }
+  const at = (r: AuditRecord) => Date.parse(r.time) || 0;
+  return merged
+    .map((record, index) => ({ record, index }))
+    .sort((a, b) => at(a.record) - at(b.record) || a.index - b.index)
+    .map(({ record }) => record);
 }

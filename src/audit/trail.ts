@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { appendAuditRecord, checkAppendable, appendAuditRecordsAsync, auditIdentity, auditLogPath, type AuditOutcome, type AuditRecord } from './log.js';
 import type { ConfirmAnswer } from '../terminal/confirm-answer.js';
+import type { AuditSinkConfig } from '../config/environments.js';
+import { flushAuditSinks, InfluxAuditSink, type SinkMiss } from './influx.js';
 import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
 import { exitOnInterrupt } from '../rollout/interrupt.js';
+
+/** Less than the forced exit's wait for the audit log (FORCED_EXIT_WAIT_MS, 2 s), so the missed-records note still gets written. */
+const FORCED_EXIT_SINK_WAIT_MS = 1200;
 
 type AttemptFields = Omit<AuditFields, 'outcome' | 'exitCode' | 'message'>;
 
@@ -24,6 +29,11 @@ export interface AuditTrail {
   recordBeforeExit(owed: AuditFields[]): Promise<void>;
   /** Once the environment is read: the datacenters the run aims at, for records about none of them in particular. */
   aimAt(datacenters: string[]): void;
+  /**
+   * Once environments.json is read: its shared audit sink, if any. Every record of the run (those before included) is also
+   * sent there in the background; what it misses is noted in the local log at the end of the process (flushAuditSinks).
+   */
+  shareWith(sink: AuditSinkConfig | undefined): void;
   /** Records an attempt that ended before anything was changed, with the error's outcome, exit code and message. */
   endedBefore(error: unknown, fields?: AttemptFields): void;
   /**
@@ -43,6 +53,8 @@ export function auditTrail(command: 'deploy' | 'rollback', app: string, flags: {
   let datacenters: string[] | undefined = flags.dc && flags.dc !== 'all' ? [flags.dc] : undefined;
   const recordedDatacenters = new Set<string>();
   let ended = false;
+  const written: AuditRecord[] = [];
+  let shared: InfluxAuditSink | undefined;
   const complete = (fields: AuditFields): AuditRecord => ({
     time: new Date().toISOString(),
     ...identity,
@@ -56,7 +68,37 @@ export function auditTrail(command: 'deploy' | 'rollback', app: string, flags: {
   const record = (fields: AuditFields) => {
     if (ended) return;
     if (fields.dc !== undefined) recordedDatacenters.add(fields.dc);
-    appendAuditRecord(complete(fields), auditLogPath());
+    const completed = complete(fields);
+    appendAuditRecord(completed, auditLogPath());
+    written.push(completed);
+    shared?.enqueue(completed);
+  };
+  // The sink could not take them: one warning line, and a local line saying which records are in this log only.
+  const missed = (miss: SinkMiss) => {
+    const count = miss.records.length;
+    process.stderr.write(
+      `baton: warning: the shared audit trail (${miss.sink}) could not be written (${miss.reason}): ${count} record${count === 1 ? '' : 's'} of this run ${count === 1 ? 'is' : 'are'} in the local audit log only (${auditLogPath()})\n`,
+    );
+    try {
+      appendAuditRecord(
+        {
+          time: new Date().toISOString(),
+          user: identity.user,
+          command,
+          run,
+          app,
+          env: flags.env,
+          auditSinkMissed: {
+            sink: miss.sink,
+            reason: miss.reason,
+            records: miss.records.map((r) => ({ time: r.time, ...(r.dc !== undefined ? { dc: r.dc } : {}), outcome: r.outcome })),
+          },
+        },
+        auditLogPath(),
+      );
+    } catch {
+      // The records themselves are in the local log; only the note is lost.
+    }
   };
   return {
     user: identity.user,
@@ -78,10 +120,20 @@ export function auditTrail(command: 'deploy' | 'rollback', app: string, flags: {
       if (ended) return Promise.resolve();
       ended = true;
       const records = owed.filter((fields) => fields.dc === undefined || !recordedDatacenters.has(fields.dc)).map(complete);
-      return appendAuditRecordsAsync(records, auditLogPath());
+      return appendAuditRecordsAsync(records, auditLogPath()).then(() => {
+        if (!shared) return;
+        for (const r of records) shared.enqueue(r);
+        // Within the forced exit's own wait (FORCED_EXIT_WAIT_MS): what InfluxDB has not taken by then is noted as missed.
+        return flushAuditSinks(FORCED_EXIT_SINK_WAIT_MS);
+      });
     },
     aimAt(names) {
       datacenters = names;
+    },
+    shareWith(sink) {
+      if (!sink || shared) return;
+      shared = new InfluxAuditSink(sink, missed);
+      for (const earlier of written) shared.enqueue(earlier);
     },
     endedBefore(error, fields = {}) {
       if (!(error instanceof CliError)) return;

@@ -3,6 +3,7 @@ import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
 import { registerCommands } from './commands/index.js';
 import { packageVersion } from '../package-info.js';
+import { flushAuditSinks } from '../audit/influx.js';
 
 // `baton deploy … | head -3` closes the pipe early. A reader going away must not end a deploy halfway (the change is
 // sent, the wait and any revert are not done): stop printing to stdout, keep going, exit with the true code.
@@ -26,7 +27,7 @@ program
   .name('baton')
   .description('Deploy tagged Docker images to Marathon, per environment and datacenter, and see what runs where.')
   .version(packageVersion() ?? 'unknown', '-V, --version')
-  .option('--debug', 'print each HTTP request to Marathon (method, URL, status, time) on stderr, never a credential; also BATON_DEBUG=1')
+  .option('--debug', 'print each HTTP request to Marathon (and to the shared audit trail) (method, URL, status, time) on stderr, never a credential; also BATON_DEBUG=1')
   .enablePositionalOptions()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
@@ -50,6 +51,8 @@ try {
 } catch (error) {
   process.exitCode = reportFatal(error, process.argv.includes('--json'));
 }
+// Audit records still on their way to the shared audit trail: sent within a few seconds, else noted as missed.
+await flushAuditSinks();
 
 function reportFatal(error: unknown, json: boolean): number {
   if (error instanceof CommanderError) {

@@ -30,6 +30,19 @@ export interface EnvironmentConfig {
   rollbackOnInterrupt: boolean;
   /** Where to tell that a deploy or rollback ended (src/notify/webhook.ts); empty: nowhere. */
   notify: NotifyTarget[];
+  /** The shared audit sink of environments.json's top-level "audit" (the same for every environment); absent: local log only. */
+  audit?: AuditSinkConfig;
+}
+
+/** `"audit": {"influx": {...}}`: every audit record is also written to this InfluxDB 1.x database, and read back by history and rollback. */
+export interface AuditSinkConfig {
+  influx: {
+    /** Base URL without userinfo, e.g. "http://influxdb.internal:8086". */
+    url: string;
+    database: string;
+    /** Name of the environment variable holding "user:password"; absent: InfluxDB without authentication. */
+    credentialsEnv?: string;
+  };
 }
 
 /** One notification target: a webhook whose URL (a secret: Slack's carry a token) is in the environment variable `urlEnv`. */
@@ -45,29 +58,58 @@ const envVarName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'is not an environment variable name: expected letters, digits and "_", e.g. "BATON_MARATHON_PROD_AA"' });
 
-/** A Marathon base URL. Its text is never echoed in messages: it could hold a password. */
-const marathonUrl = z.string({ error: 'expected the Marathon URL as a string, e.g. "http://marathon.example.com:8080"' }).check((ctx) => {
-  let url: URL;
-  try {
-    url = new URL(ctx.value);
-  } catch {
-    ctx.issues.push({ code: 'custom', input: undefined, message: 'is not a URL: expected e.g. "http://marathon.example.com:8080"' });
-    return;
-  }
-  if (url.username !== '' || url.password !== '') {
-    ctx.issues.push({
-      code: 'custom',
-      input: undefined,
-      message:
-        'contains credentials (user:password@): secrets never go into config files; remove them from the URL and ' +
-        'name the environment variable that holds "user:password" in credentialsEnv (or a DC/OS token in tokenEnv)',
-    });
-  } else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    ctx.issues.push({ code: 'custom', input: undefined, message: `uses ${url.protocol.replace(/:$/, '')}: expected an http:// or https:// URL` });
-  } else if (url.search !== '' || url.hash !== '') {
-    ctx.issues.push({ code: 'custom', input: undefined, message: 'has a query or fragment: expected the Marathon base URL only' });
-  }
-});
+/** A base URL (Marathon's, InfluxDB's). Its text is never echoed in messages: it could hold a password. */
+function baseUrl(what: string, example: string, credentialsHint: string) {
+  return z.string({ error: `expected the ${what} URL as a string, e.g. "${example}"` }).check((ctx) => {
+    let url: URL;
+    try {
+      url = new URL(ctx.value);
+    } catch {
+      ctx.issues.push({ code: 'custom', input: undefined, message: `is not a URL: expected e.g. "${example}"` });
+      return;
+    }
+    if (url.username !== '' || url.password !== '') {
+      ctx.issues.push({
+        code: 'custom',
+        input: undefined,
+        message: `contains credentials (user:password@): secrets never go into config files; remove them from the URL and ${credentialsHint}`,
+      });
+    } else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.issues.push({ code: 'custom', input: undefined, message: `uses ${url.protocol.replace(/:$/, '')}: expected an http:// or https:// URL` });
+    } else if (url.search !== '' || url.hash !== '') {
+      ctx.issues.push({ code: 'custom', input: undefined, message: `has a query or fragment: expected the ${what} base URL only` });
+    }
+  });
+}
+
+const marathonUrl = baseUrl(
+  'Marathon',
+  'http://marathon.example.com:8080',
+  'name the environment variable that holds "user:password" in credentialsEnv (or a DC/OS token in tokenEnv)',
+);
+
+const influxExample = '{"url": "http://influxdb.example.com:8086", "database": "baton", "credentialsEnv": "BATON_INFLUX_CREDENTIALS"}';
+const auditExample = `{"influx": ${influxExample}}`;
+const auditSchema = z.looseObject(
+  {
+    influx: z.looseObject(
+      {
+        url: baseUrl('InfluxDB', 'http://influxdb.example.com:8086', 'name the environment variable that holds "user:password" in credentialsEnv'),
+        database: z
+          .string({ error: (issue) => (issue.input === undefined ? 'is required: expected the InfluxDB database name, e.g. "baton"' : 'expected the InfluxDB database name as a string, e.g. "baton"') })
+          .min(1, { error: 'is empty: expected the InfluxDB database name, e.g. "baton"' }),
+        credentialsEnv: z
+          .string({ error: 'expected the name of the environment variable that holds "user:password" as a string, e.g. "BATON_INFLUX_CREDENTIALS"' })
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+            error: 'is not an environment variable name: expected letters, digits and "_", e.g. "BATON_INFLUX_CREDENTIALS" (the credentials themselves never go into config files)',
+          })
+          .optional(),
+      },
+      { error: (issue) => (issue.input === undefined ? `is required: expected ${influxExample}` : `expected an object, e.g. ${influxExample}`) },
+    ),
+  },
+  { error: `expected the audit sink as an object, e.g. ${auditExample}` },
+);
 
 const datacenterSchema = z.looseObject({
   marathon: marathonUrl,
@@ -114,6 +156,7 @@ const environmentSchema = z.looseObject({
 
 export const environmentsFileSchema = z.looseObject({
   $schema: z.string().optional(),
+  audit: auditSchema.optional(),
   environments: z.record(z.string(), environmentSchema),
 });
 
@@ -133,6 +176,16 @@ export function parseEnvironments(value: unknown): EnvironmentsParseResult {
   if (!parsed.success) return { ok: false, issues };
 
   const environments = new Map<string, EnvironmentConfig>();
+  const influx = parsed.data.audit?.influx;
+  const audit: AuditSinkConfig | undefined = influx
+    ? {
+        influx: {
+          url: influx.url.replace(/\/+$/, ''),
+          database: influx.database,
+          ...(influx.credentialsEnv !== undefined ? { credentialsEnv: influx.credentialsEnv } : {}),
+        },
+      }
+    : undefined;
   const entries = Object.entries(parsed.data.environments);
   if (entries.length === 0) issues.push({ path: '/environments', message: 'is empty: expected at least one environment, e.g. {"qa": {...}}' });
   for (const [name, environment] of entries) {
@@ -161,6 +214,7 @@ export function parseEnvironments(value: unknown): EnvironmentsParseResult {
       stableSeconds: environment.stableSeconds ?? 0,
       rollbackOnInterrupt: environment.rollbackOnInterrupt ?? false,
       notify: (environment.notify ?? []).map((target) => ({ webhook: { urlEnv: target.webhook.urlEnv } })),
+      ...(audit ? { audit } : {}),
     });
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, environments };

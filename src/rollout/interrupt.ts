@@ -1,4 +1,8 @@
+import { flushAuditSinks } from '../audit/influx.js';
 import { ExitCode } from '../outcome/exit-codes.js';
+
+/** How long an exit on Ctrl-C waits for the shared audit trail (InfluxDB) to take the records still on their way. */
+export const INTERRUPT_SINK_WAIT_MS = 1500;
 
 /** How long a second Ctrl-C waits for `beforeForcedExit` (an audit append) before exiting anyway: a stuck disk must not hang it. */
 export const FORCED_EXIT_WAIT_MS = 2000;
@@ -63,12 +67,17 @@ export function notTouchedAfterInterrupt(signal: AbortSignal): string {
  * the default signal action would end the process with no trace of the attempt.
  */
 export function exitOnInterrupt(onInterrupt: (signal: NodeJS.Signals) => void): () => void {
+  let exiting = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    // A second one while the shared audit trail is being waited for: out at once (the records are in the local log).
+    if (exiting) process.exit(ExitCode.interrupted);
+    exiting = true;
     try {
       onInterrupt(signal);
-    } finally {
-      process.exit(ExitCode.interrupted);
+    } catch {
+      // exit anyway
     }
+    void flushAuditSinks(INTERRUPT_SINK_WAIT_MS).finally(() => process.exit(ExitCode.interrupted));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

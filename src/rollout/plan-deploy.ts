@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../config/environments.js';
+import type { AuditSinkConfig, EnvironmentConfig } from '../config/environments.js';
 import { appDefinitionOf, environmentNamed, environmentsOf, selectDatacenters } from '../config/for-command.js';
 import { resolveConfigDir } from '../config/load.js';
 import { diffDefinitions, formatDiff, maskEntry } from '../deploy/diff.js';
@@ -60,9 +60,11 @@ export async function planDeploy(
   say: (line: string) => void,
   terminal: Terminal,
   onDatacenters?: (names: string[]) => void,
+  onAuditSink?: (sink: AuditSinkConfig | undefined) => void,
 ): Promise<DeployPlan> {
   const configDir = resolveConfigDir(request.configDir);
   const env = environmentNamed(await environmentsOf(configDir), request.env, configDir);
+  onAuditSink?.(env.audit);
   const datacenters = selectDatacenters(env, request.dc);
   onDatacenters?.(datacenters.map((dc) => dc.name));
   // Like an unset credential: an unset webhook variable is refused before any request (a dry run checks it too).

@@ -1,5 +1,6 @@
-import { auditLogPath, readAuditRecords, type AuditRecord } from '../audit/log.js';
-import type { DatacenterConfig, EnvironmentConfig } from '../config/environments.js';
+import type { AuditRecord } from '../audit/log.js';
+import { readSharedAuditRecords } from '../audit/shared.js';
+import type { AuditSinkConfig, DatacenterConfig, EnvironmentConfig } from '../config/environments.js';
 import { appDefinitionOf, environmentNamed, environmentsOf, selectDatacenters } from '../config/for-command.js';
 import { resolveConfigDir } from '../config/load.js';
 import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../deploy/diff.js';
@@ -63,10 +64,11 @@ export async function planRollback(
   flags: RollbackRequestFlags,
   say: (line: string) => void,
   terminal: Terminal,
-  known: { datacenters?: (names: string[]) => void; appId?: (id: string) => void } = {},
+  known: { datacenters?: (names: string[]) => void; appId?: (id: string) => void; auditSink?: (sink: AuditSinkConfig | undefined) => void } = {},
 ): Promise<RollbackPlan> {
   const configDir = resolveConfigDir(flags.configDir);
   const env = environmentNamed(await environmentsOf(configDir), flags.env, configDir);
+  known.auditSink?.(env.audit);
   const datacenters = selectDatacenters(env, flags.dc);
   known.datacenters?.(datacenters.map((dc) => dc.name));
   const { definition: configured } = await appDefinitionOf(configDir, app, env.name);
@@ -81,7 +83,7 @@ export async function planRollback(
     throw new CliError(message, ExitCode.notConfirmed, 'not-confirmed', { environment: env.name });
   }
 
-  const auditRecords = readAuditRecords(auditLogPath());
+  const auditRecords = await readSharedAuditRecords(env.audit, { app, env: env.name });
   const changes: PlannedChange[] = [];
   const picks: DatacenterPick[] = [];
   for (const dc of datacenters) {

@@ -16,7 +16,7 @@ export interface DeployFixture {
   auditLog: string;
   env: Record<string, string>;
   writeApp(app: string, files: Record<string, unknown>): void;
-  /** The outcome records, in order; the `started` record each changing run writes first is left out (see `allAuditLines`). */
+  /** The outcome records, in order; the `started` record each changing run writes first, and notes, are left out (see `allAuditLines`). */
   auditLines(): Record<string, unknown>[];
   /** Every line of the audit log, `started` records included. */
   allAuditLines(): Record<string, unknown>[];
@@ -29,11 +29,14 @@ export function makeDeployFixture(
     string,
     { confirm?: boolean; imageCheck?: boolean; notify?: unknown[]; stableSeconds?: number; rollbackOnInterrupt?: boolean; datacenters: Record<string, FixtureDatacenter> }
   >,
+  /** `audit`: environments.json's top-level audit key, e.g. {influx: {url, database, credentialsEnv}}. */
+  options: { audit?: unknown } = {},
 ): DeployFixture {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-deploy-'));
   const configDir = path.join(dir, 'deploy-configs');
   fs.mkdirSync(configDir);
   const envFile = {
+    ...(options.audit !== undefined ? { audit: options.audit } : {}),
     environments: Object.fromEntries(
       Object.entries(environments).map(([name, e]) => [
         name,
@@ -67,7 +70,8 @@ export function makeDeployFixture(
       }
     },
     auditLines() {
-      return this.allAuditLines().filter((record) => record.outcome !== 'started');
+      // Notes such as the shared audit trail's missed records ({auditSinkMissed}) have no outcome: not records.
+      return this.allAuditLines().filter((record) => record.outcome !== undefined && record.outcome !== 'started');
     },
     allAuditLines() {
       if (!fs.existsSync(auditLog)) return [];

@@ -17,13 +17,18 @@ const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const LINES_PER_WRITE = 20_000;
 
-export async function startInfluxDb(): Promise<InfluxDbServer> {
+export interface InfluxDbOptions {
+  /** Turns authentication on, with this admin user (created at start; writePoints then sends it). */
+  admin?: { username: string; password: string };
+}
+
+export async function startInfluxDb(options: InfluxDbOptions = {}): Promise<InfluxDbServer> {
   await ensureInfluxdInstalled();
   // A free port can be taken by someone else between probing and binding: retry with fresh ports.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await launch();
+      return await launch(options);
     } catch (error) {
       lastError = error;
     }
@@ -31,11 +36,11 @@ export async function startInfluxDb(): Promise<InfluxDbServer> {
   throw lastError;
 }
 
-async function launch(): Promise<InfluxDbServer> {
+async function launch(options: InfluxDbOptions): Promise<InfluxDbServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'baton-influxdb-'));
   const [httpPort, rpcPort] = [await freePort(), await freePort()];
   const configPath = path.join(dir, 'influxdb.conf');
-  await writeFile(configPath, influxConfig(dir, httpPort, rpcPort));
+  await writeFile(configPath, influxConfig(dir, httpPort, rpcPort, options.admin !== undefined));
 
   // influxd runs under a small shell that also watches this Node process: when a runner ends without calling stop()
   // (a crash, a killed worker, a bench runner without hooks), influxd is stopped and its temp dir removed anyway.
@@ -57,6 +62,12 @@ async function launch(): Promise<InfluxDbServer> {
 
   try {
     await waitUntilReady(url, child, () => output);
+    // With auth on, the first user may be created without credentials: the admin.
+    if (options.admin) {
+      const { username, password } = options.admin;
+      const q = `CREATE USER ${quoteIdentifier(username)} WITH PASSWORD '${password.replace(/[\\']/g, (c) => `\\${c}`)}' WITH ALL PRIVILEGES`;
+      await influxPost(`${url}/query`, new URLSearchParams({ q }).toString(), 'application/x-www-form-urlencoded');
+    }
   } catch (error) {
     await stop();
     throw error;
@@ -69,19 +80,19 @@ async function launch(): Promise<InfluxDbServer> {
     stop,
     async writePoints(lines: string, db: string) {
       if (!databases.has(db)) {
-        await influxPost(`${url}/query`, new URLSearchParams({ q: `CREATE DATABASE ${quoteIdentifier(db)}` }).toString(), 'application/x-www-form-urlencoded');
+        await influxPost(`${url}/query`, new URLSearchParams({ q: `CREATE DATABASE ${quoteIdentifier(db)}` }).toString(), 'application/x-www-form-urlencoded', options.admin);
         databases.add(db);
       }
       const all = lines.split('\n').filter((line) => line.length > 0);
       for (let start = 0; start < all.length; start += LINES_PER_WRITE) {
         const body = all.slice(start, start + LINES_PER_WRITE).join('\n');
-        await influxPost(`${url}/write?${new URLSearchParams({ db })}`, body, 'text/plain');
+        await influxPost(`${url}/write?${new URLSearchParams({ db })}`, body, 'text/plain', options.admin);
       }
     },
   };
 }
 
-function influxConfig(dir: string, httpPort: number, rpcPort: number): string {
+function influxConfig(dir: string, httpPort: number, rpcPort: number, authEnabled: boolean): string {
   // [ifql] would otherwise bind 8082 on all interfaces; reporting would phone home.
   return `reporting-enabled = false
 bind-address = "127.0.0.1:${rpcPort}"
@@ -94,6 +105,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 [http]
   bind-address = "127.0.0.1:${httpPort}"
   log-enabled = false
+  auth-enabled = ${authEnabled}
 [ifql]
   enabled = false
 [monitor]
@@ -148,8 +160,10 @@ async function stopChild(child: ChildProcess, exited: Promise<void>, dir: string
   }
 }
 
-async function influxPost(url: string, body: string, contentType: string): Promise<void> {
-  const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': contentType } });
+async function influxPost(url: string, body: string, contentType: string, auth?: { username: string; password: string }): Promise<void> {
+  const headers: Record<string, string> = { 'content-type': contentType };
+  if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  const response = await fetch(url, { method: 'POST', body, headers });
   const text = await response.text();
   if (!response.ok || text.includes('"error"')) {
     throw new Error(`InfluxDB ${url.split('?')[0]} answered ${response.status}: ${text.slice(0, 500)}`);

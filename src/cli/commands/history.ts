@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { datacenterOption } from '../dc-option.js';
-import { auditLogPath, readAuditRecords, type AuditRecord } from '../../audit/log.js';
+import type { AuditRecord } from '../../audit/log.js';
+import { readSharedAuditRecords } from '../../audit/shared.js';
 import type { DatacenterConfig } from '../../config/environments.js';
 import { resolveConfigDir } from '../../config/load.js';
 import {
@@ -93,7 +94,9 @@ Examples:
 "*" marks the version running now (what the app says, not the newest timestamp); "reverted" marks a version that ran
 and was undone (e.g. a failed deploy that was rolled back); "never ran" a version Marathon stored for a change it refused
 (409, app locked). CHANGE says what a version changed: config, scale (instances only) or restart. DEPLOYED BY and OUTCOME
-come from the audit log (BATON_AUDIT_LOG, default ~/.baton/audit.jsonl), matched by Marathon version, else by tag and time.
+come from the audit log (BATON_AUDIT_LOG, default ~/.baton/audit.jsonl), matched by Marathon version, else by tag and time;
+with "audit": {"influx": …} in environments.json merged with the shared audit trail in InfluxDB (unreadable: a warning line,
+the local log alone).
 
 A row whose MARATHON VERSION is "- (<time>)" is an audited deploy or rollback that created no Marathon version: refused
 by Marathon (409 locked, 400/422, 401/403), stopped before it (invalid config, image missing in the registry, not
@@ -133,7 +136,7 @@ async function runHistory(app: string, flags: HistoryFlags): Promise<number> {
   const datacenters = selectDatacenters(env, flags.dc);
   const { definition } = await appDefinitionOf(configDir, app, env.name);
   const appId = absoluteId(definition.id);
-  const audit = readAuditRecords(auditLogPath());
+  const audit = await readSharedAuditRecords(env.audit, { app, env: env.name });
 
   const histories = await Promise.all(datacenters.map((dc) => historyIn(dc, { app, env: env.name, appId, limit, audit })));
   if (flags.json) {

@@ -91,6 +91,7 @@ async function runRollback(app: string, flags: RollbackFlags): Promise<number> {
       stableSeconds = parseDurationFlag('--stable-seconds', flags.stableSeconds, { allowZero: true });
       plan = await planRollback(app, request, { ...flags, interactive: stdinIsInteractive() }, say, terminal, {
         datacenters: (names) => trail.aimAt(names),
+        auditSink: (sink) => trail.shareWith(sink),
         appId: (id) => (appId = id),
       });
     } catch (error) {
