@@ -114,6 +114,11 @@ describe('baton deploy against the Marathon emulator', () => {
     expect(doc.datacenters[0]).toMatchObject({ outcome: 'failed-rolled-back', fromVersion: '1.0.0', toVersion: '2.0.0-crash' });
     expect(doc.datacenters[0].rollback).toMatchObject({ outcome: 'succeeded' });
     expect(result.stderr).toMatch(/rolled back to 1\.0\.0/);
+    // Progress says how long and until when, the new version's tasks apart from the old; the reason comes when found.
+    expect(result.stderr).toMatch(/^AA: \d+:\d\d of 1:00 · new version \d+\/2 running, \d+ healthy/m);
+    const failedAt = result.stderr.search(/^AA: failed: .*TASK_FAILED.*; rolling back$/m);
+    expect(failedAt).toBeGreaterThan(-1);
+    expect(failedAt).toBeLessThan(result.stderr.search(/^AA: \d+:\d\d of \d+:\d\d · rolling back: previous version/m));
 
     const app = await new MarathonClient({ url: aa.url }).getApp('/e2e/web3');
     expect(imageIn(app)).toBe('registry.example.com/shop/web:1.0.0');
