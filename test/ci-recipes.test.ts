@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { MarathonClient } from '../src/marathon/client.js';
-import { baseEnv, repoRoot } from './support/cli.js';
+import { repoRoot, runProcess } from './support/cli.js';
 import { makeDeployFixture, webApp, type DeployFixture } from './support/deploy-fixture.js';
 import { headManifestDigest, pushTestImage, startRegistry, type RunningRegistry } from './support/registry.js';
 
@@ -13,18 +12,9 @@ import { headManifestDigest, pushTestImage, startRegistry, type RunningRegistry 
 
 const read = (file: string) => fs.readFileSync(path.join(repoRoot, 'examples', file), 'utf8');
 
-function shell(script: string, env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', script], {
-      cwd,
-      env: { ...baseEnv(), ...env, PATH: `${path.join(repoRoot, 'bin')}:${process.env.PATH}` } as NodeJS.ProcessEnv,
-    });
-    let [stdout, stderr] = ['', ''];
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs `script` with bash, baton on the PATH, as a CI job's shell step would. */
+const shell = (script: string, env: Record<string, string>, cwd: string) =>
+  runProcess('bash', ['-c', script], { direct: true, cwd, env: { ...env, PATH: `${path.join(repoRoot, 'bin')}:${process.env.PATH}` } });
 
 describe('CI recipes (examples/)', () => {
   let registry: RunningRegistry;

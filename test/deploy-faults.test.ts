@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { MarathonClient } from '../src/marathon/client.js';
-import { baseEnv, batonBin, repoRoot, runBaton } from './support/cli.js';
+import { batonBin, runBaton, runProcess } from './support/cli.js';
 import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
 import { faultProxy, type FaultProxy } from './support/fault-proxy.js';
 
@@ -139,16 +138,9 @@ describe('baton deploy under faults', () => {
     const id = await setup();
     const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
     const baton = [process.execPath, batonBin, 'deploy', 'web', '--env', 'qa', '--version', '1.1.0-crash'].map(quote).join(' ');
-    // The emulator runs in this process: the pipeline must not block it.
-    const piped = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['-c', `${baton} | head -3; exit \${PIPESTATUS[0]}`], { cwd: repoRoot, env: { ...baseEnv(), ...fixture.env } as NodeJS.ProcessEnv });
-      let [stdout, stderr] = ['', ''];
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
+    const piped = await runProcess('bash', ['-c', `${baton} | head -3; exit \${PIPESTATUS[0]}`], { direct: true, env: fixture.env });
     expect(piped.stdout.trim().split('\n')).toHaveLength(3);
-    expect(piped.status, piped.stderr).toBe(5);
+    expect(piped.code, piped.stderr).toBe(5);
     const app = await live(id);
     expect(imageIn(app)).toMatch(/:1\.0\.0$/);
     expect(lastRecord()).toMatchObject({ outcome: 'failed-rolled-back', exitCode: 5 });

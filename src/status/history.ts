@@ -270,12 +270,7 @@ function joinVersions(input: HistoryInput): { entries: HistoryEntry[]; records: 
     const cause = records.find((r) => r.rollback?.marathonVersion === entry.marathonVersion && ROLLED_BACK_OUTCOMES.has(r.outcome));
     if (cause) {
       restoredCauses.add(cause);
-      entry.audit = {
-        ...auditSummary(cause),
-        matchedBy: 'reverted-to',
-        command: `${cause.command} (automatic rollback)`,
-        outcome: `restored after ${cause.toVersion ?? 'the new version'} ${cause.outcome}`,
-      };
+      creditRestore(entry, cause);
     }
   }
   for (const entry of entries) {
@@ -306,12 +301,7 @@ function joinVersions(input: HistoryInput): { entries: HistoryEntry[]; records: 
     );
     if (cause) {
       usedCauses.add(cause);
-      entry.audit = {
-        ...auditSummary(cause),
-        matchedBy: 'reverted-to',
-        command: `${cause.command} (automatic rollback)`,
-        outcome: `restored after ${cause.toVersion ?? 'the new version'} ${cause.outcome}`,
-      };
+      creditRestore(entry, cause);
     }
   }
   return { entries, records, used };
@@ -320,6 +310,16 @@ function joinVersions(input: HistoryInput): { entries: HistoryEntry[]; records: 
 /** A change Marathon refused because a deployment locked the app: it stored the version first (GroupManagerImpl). */
 function isLockRefusal(record: AuditRecord): boolean {
   return record.outcome === 'rejected' && record.marathonStatus === 409;
+}
+
+/** A version Baton's automatic rollback restored is credited to the failed attempt that caused it. */
+function creditRestore(entry: HistoryEntry, cause: AuditRecord): void {
+  entry.audit = {
+    ...auditSummary(cause),
+    matchedBy: 'reverted-to',
+    command: `${cause.command} (automatic rollback)`,
+    outcome: `restored after ${cause.toVersion ?? 'the new version'} ${cause.outcome}`,
+  };
 }
 
 function attach(entry: HistoryEntry, record: AuditRecord, matchedBy: NonNullable<HistoryEntry['audit']>['matchedBy'], used: Set<AuditRecord>) {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type net from 'node:net';
+import { pipeThrough } from './pipe-through.js';
 
 /** What the proxy does to one request that a rule matches. */
 export type Fault =
@@ -109,17 +110,7 @@ export async function faultProxy(target: string): Promise<FaultProxy> {
     });
   });
   // The event stream is long-lived: piped through as it comes.
-  const stream = (request: http.IncomingMessage, response: http.ServerResponse) => {
-    const forwarded = http.request(
-      { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    forwarded.on('error', () => response.destroy());
-    forwarded.end();
-  };
+  const stream = (request: http.IncomingMessage, response: http.ServerResponse) => pipeThrough(upstream, request, response);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type net from 'node:net';
+import { pipeThrough } from './pipe-through.js';
 
 /**
  * A pass-through HTTP proxy in front of a real server (the emulator) that can hold reads: after `hold()`, GET requests other
@@ -27,18 +28,7 @@ export async function holdingProxy(
     }
     forward(request, response);
   });
-  const forward = (request: http.IncomingMessage, response: http.ServerResponse) => {
-    const forwarded = http.request(
-      { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    forwarded.on('error', () => response.destroy());
-    if (request.readableEnded) forwarded.end();
-    else request.pipe(forwarded);
-  };
+  const forward = (request: http.IncomingMessage, response: http.ServerResponse) => pipeThrough(upstream, request, response);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
