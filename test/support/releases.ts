@@ -4,13 +4,23 @@ import { runBaton, type CliResult } from './cli.js';
 import { makeDeployFixture, type DeployFixture } from './deploy-fixture.js';
 import { withEmulator, type EmulatorFixture } from './emulator.js';
 
-/** A URL on 127.0.0.1 where nothing listens: a datacenter that is down. */
+/**
+ * A URL on 127.0.0.1 where nothing listens: a datacenter that is down. A privileged port (below the ephemeral range), so
+ * no server of a test running alongside is given it meanwhile, as a freed ephemeral port can be; checked refused.
+ */
 export async function closedPortUrl(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
+  for (const port of [9, 1, 7, 13, 19, 37]) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+    });
+    if (refused) return `http://127.0.0.1:${port}`;
+  }
+  throw new Error('no closed privileged port on 127.0.0.1 for a datacenter that is down');
 }
 
 export interface Datacenters {
