@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { autoscalerBin, baseEnv } from './cli.js';
+import { ensureCommand } from './debian.js';
 
 /** A `bin/baton-autoscaler` child process started with a generated config file, talked to over HTTP. */
 export interface DaemonProcess {
@@ -273,26 +274,9 @@ process.on('SIGUSR2', () => {
   return file;
 }
 
-let promtoolInstallation: Promise<void> | undefined;
-
-/** Installs Debian's `prometheus` package (it ships `promtool`) when promtool is missing; needs root, as for influxd. */
+/** Installs Debian's `prometheus` package (it ships `promtool`) when promtool is missing. */
 export function ensurePromtoolInstalled(): Promise<void> {
-  promtoolInstallation ??= installPromtoolIfMissing();
-  return promtoolInstallation;
-}
-
-async function installPromtoolIfMissing(): Promise<void> {
-  const present = () => spawnSync('sh', ['-c', 'command -v promtool'], { stdio: 'ignore' }).status === 0;
-  if (present()) return;
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new Error('promtool is missing and these tests are not running as root: install it with `apt-get install -y prometheus`');
-  }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'prometheus'];
-  if ((await exitCode('apt-get', install, env)) !== 0 || !present()) {
-    await exitCode('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update'], env);
-    if ((await exitCode('apt-get', install, env)) !== 0 || !present()) throw new Error('could not install promtool with `apt-get install -y prometheus`');
-  }
+  return ensureCommand('promtool', 'prometheus');
 }
 
 /** `promtool check metrics` on a /metrics answer: its exit code and what it printed (problems, one a line). */
@@ -309,10 +293,3 @@ export async function promtoolCheckMetrics(text: string): Promise<{ code: number
   });
 }
 
-function exitCode(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number | null> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: 'ignore' });
-    child.once('error', () => resolve(null));
-    child.once('exit', (code) => resolve(code));
-  });
-}

@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureCommand } from './debian.js';
 
 /** A throwaway InfluxDB 1.x (Debian's `influxd`) on loopback ports, with all its files in a temp dir. */
 export interface InfluxDbServer {
@@ -190,40 +191,9 @@ function freePort(): Promise<number> {
   });
 }
 
-let installation: Promise<void> | undefined;
-
-/** Installs Debian's `influxdb` package when `influxd` is missing (needs root; `apt-get update` only when the first try fails). */
+/** Installs Debian's `influxdb` package when `influxd` is missing. */
 export function ensureInfluxdInstalled(): Promise<void> {
-  installation ??= installIfMissing();
-  return installation;
-}
-
-async function installIfMissing(): Promise<void> {
-  if (hasInfluxd()) return;
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new Error('influxd is missing and these tests are not running as root: install it with `apt-get install -y influxdb`');
-  }
-  // Parallel test workers may both get here: wait for dpkg's lock instead of failing on it.
-  const install = ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'influxdb'];
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (!(await run('apt-get', install, env)) || !hasInfluxd()) {
-    await run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update'], env);
-    if (!(await run('apt-get', install, env)) || !hasInfluxd()) {
-      throw new Error('could not install influxd with `apt-get install -y influxdb`');
-    }
-  }
-}
-
-function hasInfluxd(): boolean {
-  return spawnSync('sh', ['-c', 'command -v influxd'], { stdio: 'ignore' }).status === 0;
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: 'ignore' });
-    child.once('error', () => resolve(false));
-    child.once('exit', (code) => resolve(code === 0));
-  });
+  return ensureCommand('influxd', 'influxdb');
 }
 
 export interface CadvisorSeries {

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { ensureCommand } from './debian.js';
 
 const run = promisify(execFile);
 
@@ -40,33 +41,6 @@ export interface RunningRegistry {
   port: number;
   pid: number;
   stop(): Promise<void>;
-}
-
-/**
- * Installs a Debian package when its command is missing (the project's machines start without it). Test workers run
- * in parallel: one lock file serializes the installs, and the command is looked up again once the lock is held.
- */
-export async function ensureCommand(command: string, debianPackage: string): Promise<void> {
-  if (await hasCommand(command)) return;
-  const install = `apt-get -y -q install ${debianPackage}`;
-  // A fresh machine may have no package lists yet: update once and try again.
-  const script = `command -v ${command} >/dev/null || ${install} || (apt-get -q update && ${install})`;
-  const lock = path.join(os.tmpdir(), 'baton-apt-install.lock');
-  await run('flock', [lock, 'sh', '-c', script], {
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 600_000,
-  });
-  if (!(await hasCommand(command))) throw new Error(`installed ${debianPackage} but "${command}" is still not on PATH`);
-}
-
-async function hasCommand(command: string): Promise<boolean> {
-  try {
-    await run('sh', ['-c', `command -v ${command}`]);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function freePort(): Promise<number> {
