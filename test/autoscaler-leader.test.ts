@@ -39,12 +39,17 @@ interface Cluster {
   database: string;
 }
 
-function app(id: string, instances: number): Record<string, unknown> {
-  return { id, instances, cpus: 1, mem: 256, cmd: 'sleep 1000' };
+function app(id: string, instances: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, instances, cpus: 1, mem: 256, cmd: 'sleep 1000', ...extra };
 }
 
 /** The emulator with `apps`, a fresh database, and `count` daemons sharing one ZooKeeper path; Marathon maybe behind a proxy. */
-async function cluster(count: number, apps: Record<string, unknown>[], marathonUrl?: (emulatorUrl: string) => Promise<string>): Promise<Cluster> {
+async function cluster(
+  count: number,
+  apps: Record<string, unknown>[],
+  marathonUrl?: (emulatorUrl: string) => Promise<string>,
+  marathonTimeoutSeconds = 2,
+): Promise<Cluster> {
   const emulator = await startEmulator({ apps, timings: FAST });
   cleanups.push(() => emulator.close());
   const marathon = new MarathonClient({ url: emulator.url, readRetries: 0 });
@@ -57,6 +62,7 @@ async function cluster(count: number, apps: Record<string, unknown>[], marathonU
     const daemon = await startDaemon(
       {
         ...config,
+        marathon: { url, timeoutSeconds: marathonTimeoutSeconds },
         influx: { url: influx.url, database: name },
         zookeeper: { connect: zk.connect, path: `/baton-test/${name}`, sessionTimeoutMs: SESSION_TIMEOUT_MS },
         // Followers run no cycle; liveness must not depend on the loop being slow under load.
@@ -227,12 +233,25 @@ describe('baton-autoscaler instances with leader election on ZooKeeper', () => {
     expect(await versionsOf(c, '/shop/web')).toBe(versionsAfterScale);
   });
 
-  test('ZooKeeper paused: nobody scales and /readyz says so; resumed: scaling resumes', async () => {
-    const c = await cluster(2, [app('/shop/web', 1)]);
+  test('ZooKeeper paused: a cycle in flight sends no scale, nobody scales, /readyz says so; resumed: scaling resumes', async () => {
+    let proxy!: Awaited<ReturnType<typeof holdingProxy>>;
+    let held!: Promise<void>;
+    const labels = { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '3', AUTOSCALE_TARGET_CPU: '0.5' };
+    // The leader's first cycle is held in its Marathon read (long enough not to time out) until ZooKeeper is away.
+    const c = await cluster(
+      2,
+      [app('/shop/web', 1, { labels })],
+      async (url) => {
+        proxy = await holdingProxy(url);
+        cleanups.push(() => proxy.close());
+        held = proxy.hold();
+        return proxy.url;
+      },
+      60,
+    );
     const leader = await oneLeader(c.daemons);
-    await register(leader, { appId: '/shop/web', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
-    await seed(c, '/shop/web', 0.5);
-    await waitFor('a decision', async () => (await leader.request('GET', '/decisions')).body.decisions.length > 0);
+    await held;
+    await seed(c, '/shop/web', 1.0); // twice the target: the held cycle will want 2 instances
 
     await zk.pause();
     try {
@@ -246,15 +265,24 @@ describe('baton-autoscaler instances with leader election on ZooKeeper', () => {
       );
       expect(lost[0]!.body).toMatchObject({ ready: false, status: 'no-session', leader: null });
       expect((await leader.request('GET', '/metrics')).text).toMatch(/^baton_autoscaler_leader 0$/m);
+
+      // The cycle goes on with Marathon's answer and decides to scale; the request is not sent.
+      proxy.release();
+      const refusedScale = await waitFor('the held cycle decided', async () => {
+        const d = (await leader.request('GET', '/decisions?appId=%2Fshop%2Fweb')).body.decisions;
+        return d.length > 0 ? d[0] : undefined;
+      });
+      expect(refusedScale).toMatchObject({ action: 'scale-up', current: 1, desired: 2, outcome: 'not-leader' });
+      expect(leader.logs().some((l) => l.msg === 'scaling stopped: this instance no longer leads')).toBe(true);
+
       // A write needs ZooKeeper: refused, not lost.
       const refused = await leader.request('POST', '/apps', { body: { appId: '/shop/other', minInstances: 1, maxInstances: 2, targetCpu: 0.5 } });
       expect(refused.status).toBe(503);
       expect(refused.body.error).toBe('zookeeper-unavailable');
 
-      // Load that would scale the app at once arrives while nobody may scale.
-      await seed(c, '/shop/web', 1.0);
-      await sleep(3000); // 6 cycle intervals
+      await sleep(3000); // 6 cycle intervals with the load there: nobody may scale
       expect(await instancesOf(c, '/shop/web')).toBe(1);
+      expect(await versionsOf(c, '/shop/web')).toBe(1);
       expect(c.daemons.flatMap(scaleLines)).toEqual([]);
     } finally {
       await zk.resume();
