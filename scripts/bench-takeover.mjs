@@ -4,7 +4,8 @@
 // (no clean session close: ZooKeeper must expire its session) and measures, from the kill, when the follower says it
 // leads and when it finishes its first cycle as leader; then a fresh daemon joins as the next follower.
 //
-// Options (environment): BENCH_RUNS (5), BENCH_SESSION_TIMEOUT_MS (3000), BENCH_INTERVAL_SECONDS (2).
+// Options (environment): BENCH_RUNS (5), BENCH_SESSION_TIMEOUT_MS (3000), BENCH_INTERVAL_SECONDS (2), BENCH_SIGNAL
+// (KILL, or TERM: a clean stop, which closes the session).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -15,6 +16,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SESSION_TIMEOUT_MS = Number(process.env.BENCH_SESSION_TIMEOUT_MS ?? 3000);
 const INTERVAL_SECONDS = Number(process.env.BENCH_INTERVAL_SECONDS ?? 2);
+const SIGNAL = process.env.BENCH_SIGNAL === 'TERM' ? 'TERM' : 'KILL';
 const say = (message) => process.stderr.write(`[bench] ${message}\n`);
 
 async function helpers() {
@@ -79,7 +81,7 @@ async function main() {
       // Mid-interval, as a crash comes at any time.
       await new Promise((resolve) => setTimeout(resolve, (INTERVAL_SECONDS * 1000) / 2));
       const killedAt = Date.now();
-      await leader.kill();
+      await (SIGNAL === 'TERM' ? leader.stop() : leader.kill());
       const leadingAt = await waitFor('the follower leads', () => {
         const line = follower.logs().find((l) => l.msg === 'leading: this instance scales');
         return line ? Date.parse(line.time) : undefined;
@@ -108,7 +110,7 @@ async function main() {
   const cycled = stats(results.map((r) => r.firstCycleMs));
   const bound = SESSION_TIMEOUT_MS + INTERVAL_SECONDS * 1000;
   process.stdout.write(
-    `takeover after kill -9 of the leader, ${RUNS} runs, session timeout ${SESSION_TIMEOUT_MS} ms, interval ${INTERVAL_SECONDS} s ` +
+    `takeover after SIG${SIGNAL} to the leader, ${RUNS} runs, session timeout ${SESSION_TIMEOUT_MS} ms, interval ${INTERVAL_SECONDS} s ` +
       `(bound: ${bound} ms)\n` +
       `  new leader elected:        median ${elected.median} ms, max ${elected.max} ms\n` +
       `  its first cycle finished:  median ${cycled.median} ms, max ${cycled.max} ms\n` +
