@@ -231,7 +231,7 @@ export class ZooKeeperSession {
     }
   }
 
-  /** Every third of the session timeout: one cheap request, and a check that an answer came recently. */
+  /** Every sixth of the session timeout: one cheap request, and a check that an answer came recently. */
   private beat(): void {
     if (this.closed) return;
     const period = Math.max(50, Math.floor(this.sessionTimeoutMs / 6));
