@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import os from 'node:os';
 import { MarathonClient, type MarathonAuth } from '../src/marathon/client.js';
 import { createApiServer, listen } from './api/server.js';
 import { secretValues, type LoadedConfig } from './config/load.js';
@@ -8,7 +9,11 @@ import { DecisionLog } from './decisions/log.js';
 import { InfluxMetricsSource, type InfluxSettings } from './metrics/index.js';
 import { scheduleProblems } from './registry/schedules.js';
 import type { PolicyDefaults } from './registry/registration.js';
-import { RegistrationStore } from './registry/store.js';
+import { StateFileRegistrationStore, type RegistrationStore } from './registry/store.js';
+import { ZooKeeperRegistrationStore } from './registry/zookeeper-store.js';
+import { LeaderElection, standalone, type Leadership } from './leadership/election.js';
+import { SharedCycleMemory } from './leadership/shared-memory.js';
+import { ZooKeeperSession } from './leadership/zookeeper-session.js';
 import { createJsonLogger, type Logger } from './telemetry/logger.js';
 import { createScrubber, withoutUserinfo } from './telemetry/scrub.js';
 import { buildInfo } from './telemetry/build-info.js';
@@ -47,8 +52,14 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
   if (secrets.influxPassword) influxSettings.password = secrets.influxPassword;
   const metricsSource = new InfluxMetricsSource(influxSettings);
 
-  const store = await RegistrationStore.open(config.stateFile);
-  for (const file of store.removedTempFiles) logger.warn('removed a temp file left by an interrupted state write', { file });
+  const coordination = config.zookeeper ? zookeeperCoordination(config.zookeeper, logger) : undefined;
+  let store: RegistrationStore;
+  if (coordination) store = coordination.store;
+  else {
+    const fileStore = await StateFileRegistrationStore.open(config.stateFile);
+    for (const file of fileStore.removedTempFiles) logger.warn('removed a temp file left by an interrupted state write', { file });
+    store = fileStore;
+  }
   const defaults: PolicyDefaults = {
     tolerance: config.defaults.tolerance,
     scaleDownStabilizationSeconds: config.defaults.scaleDownStabilizationSeconds,
@@ -58,8 +69,10 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
 
   const decisions = new DecisionLog(config.decisionHistory);
   const metrics = new AutoscalerMetrics(buildInfo());
+  const leadership: Leadership = coordination?.election ?? standalone;
+  metrics.reportRole(() => leadership.role());
   const controller = new Controller(
-    { marathon, metrics: metricsSource, clock, logger },
+    { marathon, metrics: metricsSource, clock, logger, ...(coordination ? { guard: coordination.memory } : {}) },
     {
       intervalSeconds: config.intervalSeconds,
       maxCycleAgeSeconds: config.health.maxCycleAgeSeconds ?? defaultMaxCycleAgeSeconds(config),
@@ -73,6 +86,10 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
       decisions,
       metrics,
       scrub,
+      leadership,
+      ...(coordination
+        ? { sharedMemory: coordination.memory, registrationsLoaded: () => coordination.store.loaded }
+        : {}),
     },
   );
 
@@ -88,10 +105,13 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
     auth: apiAuth,
     logger,
     scrub,
+    leadership,
   });
   const address = await listen(server, config.listen.host, config.listen.port);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  // The API listens first: the election node names the address, so other instances can point at it.
+  coordination?.start(config.zookeeper?.advertiseUrl ?? advertisedUrl(address.address, address.port));
   logger.info('listening', {
     url,
     marathon: withoutUserinfo(marathon.baseUrl),
@@ -100,8 +120,9 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
     intervalSeconds: config.intervalSeconds,
     dryRun: config.dryRun,
     readOnly: config.readOnly,
-    stateFile: config.stateFile,
-    registrations: store.list().length,
+    ...(config.zookeeper
+      ? { zookeeper: config.zookeeper.connect, zookeeperPath: config.zookeeper.path, sessionTimeoutMs: config.zookeeper.sessionTimeoutMs }
+      : { stateFile: config.stateFile, registrations: store.list().length }),
   });
   controller.start();
 
@@ -110,10 +131,41 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
     logger,
     stop: async () => {
       await controller.stop();
+      await coordination?.stop();
       await closeServer(server);
       logger.info('stopped');
     },
   };
+}
+
+type ZooKeeperConfig = NonNullable<LoadedConfig['config']['zookeeper']>;
+
+/** The ZooKeeper side of several instances: one session, the election, the shared registrations and memory. */
+function zookeeperCoordination(config: ZooKeeperConfig, logger: Logger) {
+  const session = new ZooKeeperSession({ connect: config.connect, sessionTimeoutMs: config.sessionTimeoutMs, logger });
+  const store = new ZooKeeperRegistrationStore(session, config.path, logger);
+  const election = new LeaderElection(session, config.path, logger);
+  const memory = new SharedCycleMemory(session, config.path, election, () => election.ownPath(), logger);
+  return {
+    store,
+    election,
+    memory,
+    start(advertiseUrl: string) {
+      election.join(advertiseUrl);
+      session.start();
+    },
+    async stop() {
+      election.close();
+      await session.close();
+    },
+  };
+}
+
+/** The address other instances are told: the listen address, or this host's name when it listens on every interface. */
+function advertisedUrl(address: string, port: number): string {
+  const wildcard = address === '0.0.0.0' || address === '::';
+  const host = wildcard ? os.hostname() : address.includes(':') ? `[${address}]` : address;
+  return `http://${host}:${port}`;
 }
 
 function closeServer(server: http.Server): Promise<void> {

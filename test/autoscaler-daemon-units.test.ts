@@ -9,7 +9,7 @@ import { toAppView } from '../autoscaler/cycle/app-view.js';
 import { DecisionLog } from '../autoscaler/decisions/log.js';
 import { registrationFromLabels } from '../autoscaler/registry/labels.js';
 import { isValidAppId, registrationSchema, toPolicy } from '../autoscaler/registry/registration.js';
-import { RegistrationStore, StateFileError } from '../autoscaler/registry/store.js';
+import { StateFileRegistrationStore, StateFileError } from '../autoscaler/registry/store.js';
 import { createJsonLogger } from '../autoscaler/telemetry/logger.js';
 import { createScrubber } from '../autoscaler/telemetry/scrub.js';
 import { Controller } from '../autoscaler/controller/controller.js';
@@ -295,7 +295,7 @@ describe('registration store', () => {
     const temp = await makeTempDir();
     dirs.push(temp);
     const file = path.join(temp.dir, 'nested', 'state.json');
-    const store = await RegistrationStore.open(file);
+    const store = await StateFileRegistrationStore.open(file);
     expect(store.list()).toEqual([]);
     const registration = registrationSchema.parse({ appId: '/shop/web', minInstances: 1, maxInstances: 3, targetCpu: 0.5 });
     expect(await store.put(registration)).toBe(true);
@@ -304,15 +304,15 @@ describe('registration store', () => {
     expect(await store.remove('/shop/api')).toBe(true);
     expect(await store.remove('/shop/api')).toBe(false);
 
-    const reloaded = await RegistrationStore.open(file);
+    const reloaded = await StateFileRegistrationStore.open(file);
     expect(reloaded.list()).toEqual([{ ...registration, maxInstances: 4 }]);
     expect(JSON.parse(await readFile(file, 'utf8')).version).toBe(1);
     expect(await readdir(path.dirname(file))).toEqual(['state.json']); // no temp files left behind
 
     await writeFile(file, '{"version":1,"registrations":[{"appId":"/x"}]}');
-    await expect(RegistrationStore.open(file)).rejects.toThrow(/registrations\.0\.minInstances: is required/);
+    await expect(StateFileRegistrationStore.open(file)).rejects.toThrow(/registrations\.0\.minInstances: is required/);
     await writeFile(file, '{not json');
-    await expect(RegistrationStore.open(file)).rejects.toBeInstanceOf(StateFileError);
+    await expect(StateFileRegistrationStore.open(file)).rejects.toBeInstanceOf(StateFileError);
   });
 });
 

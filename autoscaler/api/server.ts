@@ -5,6 +5,8 @@ import type { LivenessReport, ReadinessReport } from '../controller/controller.j
 import type { CycleResult } from '../cycle/run-cycle.js';
 import type { DecisionLog, LoggedDecision } from '../decisions/log.js';
 import { decisionView, type DecisionView } from '../decisions/view.js';
+import { standalone, type Leadership } from '../leadership/election.js';
+import { ZooKeeperError } from '../leadership/zookeeper-session.js';
 import { explainDecision } from '../policy/decide.js';
 import { isValidAppId, registrationSchema, toPolicy, type PolicyDefaults, type Registration } from '../registry/registration.js';
 import { StateFileError, type RegistrationStore } from '../registry/store.js';
@@ -26,7 +28,12 @@ export interface ApiDeps {
   logger: Logger;
   /** Applied to every answer: no credential leaves the daemon, whatever an upstream error message carried. */
   scrub: Scrub;
+  /** Who leads: named in every answer's headers and in /apps and /decisions (default: this instance alone). */
+  leadership?: Leadership;
 }
+
+export const LEADER_HEADER = 'X-Baton-Autoscaler-Leader';
+export const ROLE_HEADER = 'X-Baton-Autoscaler-Role';
 
 class HttpError extends Error {
   constructor(
@@ -49,6 +56,12 @@ export function createApiServer(deps: ApiDeps): http.Server {
         deps.logger.error('state file not saved', { method: request.method, path: safePath(request.url), error: error.message });
         const status = error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 507 : 503;
         sendJson(deps.scrub, response, status, { error: 'state-not-saved', message: error.message });
+        return;
+      }
+      if (error instanceof ZooKeeperError) {
+        // Registrations live in ZooKeeper: without it nothing can be changed here. Another instance may have a session.
+        deps.logger.warn('registration not changed: ZooKeeper unavailable', { method: request.method, path: safePath(request.url), error: error.message });
+        sendJson(deps.scrub, response, 503, { error: 'zookeeper-unavailable', message: error.message, leader: leaderView(deps) }, { 'Retry-After': '1' });
         return;
       }
       if (error instanceof HttpError) {
@@ -76,6 +89,9 @@ async function handle(deps: ApiDeps, request: http.IncomingMessage, response: ht
   const url = new URL(request.url ?? '/', 'http://localhost');
   const method = request.method ?? 'GET';
   const path = url.pathname;
+  const leader = leaderView(deps);
+  response.setHeader(ROLE_HEADER, leader.role);
+  if (leader.url) response.setHeader(LEADER_HEADER, leader.url);
 
   if (path === '/healthz') {
     allow(method, ['GET', 'HEAD']);
@@ -101,12 +117,12 @@ async function handle(deps: ApiDeps, request: http.IncomingMessage, response: ht
     const limit = parseLimit(url.searchParams.get('limit'));
     const options: { appId?: string; limit: number } = { limit };
     if (appId) options.appId = appId;
-    return sendJson(deps.scrub, response, 200, { decisions: deps.decisions.list(options).map(decisionView) });
+    return sendJson(deps.scrub, response, 200, { leader, decisions: deps.decisions.list(options).map(decisionView) });
   }
   if (path === '/apps') {
     allow(method, ['GET', 'POST']);
     if (method === 'POST') return registerApp(deps, request, response);
-    return sendJson(deps.scrub, response, 200, listApps(deps));
+    return sendJson(deps.scrub, response, 200, { leader, ...listApps(deps) });
   }
   if (path.startsWith('/apps/')) {
     allow(method, ['GET', 'DELETE']);
@@ -119,6 +135,16 @@ async function handle(deps: ApiDeps, request: http.IncomingMessage, response: ht
     throw new HttpError(404, 'not-managed', `${appId} is not managed by the autoscaler`, issue ? { labelErrors: issue.errors } : {});
   }
   throw new HttpError(404, 'not-found', 'no such endpoint (try /apps, /decisions, /metrics, /healthz, /readyz)');
+}
+
+/**
+ * Who leads, for clients: this instance's role and the leader's advertised address (`self` when it is this one).
+ * `/decisions` and the instances in `/apps` are the ones this instance saw while it led: ask the leader for current ones.
+ */
+function leaderView(deps: ApiDeps): { role: string; url: string | null; self: boolean } {
+  const leadership = deps.leadership ?? standalone;
+  const leader = leadership.leader();
+  return { role: leadership.role(), url: leader?.url ?? null, self: leader?.self ?? false };
 }
 
 interface AppEntry {

@@ -12,6 +12,17 @@ const httpUrl = z
   }, 'expected a URL (http:// or https://)');
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable');
+/** "host:port" pairs, comma-separated, optionally followed by a chroot path: ZooKeeper's own connect string. */
+const zookeeperConnect = z
+  .string({ error: 'expected a connect string like "zk1:2181,zk2:2181,zk3:2181"' })
+  .regex(
+    /^[A-Za-z0-9.\-]+:\d{1,5}(,[A-Za-z0-9.\-]+:\d{1,5})*$/,
+    'expected a connect string like "zk1:2181,zk2:2181,zk3:2181" (host:port pairs, comma-separated)',
+  );
+const zookeeperPath = z
+  .string({ error: 'expected an absolute ZooKeeper path like "/baton-autoscaler"' })
+  .regex(/^(\/[A-Za-z0-9_.\-]+)+$/, 'expected an absolute ZooKeeper path like "/baton-autoscaler" (no trailing "/")');
+
 const positiveSeconds = z.number({ error: 'expected a number of seconds' }).positive('expected a number of seconds > 0');
 
 /** The daemon's config file. Everything but the two URLs has a default. */
@@ -72,6 +83,20 @@ export const autoscalerConfigSchema = z.strictObject({
       maxCycleAgeSeconds: positiveSeconds.optional(),
     })
     .default({}),
+  /**
+   * Several instances with leader election: only the leader scales; registrations and the stabilization history live
+   * in ZooKeeper under `path` (without this key: one instance, registrations in `stateFile`).
+   */
+  zookeeper: z
+    .strictObject({
+      connect: zookeeperConnect,
+      path: zookeeperPath.default('/baton-autoscaler'),
+      /** Asked of ZooKeeper (which clamps it to its 2–20 ticks); a lost leader is replaced within this plus one cycle. */
+      sessionTimeoutMs: z.number().int('expected whole milliseconds').min(1000, 'expected at least 1000 ms').max(120_000).default(10_000),
+      /** The API address the other instances name as the leader's (default: http://<listen host, or this host's name>:<port>). */
+      advertiseUrl: httpUrl.optional(),
+    })
+    .optional(),
   /** Decisions kept per app for GET /decisions (repeats of the same decision are folded into one entry). */
   decisionHistory: z.number().int().min(1).max(1000).default(20),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -1,4 +1,5 @@
-import { runCycle, newCycleState, type CycleDeps, type CycleResult, type CycleSettings } from '../cycle/run-cycle.js';
+import { runCycle, newCycleState, type AppMemory, type CycleDeps, type CycleResult, type CycleSettings } from '../cycle/run-cycle.js';
+import { standalone, type LeaderInfo, type Leadership, type Role } from '../leadership/election.js';
 import type { DecisionLog } from '../decisions/log.js';
 import type { Registration } from '../registry/registration.js';
 import type { AutoscalerMetrics } from '../telemetry/prometheus.js';
@@ -20,14 +21,21 @@ export interface LivenessReport {
 
 export type UpstreamStatus = 'ok' | 'unreachable' | 'not-checked';
 
-/** GET /readyz: could the last cycle do its job? Fails while InfluxDB or Marathon is down, which a restart does not fix. */
+/**
+ * GET /readyz: could the last cycle do its job? Fails while InfluxDB or Marathon is down, which a restart does not fix.
+ * With ZooKeeper: a follower is ready once it has read the registrations (it serves the API); an instance without a
+ * ZooKeeper session is not (it can neither scale nor change registrations).
+ */
 export interface ReadinessReport {
   ready: boolean;
-  status: 'ready' | 'starting' | 'not-ready';
+  status: 'ready' | 'starting' | 'not-ready' | 'following' | 'no-session' | 'joining';
+  role: Role;
+  /** Who leads, as far as this instance knows (`self: true` when it does); null without a ZooKeeper session. */
+  leader: LeaderInfo | null;
   marathon: UpstreamStatus;
   influxdb: UpstreamStatus;
-  /** The API listens only once the state file is read, so this is always true when it answers. */
-  registrationsLoaded: true;
+  /** With the state file always true (the API listens only once it is read); with ZooKeeper once they were read. */
+  registrationsLoaded: boolean;
   lastCycleAt: string | null;
   lastSuccessfulCycleAt: string | null;
   consecutiveFailedCycles: number;
@@ -48,6 +56,12 @@ export interface ControllerOptions {
   timers?: MonotonicTimers;
   /** The collection between cycles (see IdleCollector); by default active when the process runs with --expose-gc. */
   collector?: IdleCollector;
+  /** Who may scale (default: this instance alone). Only the leader runs cycles; the others keep the loop ticking. */
+  leadership?: Leadership;
+  /** False until the registrations were read (ZooKeeper): a cycle before that would drop the apps registered over REST. */
+  registrationsLoaded?: () => boolean;
+  /** The apps' memory shared between leaders: read when this instance takes over, written after each of its cycles. */
+  sharedMemory?: { load(): Promise<Map<string, AppMemory>>; save(apps: Map<string, AppMemory>): Promise<void> };
 }
 
 /**
@@ -68,6 +82,9 @@ export class Controller {
   private failedInARow = 0;
   private cyclesRun = 0;
   private overlaps = 0;
+  private readonly leadership: Leadership;
+  /** Set when this instance (re)gains the leadership: its memory of the apps must come from the last leader first. */
+  private takingOver = true;
 
   constructor(
     private readonly deps: CycleDeps,
@@ -76,6 +93,15 @@ export class Controller {
     this.timers = options.timers ?? systemTimers;
     this.collector = options.collector ?? new IdleCollector();
     this.ticker = new FixedRateTicker(options.intervalSeconds * 1000, this.timers, () => void this.tick());
+    this.leadership = options.leadership ?? standalone;
+    this.leadership.onChange((role) => {
+      if (role !== 'leader') {
+        this.takingOver = true;
+        return;
+      }
+      // Take over now, not at the next tick: the bound is one session timeout plus one cycle.
+      if (this.ticker.isRunning) void this.tick();
+    });
   }
 
   /** Runs a first cycle at once, then one per interval. */
@@ -92,6 +118,11 @@ export class Controller {
 
   /** Starts a cycle unless one is running. Resolves when the cycle it started (or the running one) ends. */
   tick(): Promise<void> {
+    if (!this.leadership.isLeader() || !(this.options.registrationsLoaded?.() ?? true)) {
+      // Not ours to scale: the loop is alive all the same (liveness), it just has nothing to do.
+      this.lastStartedAt = this.timers.now();
+      return this.running ?? Promise.resolve();
+    }
     if (this.running) {
       this.overlaps += 1;
       this.options.metrics.recordOverlap();
@@ -125,12 +156,24 @@ export class Controller {
 
   readiness(): ReadinessReport {
     const last = this.last;
-    const ready = last !== null && last.ok;
+    const role = this.leadership.role();
+    const registrationsLoaded = this.options.registrationsLoaded?.() ?? true;
+    let ready = last !== null && last.ok;
+    let status: ReadinessReport['status'] = ready ? 'ready' : last === null ? 'starting' : 'not-ready';
+    if (role === 'follower') {
+      ready = registrationsLoaded;
+      status = ready ? 'following' : 'starting';
+    } else if (role === 'no-session' || role === 'joining') {
+      ready = false;
+      status = role;
+    }
     return {
       ready,
-      status: ready ? 'ready' : last === null ? 'starting' : 'not-ready',
+      status,
+      role,
+      leader: this.leadership.leader(),
       ...upstreamStatus(last),
-      registrationsLoaded: true,
+      registrationsLoaded,
       lastCycleAt: last ? new Date(last.finishedAt).toISOString() : null,
       lastSuccessfulCycleAt: this.lastSuccessAt === null ? null : new Date(this.lastSuccessAt).toISOString(),
       consecutiveFailedCycles: this.failedInARow,
@@ -143,6 +186,18 @@ export class Controller {
     let result: CycleResult;
     // CPU of the whole process while the cycle ran (other requests and GC included): the cycle's cost, for the log.
     const cpuBefore = process.cpuUsage();
+    const shared = this.options.sharedMemory;
+    if (this.takingOver && shared) {
+      try {
+        const apps = await shared.load();
+        this.state.apps = apps;
+        logger.info('took over the stabilization history of the last leader', { apps: apps.size });
+      } catch (error) {
+        logger.warn('cannot read the last leader\'s stabilization history: no cycle until it can', { error: (error as Error).message });
+        return;
+      }
+    }
+    this.takingOver = false;
     try {
       result = await runCycle(this.deps, this.state, this.options.settings, this.options.registrations());
     } catch (error) {
@@ -164,6 +219,7 @@ export class Controller {
     for (const record of result.decisions) this.options.decisions.add(record);
     this.options.decisions.retain(new Set(result.managed.map((m) => m.appId)));
     this.options.metrics.recordCycle(result);
+    if (shared && this.leadership.isLeader()) await shared.save(this.state.apps);
     const gcStartedAt = performance.now();
     const collected = this.collector.afterCycle();
     logger.info('cycle', {

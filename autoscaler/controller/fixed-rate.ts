@@ -29,6 +29,10 @@ export class FixedRateTicker {
     private readonly onTick: () => void,
   ) {}
 
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   start(): void {
     this.running = true;
     this.anchor = this.timers.now();

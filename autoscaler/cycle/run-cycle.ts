@@ -25,11 +25,21 @@ export interface Clock {
   now(): number;
 }
 
+/**
+ * Asked right before each scale request, with the app's memory as it will be once the request is applied. Rejects
+ * when this instance may no longer scale (it lost the leadership): the request is then not sent, nor any other this
+ * cycle. (Without it, as with a single instance, every request is sent.)
+ */
+export interface ScaleGuard {
+  beforeScale(appId: string, after: AppMemory): Promise<void>;
+}
+
 export interface CycleDeps {
   marathon: MarathonPort;
   metrics: MetricsPort;
   clock: Clock;
   logger: Logger;
+  guard?: ScaleGuard;
 }
 
 export interface CycleSettings {
@@ -62,7 +72,7 @@ export function newCycleState(): CycleState {
 }
 
 export type ErrorSource = 'marathon' | 'influxdb';
-export type Outcome = 'applied' | 'dry-run' | 'failed' | 'locked' | 'unchanged';
+export type Outcome = 'applied' | 'dry-run' | 'failed' | 'locked' | 'unchanged' | 'not-leader';
 
 /**
  * A decision as the daemon keeps it for /decisions: the pure function's answer plus what the daemon did with it.
@@ -196,6 +206,7 @@ export async function runCycle(
   }
 
   let marathonReachable = true;
+  let mayScale = true;
   let scaleMs = 0;
   const decideStartedAt = clock.now();
   for (const managed of present) {
@@ -280,6 +291,21 @@ export async function runCycle(
       record.error = 'Marathon became unreachable earlier in this cycle';
       continue;
     }
+    const event: ScaleEvent = { at: now, change: decision.desired - decision.current };
+    if (mayScale && deps.guard) {
+      try {
+        await deps.guard.beforeScale(managed.appId, { ...memory, baseline: decision.desired, scaleEvents: [...(memory.scaleEvents ?? []), event] });
+      } catch (error) {
+        mayScale = false;
+        logger.warn('scaling stopped: this instance no longer leads', { appId: managed.appId, error: describeError(error) });
+      }
+    }
+    if (!mayScale) {
+      record.outcome = 'not-leader';
+      record.error = 'this instance no longer leads: another one scales';
+      result.skipped.push({ appId: managed.appId, reason: 'not-leader' });
+      continue;
+    }
     const scaleStartedAt = clock.now();
     try {
       const deployment = await deps.marathon.scaleApp(managed.appId, decision.desired);
@@ -287,7 +313,7 @@ export async function runCycle(
       result.requests.marathon += 1;
       record.outcome = 'applied';
       memory.baseline = decision.desired;
-      (memory.scaleEvents ??= []).push({ at: now, change: decision.desired - decision.current });
+      (memory.scaleEvents ??= []).push(event);
       result.actions.push({
         appId: managed.appId,
         direction,

@@ -21,13 +21,55 @@ export class StateFileError extends Error {
 }
 
 /**
+ * Where REST registrations live: the state file of a single instance, or ZooKeeper when several instances share them
+ * (registry/zookeeper-store.ts). list() runs every cycle and must not do I/O; writes resolve once the change is durable
+ * and reject (changing nothing) when it cannot be made so.
+ */
+export interface RegistrationStore {
+  list(): Registration[];
+  get(appId: string): Registration | undefined;
+  /** Returns true when the app was not registered before. */
+  put(registration: Registration): Promise<boolean>;
+  /** Returns false when the app was not registered. */
+  remove(appId: string): Promise<boolean>;
+}
+
+/** The registrations a store holds in memory, by app id; list() is sorted by app id once per change, not per call. */
+export class RegistrationIndex {
+  private readonly byId = new Map<string, Registration>();
+  private sorted: Registration[] | null = null;
+
+  list(): Registration[] {
+    this.sorted ??= [...this.byId.values()].sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0));
+    return this.sorted;
+  }
+
+  get(appId: string): Registration | undefined {
+    return this.byId.get(appId);
+  }
+
+  appIds(): string[] {
+    return [...this.byId.keys()];
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Sets the app's registration; `undefined` removes it. */
+  set(appId: string, registration: Registration | undefined): void {
+    if (registration) this.byId.set(appId, registration);
+    else if (!this.byId.delete(appId)) return;
+    this.sorted = null;
+  }
+}
+
+/**
  * REST registrations, persisted so that a restart or a crash loses none: every change is written to a temp file,
  * fsynced, renamed over the state file, and the directory is fsynced.
  */
-export class RegistrationStore {
-  private readonly registrations = new Map<string, Registration>();
-  /** list() runs every cycle: sorted once per change, not per call. */
-  private sorted: Registration[] | null = null;
+export class StateFileRegistrationStore implements RegistrationStore {
+  private readonly registrations = new RegistrationIndex();
   /** Writes are serialised: two concurrent POSTs must not interleave their renames. */
   private writing: Promise<void> = Promise.resolve();
 
@@ -36,8 +78,8 @@ export class RegistrationStore {
 
   private constructor(readonly file: string) {}
 
-  static async open(file: string): Promise<RegistrationStore> {
-    const store = new RegistrationStore(file);
+  static async open(file: string): Promise<StateFileRegistrationStore> {
+    const store = new StateFileRegistrationStore(file);
     store.removedTempFiles.push(...(await removeStaleTempFiles(file)));
     let text: string;
     try {
@@ -60,8 +102,7 @@ export class RegistrationStore {
   }
 
   list(): Registration[] {
-    this.sorted ??= [...this.registrations.values()].sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0));
-    return this.sorted;
+    return this.registrations.list();
   }
 
   get(appId: string): Registration | undefined {
@@ -70,34 +111,27 @@ export class RegistrationStore {
 
   /** Returns true when the app was not registered before. Resolves once the change is on disk. */
   async put(registration: Registration): Promise<boolean> {
-    const created = !this.registrations.has(registration.appId);
     const previous = this.registrations.get(registration.appId);
-    this.registrations.set(registration.appId, registration);
-    this.sorted = null;
-    try {
-      await this.persist();
-    } catch (error) {
-      if (previous) this.registrations.set(registration.appId, previous);
-      else this.registrations.delete(registration.appId);
-      this.sorted = null;
-      throw error;
-    }
-    return created;
+    await this.change(registration.appId, registration);
+    return previous === undefined;
   }
 
   async remove(appId: string): Promise<boolean> {
+    if (!this.registrations.get(appId)) return false;
+    await this.change(appId, undefined);
+    return true;
+  }
+
+  /** Applies the change, and undoes it when it cannot be saved. */
+  private async change(appId: string, registration: Registration | undefined): Promise<void> {
     const previous = this.registrations.get(appId);
-    if (!previous) return false;
-    this.registrations.delete(appId);
-    this.sorted = null;
+    this.registrations.set(appId, registration);
     try {
       await this.persist();
     } catch (error) {
       this.registrations.set(appId, previous);
-      this.sorted = null;
       throw error;
     }
-    return true;
   }
 
   private persist(): Promise<void> {

@@ -1,8 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CycleResult } from '../cycle/run-cycle.js';
+import type { Role } from '../leadership/election.js';
 import type { BuildInfo } from './build-info.js';
 
 const PREFIX = 'baton_autoscaler_';
+const ROLES: Role[] = ['standalone', 'leader', 'follower', 'joining', 'no-session'];
 /**
  * prom-client's totals of the by-type gauges: gauges named *_total, which `promtool check metrics` rejects (the suffix
  * is for counters). Their by-type gauges stay; sum() over them gives the totals.
@@ -64,7 +66,30 @@ export class AutoscalerMetrics {
   private readonly appMin = this.appGauge('app_min_instances', "The app's minInstances (its registration or AUTOSCALE_MIN)");
   private readonly appMax = this.appGauge('app_max_instances', "The app's maxInstances (its registration or AUTOSCALE_MAX)");
 
+  /** Read when scraped: the role can change between cycles (a lost ZooKeeper session). */
+  private role: () => Role = () => 'standalone';
+
   constructor(build: BuildInfo) {
+    const metrics = this;
+    new Gauge({
+      name: `${PREFIX}leader`,
+      help: '1 while this instance scales (it leads, or runs alone without ZooKeeper), else 0',
+      registers: [this.registry],
+      collect() {
+        const role = metrics.role();
+        this.set(role === 'leader' || role === 'standalone' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}role`,
+      help: "1 for this instance's role (standalone, leader, follower, joining, no-session), 0 for the others",
+      labelNames: ['role'],
+      registers: [this.registry],
+      collect() {
+        const role = metrics.role();
+        for (const name of ROLES) this.set({ role: name }, name === role ? 1 : 0);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
     for (const name of GAUGES_NAMED_LIKE_COUNTERS) this.registry.removeSingleMetric(PREFIX + name);
     new Gauge({
@@ -100,6 +125,10 @@ export class AutoscalerMetrics {
     for (const action of result.actions) this.scaleActions.inc({ direction: action.direction });
     for (const skip of result.skipped) this.skipped.inc({ reason: skip.reason });
     for (const error of result.errors) this.errors.inc({ source: error.source });
+  }
+
+  reportRole(role: () => Role): void {
+    this.role = role;
   }
 
   recordOverlap(): void {
