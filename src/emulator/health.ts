@@ -1,7 +1,7 @@
 // Marathon's HealthCheckActor and Health (core/health) over one task's real health check results, as pure functions:
 // which failures count, when the task is killed, and when its health changes.
 import { isJsonObject, type JsonObject } from './definition.js';
-import type { HealthRecord } from './model.js';
+import type { HealthRecord } from './task-record.js';
 import type { ProbeResult } from './tasks/runner.js';
 
 export interface HealthCheckRules {

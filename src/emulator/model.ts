@@ -24,59 +24,17 @@ import {
 import { applyHealthResult, healthCheckRulesOf } from './health.js';
 import { simulatedRunner } from './tasks/simulated-runner.js';
 import type { Placement, ProbeResult, TaskExit, TaskReports, TaskRunner, TaskRunnerFactory } from './tasks/runner.js';
+import {
+  DEFAULT_KILL_GRACE_PERIOD_MS,
+  killGracePeriodMsOf,
+  type EmulatorTimings,
+  type HealthRecord,
+  type MesosState,
+  type TaskRecord,
+} from './task-record.js';
 
-export interface EmulatorTimings {
-  stagingMs: number;
-  healthyMs: number;
-  crashMs: number;
-  killMs: number;
-  backoffMs: number;
-}
-
-export type MesosState =
-  | 'TASK_STAGING'
-  | 'TASK_RUNNING'
-  | 'TASK_KILLING'
-  | 'TASK_FINISHED'
-  | 'TASK_FAILED'
-  | 'TASK_KILLED'
-  | 'TASK_LOST';
-
-export interface HealthRecord {
-  alive: boolean;
-  consecutiveFailures: number;
-  firstSuccess: string | null;
-  lastSuccess: string | null;
-  lastFailure: string | null;
-  lastFailureCause: string | null;
-}
-
-export interface TaskRecord {
-  id: string;
-  instanceId: string;
-  incarnation: number;
-  appId: string;
-  /** The app version the task was launched from. */
-  version: string;
-  /** Bumped by config changes and restarts: tasks of an older generation are replaced by a RestartApplication. */
-  generation: number;
-  behaviour: Behaviour;
-  healthChecked: boolean;
-  state: MesosState;
-  /** A kill was sent. Without Marathon's task_killing feature the state stays as is until TASK_KILLED. */
-  killing: boolean;
-  /** The message of the TASK_KILLED status update that ends the kill. */
-  killMessage: string;
-  health: HealthRecord | null;
-  host: string;
-  slaveId: string;
-  ipAddress: string;
-  ports: number[];
-  servicePorts: number[];
-  stagedAt: number;
-  startedAt: number | null;
-  cancelTimers: (() => void)[];
-}
+export type { EmulatorTimings, HealthRecord, MesosState, TaskRecord } from './task-record.js';
+export { DEFAULT_KILL_GRACE_PERIOD_MS } from './task-record.js';
 
 export interface AppRecord {
   stored: StoredApp;
@@ -139,9 +97,6 @@ export interface ModelOptions {
    */
   taskKilling?: boolean;
 }
-
-/** Mesos' command executor escalates SIGTERM to SIGKILL after 3 s when the app sets no taskKillGracePeriodSeconds. */
-export const DEFAULT_KILL_GRACE_PERIOD_MS = 3000;
 
 /** How a write reaches updateRoot: forced or not, from where, and with which version (default: a new one, now). */
 export interface WriteOptions {
@@ -786,8 +741,8 @@ export class MarathonModel {
   }
 
   private killGracePeriodMs(task: TaskRecord): number {
-    const seconds = this.apps.get(task.appId)?.stored.definition.taskKillGracePeriodSeconds;
-    return typeof seconds === 'number' ? seconds * 1000 : DEFAULT_KILL_GRACE_PERIOD_MS;
+    const definition = this.apps.get(task.appId)?.stored.definition;
+    return definition ? killGracePeriodMsOf(definition) : DEFAULT_KILL_GRACE_PERIOD_MS;
   }
 
   private removeTask(task: TaskRecord): void {

@@ -2,7 +2,7 @@
 // becomes ready or is killed; the runner reports back what the task did. Two runners: the simulation on the clock
 // (simulated-runner.ts) and real processes on 127.0.0.1 (process-runner.ts).
 import type { JsonObject } from '../definition.js';
-import type { TaskRecord } from '../model.js';
+import type { TaskRecord } from '../task-record.js';
 
 /** How a task's process ended: an exit code, or the signal that ended it. */
 export interface TaskExit {

@@ -1,6 +1,6 @@
 // The simulated runner: tasks are records moved through their states on the model's clock, their fate chosen by
 // the app's failure-injection behaviour (EMULATOR_BEHAVIOUR label or image tag, see definition.ts behaviourOf).
-import type { EmulatorTimings, TaskRecord } from '../model.js';
+import type { EmulatorTimings, TaskRecord } from '../task-record.js';
 import type { TaskReports, TaskRunner, TaskRunnerFactory } from './runner.js';
 
 export function simulatedRunner(timings: EmulatorTimings): TaskRunnerFactory {
