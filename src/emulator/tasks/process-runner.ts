@@ -25,7 +25,7 @@ const FIRST_HEALTH_CHECK_AFTER_MS = 5000;
 
 /**
  * Runs each task under a small shell in its own process group. $1 the emulator's pid, $2 the kill grace in seconds,
- * the rest the task's argv. A watchdog stops the group (SIGTERM, SIGKILL after the grace) once the emulator is gone,
+ * the rest the task's argv (dash's kill takes `-PGID`, not `-- -PGID`). A watchdog stops the group (SIGTERM, SIGKILL after the grace) once the emulator is gone,
  * however it died, so no task outlives it. The shell exits with the task's status.
  */
 const SUPERVISOR = `
@@ -33,9 +33,9 @@ emulator=$1; grace=$2; shift 2
 "$@" & child=$!
 trap : TERM
 ( trap '' TERM; while kill -0 "$emulator" 2>/dev/null; do sleep 0.5; done
-  kill -TERM -- -$$ 2>/dev/null; sleep "$grace"; kill -KILL -- -$$ 2>/dev/null ) & watchdog=$!
+  kill -TERM -$$ 2>/dev/null; sleep "$grace"; kill -KILL -$$ 2>/dev/null ) & watchdog=$!
 while :; do wait $child; status=$?; kill -0 $child 2>/dev/null || break; done
-kill -0 "$emulator" 2>/dev/null || kill -KILL -- -$$ 2>/dev/null
+kill -0 "$emulator" 2>/dev/null || kill -KILL -$$ 2>/dev/null
 kill -KILL $watchdog 2>/dev/null
 exit $status
 `;
