@@ -1,5 +1,8 @@
 // The emulator's real-process mode: tasks are processes on 127.0.0.1 running the test service.
 import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../src/emulator/definition.js';
+import { applyHealthResult } from '../src/emulator/health.js';
+import { taskEnvironment } from '../src/emulator/tasks/environment.js';
 import { callEmulator, startEmulatorProcess, startProcessEmulator, testServiceCommand } from './support/emulator.js';
 
 interface LoggedEvent {
@@ -155,5 +158,44 @@ describe('emulator with real task processes', () => {
       await emulator.exited;
     }
     await until('the task process gone', async () => (isAlive(pid) ? undefined : true), 10_000);
+  });
+});
+
+describe('Marathon rules for real tasks (pure)', () => {
+  const rules = { gracePeriodMs: 10_000, maxConsecutiveFailures: 2 };
+  const fail = { kind: 'unhealthy', cause: '500 Internal Server Error' } as const;
+  const at = (now: number) => ({ now, runningSince: 0, rules });
+
+  it('ignores failures within the grace period until the first success, then counts them; kills on the one after max', () => {
+    const ignored = applyHealthResult(null, fail, at(5_000));
+    expect(ignored).toMatchObject({ failedCheck: false, aliveChanged: false, kill: null, health: { consecutiveFailures: 0 } });
+    const healthy = applyHealthResult(ignored.health, { kind: 'healthy' }, at(6_000));
+    expect(healthy).toMatchObject({ aliveChanged: true, health: { alive: true, firstSuccess: new Date(6_000).toISOString() } });
+    const first = applyHealthResult(healthy.health, fail, at(7_000));
+    expect(first).toMatchObject({ failedCheck: true, aliveChanged: true, kill: null, health: { alive: false, consecutiveFailures: 1 } });
+    const second = applyHealthResult(first.health, fail, at(8_000));
+    expect(second).toMatchObject({ aliveChanged: false, kill: null, health: { consecutiveFailures: 2 } });
+    const third = applyHealthResult(second.health, fail, at(9_000));
+    expect(third.kill).toEqual({ reason: '500 Internal Server Error' });
+    const afterGrace = applyHealthResult(null, fail, at(10_000));
+    expect(afterGrace).toMatchObject({ failedCheck: true, health: { consecutiveFailures: 1, lastFailureCause: '500 Internal Server Error' } });
+    const never = applyHealthResult(second.health, fail, { ...at(9_000), rules: { ...rules, maxConsecutiveFailures: 0 } });
+    expect(never.kill).toBeNull();
+  });
+
+  it('sets PORT<i>, PORT_<port>, PORT_<NAME>, PORT and PORTS as EnvironmentHelper.portsEnv does', () => {
+    const definition: JsonObject = {
+      id: '/shop/api',
+      cpus: 1,
+      mem: 128,
+      portDefinitions: [{ port: 10001, name: 'http' }, { port: 10002 }],
+      labels: { 'a.b-c': 'x' },
+    };
+    const env = taskEnvironment(definition, { taskId: 't1', version: 'v1', host: '127.0.0.1', hostPorts: [31001, 31002] });
+    expect(env).toMatchObject({
+      PORT0: '31001', PORT1: '31002', PORT_10001: '31001', PORT_10002: '31002', PORT_HTTP: '31001', PORT: '31001', PORTS: '31001,31002',
+      MARATHON_APP_RESOURCE_CPUS: '1.0', MARATHON_APP_LABELS: 'A_B_C', MARATHON_APP_LABEL_A_B_C: 'x', MESOS_TASK_ID: 't1',
+    });
+    expect(env.MARATHON_APP_DOCKER_IMAGE).toBeUndefined();
   });
 });

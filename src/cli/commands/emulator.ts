@@ -69,7 +69,7 @@ Examples:
   MARATHON_CREDENTIALS=ops:s3cret baton emulator --port 8080 --credentials-env MARATHON_CREDENTIALS
   baton emulator --apps demo/apps.json
   baton emulator --port 8081 --leader http://127.0.0.1:8080   # a second master that is not the leader
-  baton emulator --run-tasks --image-command "node test/support/test-service.mjs"   # tasks as real processes`,
+  baton emulator --run-tasks --image-command "node $PWD/test/support/test-service.mjs"   # tasks as real processes`,
     )
     .action(async (flags: EmulatorFlags) => {
       const options = emulatorOptionsFrom(flags, process.env);
