@@ -113,11 +113,13 @@ describe('emulator with real task processes', () => {
     }
   });
 
-  it('a crashing version fails (TASK_FAILED, lastTaskFailure) and is relaunched; crash-after-healthy is healthy first', async () => {
+  it('a crashing version fails (TASK_FAILED, lastTaskFailure) and is relaunched; crash-after-healthy is healthy first; an unhealthy one is killed', async () => {
     const marathon = await startProcessEmulator({ timings: { backoffMs: 50 } });
     try {
       await callEmulator(marathon.url, 'POST', '/v2/apps', webApp('/shop/crash', 'shop/web:2.0.0-crash', { env: { CRASH_MS: '50' } }));
       await callEmulator(marathon.url, 'POST', '/v2/apps', webApp('/shop/late', 'shop/web:2.0.0-crash-after-healthy', { env: { CRASH_AFTER_MS: '200' } }));
+      const sickCheck = { protocol: 'HTTP', path: '/health', portIndex: 0, gracePeriodSeconds: 0, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 1 };
+      await callEmulator(marathon.url, 'POST', '/v2/apps', webApp('/shop/sick', 'shop/web:2.0.0-unhealthy', { healthChecks: [sickCheck] }));
       const failure = await until('a relaunch of the crashed instance', async () => {
         const { body } = await callEmulator(marathon.url, 'GET', '/v2/apps/shop/crash');
         const app = (body as { app: { lastTaskFailure?: Record<string, unknown>; tasks: Task[] } }).app;
@@ -134,6 +136,22 @@ describe('emulator with real task processes', () => {
       const failedAt = late.findIndex((e) => e.eventType === 'status_update_event' && e.data.taskStatus === 'TASK_FAILED');
       expect(healthyAt).toBeGreaterThanOrEqual(0);
       expect(failedAt).toBeGreaterThan(healthyAt);
+      // maxConsecutiveFailures 1: the second counted failure kills, as HealthCheckActor checks the count before it.
+      const sick = await until('the unhealthy task killed', async () => {
+        const { body } = await callEmulator(marathon.url, 'GET', '/v2/apps/shop/sick');
+        const app = (body as { app: { lastTaskFailure?: Record<string, unknown> } }).app;
+        return app.lastTaskFailure;
+      });
+      expect(sick).toMatchObject({ state: 'TASK_KILLED', message: 'Task was killed since health check failed. Reason: 500 Internal Server Error' });
+      const sickEvents = (await eventsOf(marathon.url)).filter((e) => e.data.appId === '/shop/sick');
+      const killedTask = sickEvents.find((e) => e.eventType === 'unhealthy_instance_kill_event')?.data.taskId;
+      expect(sickEvents.filter((e) => e.eventType === 'failed_health_check_event' && e.data.taskId === killedTask)).toHaveLength(2);
+      await until('TASK_KILLED of the unhealthy task', async () =>
+        statusUpdates(await eventsOf(marathon.url)).some((u) => u.taskId === killedTask && u.taskStatus === 'TASK_KILLED') ? true : undefined,
+      );
+      expect(statusUpdates(await eventsOf(marathon.url)).filter((u) => u.taskId === killedTask).map((u) => u.taskStatus)).toEqual([
+        'TASK_STAGING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED',
+      ]);
       // The crashing version never became healthy, so it never got a health_status_changed_event.
       expect(events.some((e) => e.eventType === 'health_status_changed_event' && e.data.appId === '/shop/crash')).toBe(false);
     } finally {

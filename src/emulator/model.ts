@@ -551,7 +551,7 @@ export class MarathonModel {
 
   /** The runner's reports, each ignored once the task is gone (killed, ended, or the model was reset). */
   private taskReports(): TaskReports {
-    const known = (task: TaskRecord) => this.tasksOf(task.appId).includes(task);
+    const known = (task: TaskRecord) => this.allTasks().includes(task);
     return {
       staging: (task, placement) => known(task) && this.taskStaging(task, placement),
       running: (task) => known(task) && this.taskRunning(task),
