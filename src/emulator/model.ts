@@ -1,6 +1,7 @@
 // The emulated Marathon: apps, tasks and deployments as plain records, driven by an injected clock.
 // Decisions (what to kill, launch, when a step is done) come from decisions.ts; this module applies them,
-// moves tasks through their Mesos states and emits Marathon's events.
+// moves tasks through their Mesos states as a task runner (tasks/: simulated, or real processes) reports them, and
+// emits Marathon's events.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { decide, type Goal, type TaskPicture } from './decisions.js';
