@@ -75,6 +75,7 @@ describe('baton emulator', () => {
     [['--apps', '/nonexistent/apps.json'], /--apps \/nonexistent\/apps.json: ENOENT/],
     [['--leader', 'ftp://10.0.0.1'], /--leader must be the leader's http\(s\) URL/],
     [['--leader', 'leader:8080/x'], /--leader must be the leader's http\(s\) URL/],
+    [['--image-command', 'node service.mjs'], /--image-command needs --run-tasks/],
   ])('rejects %j with exit code 2 and a message naming the flag', async (args, message) => {
     const result = await runBaton(['emulator', ...args]);
     expect(result.code).toBe(2);
