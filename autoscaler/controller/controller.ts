@@ -1,4 +1,5 @@
-import { runCycle, newCycleState, type CycleDeps, type CycleResult, type CycleSettings } from '../cycle/run-cycle.js';
+import { runCycle, newCycleState, type CycleDeps, type CycleResult, type CycleSettings, type CycleState } from '../cycle/run-cycle.js';
+import type { HistoryCachePolicy } from '../forecast/cache.js';
 import type { DecisionLog } from '../decisions/log.js';
 import type { Registration } from '../registry/registration.js';
 import type { AutoscalerMetrics } from '../telemetry/prometheus.js';
@@ -46,6 +47,8 @@ export interface ControllerOptions {
   scrub: Scrub;
   /** The monotonic clock and timers that pace cycles and measure liveness (decisions use the wall clock in deps). */
   timers?: MonotonicTimers;
+  /** How long predictive apps' history is kept and how many apps one history request reads (default: an hour, 10). */
+  historyCache?: HistoryCachePolicy;
   /** The collection between cycles (see IdleCollector); by default active when the process runs with --expose-gc. */
   collector?: IdleCollector;
 }
@@ -55,7 +58,7 @@ export interface ControllerOptions {
  * running is skipped and counted (cycles never overlap).
  */
 export class Controller {
-  private readonly state = newCycleState();
+  private readonly state: CycleState;
   private readonly timers: MonotonicTimers;
   private readonly ticker: FixedRateTicker;
   private readonly collector: IdleCollector;
@@ -73,6 +76,7 @@ export class Controller {
     private readonly deps: CycleDeps,
     private readonly options: ControllerOptions,
   ) {
+    this.state = newCycleState(options.historyCache);
     this.timers = options.timers ?? systemTimers;
     this.collector = options.collector ?? new IdleCollector();
     this.ticker = new FixedRateTicker(options.intervalSeconds * 1000, this.timers, () => void this.tick());

@@ -100,7 +100,8 @@ function replicasFor(usage: number, perInstance: number, current: number, tolera
   return withinTolerance(ratio, tolerance) ? current : hpaReplicas(ratio, current);
 }
 
-function targetedMetrics(policy: ForecastInput['policy']): ('cpu' | 'memory')[] {
+/** The metrics a policy scales on, in the order decisions list them. */
+export function targetedMetrics(policy: Pick<ScalingPolicy, 'targetCpu' | 'targetMemory'>): ('cpu' | 'memory')[] {
   const metrics: ('cpu' | 'memory')[] = [];
   if (policy.targetCpu !== undefined) metrics.push('cpu');
   if (policy.targetMemory !== undefined) metrics.push('memory');

@@ -38,7 +38,7 @@ export function decide(input: DecisionInput): Decision {
     recommendation,
     action,
     rules,
-    inputs: { targets, ratios, bounds, tasks },
+    inputs: predicted === null ? { targets, ratios, bounds, tasks } : { targets, ratios, bounds, tasks, forecast: predicted },
     dryRun: policy.dryRun,
     metrics,
     notes,

@@ -173,6 +173,8 @@ export interface Decision {
     ratios: { cpu?: number; memory?: number };   // usage / target over used tasks
     bounds: { min: number; max: number; scheduleFloor: number | null; predictedFloor?: number | null };
     tasks: TaskDecisionInput[];
+    /** The forecast behind bounds.predictedFloor, when the app has one. */
+    forecast?: PredictedFloor;
   };
   dryRun: boolean;
   /** Per metric, in target order (cpu, memory). */
