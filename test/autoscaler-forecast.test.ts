@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { HistoryCache } from '../autoscaler/forecast/cache.js';
 import { forecastFloor, historyWindows, quantile, WEEK_MS, type ForecastInput, type UsagePoint } from '../autoscaler/forecast/forecast.js';
+import { taskIdPatternOf } from '../autoscaler/forecast/history-query.js';
 
 /** Monday 30 November 2026, 08:50 UTC: ten minutes before the weekly peak of the scenarios below. */
 const NOW = Date.parse('2026-11-30T08:50:00Z');
@@ -200,5 +202,50 @@ describe('quantile', () => {
     [[1, 2, 3, 4], 0.9, 3.7],
   ])('%j at %d → %d', (values, q, expected) => {
     expect(quantile(values, q)).toBeCloseTo(expected, 9);
+  });
+});
+
+describe('taskIdPatternOf: the app\'s tasks by Marathon\'s task id grammar', () => {
+  const pattern = (appId: string) => {
+    const literal = taskIdPatternOf(appId);
+    return new RegExp(literal.slice(1, -1));
+  };
+  it.each([
+    ['/shop/web', 'shop_web.instance-6ad0c8a4-0f0e-11ee-8000-000000000000._app.1', true],
+    ['/shop/web', 'shop_web.instance-6ad0c8a4-0f0e-11ee-8000-000000000000._app', true],
+    ['/shop/web', 'shop_web.marathon-6ad0c8a4-0f0e-11ee-8000-000000000000.web', true],
+    ['/shop/web', 'shop_web.6ad0c8a4-0f0e-11ee-8000-000000000000', true],
+    ['/shop/web', 'shop_web.v2.instance-6ad0c8a4-0f0e-11ee-8000-000000000000._app.1', false],
+    ['/shop/web', 'shop_web.v2.6ad0c8a4-0f0e-11ee-8000-000000000000', false],
+    ['/shop/web', 'shop_web_api.instance-6ad0c8a4-0f0e-11ee-8000-000000000000._app.1', false],
+    ['/shop/web', 'shop_web-api.instance-6ad0c8a4-0f0e-11ee-8000-000000000000._app.1', false],
+    ['/shop/web', 'xshop_web.instance-6ad0c8a4-0f0e-11ee-8000-000000000000._app.1', false],
+    ['/shop/web.v2', 'shop_web.v2.instance-6ad0c8a4-0f0e-11ee-8000-000000000000._app.1', true],
+    ['/shop/web.v2', 'shop_webxv2.instance-6ad0c8a4-0f0e-11ee-8000-000000000000._app.1', false],
+  ])('%s ~ %s → %s', (appId, taskId, matches) => {
+    expect(pattern(appId).test(taskId)).toBe(matches);
+  });
+
+  it('refuses what is not a Marathon app id', () => {
+    expect(() => taskIdPatternOf('/shop/(web)')).toThrow(/not a Marathon app id/);
+  });
+});
+
+describe('HistoryCache', () => {
+  it('reads an app once per cacheMs, again when its settings change, retries a failure after retryMs, appsPerQuery at a time', () => {
+    const cache = new HistoryCache({ cacheMs: 3_600_000, retryMs: 300_000, appsPerQuery: 2 });
+    const apps = [{ appId: '/a', key: 'k' }, { appId: '/b', key: 'k' }, { appId: '/c', key: 'k' }];
+    expect(cache.due(apps, 0)).toEqual(['/a', '/b']);
+    cache.stored('/a', 'k', [{ at: 1, cpuCores: 1 }], 0);
+    cache.failed('/b', 'k', 0);
+    expect(cache.due(apps, 1000)).toEqual(['/c']);
+    expect(cache.due(apps, 300_000)).toEqual(['/c', '/b']);
+    expect(cache.due(apps, 3_600_000)).toEqual(['/c', '/b']);
+    expect(cache.due([{ appId: '/a', key: 'other' }], 1000)).toEqual(['/a']);
+    expect(cache.history('/a', 'k')).toEqual([{ at: 1, cpuCores: 1 }]);
+    expect(cache.history('/a', 'other')).toBeUndefined();
+    cache.retain(new Set(['/b']));
+    expect(cache.history('/a', 'k')).toBeUndefined();
+    expect(cache.history('/b', 'k')).toEqual([]);
   });
 });
