@@ -4,7 +4,7 @@ import { MarathonClient, type MarathonAuth } from '../src/marathon/client.js';
 import { createApiServer, listen } from './api/server.js';
 import { secretValues, type LoadedConfig } from './config/load.js';
 import { Controller } from './controller/controller.js';
-import type { Clock } from './cycle/run-cycle.js';
+import { DEFAULT_HISTORY_CACHE, type Clock } from './cycle/run-cycle.js';
 import { DecisionLog } from './decisions/log.js';
 import { InfluxMetricsSource, type InfluxSettings } from './metrics/index.js';
 import { scheduleProblems } from './registry/schedules.js';
@@ -30,7 +30,7 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
   const { config, secrets } = loaded;
   const scrub = createScrubber(secretValues(loaded));
   const logger = createJsonLogger({ write, level: config.logLevel, scrub });
-  const clock: Clock = { now: () => Date.now() };
+  const clock = wallClock(process.env.BATON_AUTOSCALER_TEST_CLOCK_START, logger);
 
   const auth: MarathonAuth = {};
   if (secrets.marathonBasic) auth.basic = secrets.marathonBasic;
@@ -72,7 +72,7 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
   const leadership: Leadership = coordination?.election ?? standalone;
   metrics.reportRole(() => leadership.role());
   const controller = new Controller(
-    { marathon, metrics: metricsSource, clock, logger, ...(coordination ? { guard: coordination.memory } : {}) },
+    { marathon, metrics: metricsSource, history: metricsSource, clock, logger, ...(coordination ? { guard: coordination.memory } : {}) },
     {
       intervalSeconds: config.intervalSeconds,
       maxCycleAgeSeconds: config.health.maxCycleAgeSeconds ?? defaultMaxCycleAgeSeconds(config),
@@ -81,7 +81,12 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
         usageQuery: { taskIdTag: config.metrics.taskIdTag, windowSeconds: config.metrics.windowSeconds },
         freshnessSeconds: config.metrics.freshnessSeconds,
         defaults,
+        forecast: {
+          bucketMinutes: config.forecast.bucketMinutes,
+          ...(config.forecast.retentionPolicy !== undefined ? { retentionPolicy: config.forecast.retentionPolicy } : {}),
+        },
       },
+      historyCache: { ...DEFAULT_HISTORY_CACHE, cacheMs: config.forecast.cacheMinutes * 60_000, appsPerQuery: config.forecast.appsPerQuery },
       registrations: () => store.list(),
       decisions,
       metrics,
@@ -182,4 +187,18 @@ function closeServer(server: http.Server): Promise<void> {
 function defaultMaxCycleAgeSeconds(config: LoadedConfig['config']): number {
   const worstCycleSeconds = 2 * config.marathon.timeoutSeconds + config.influx.timeoutSeconds;
   return Math.max(3 * config.intervalSeconds, worstCycleSeconds + config.intervalSeconds);
+}
+
+/**
+ * The wall clock decisions, schedules and forecasts use. FOR TESTS ONLY: BATON_AUTOSCALER_TEST_CLOCK_START=<ISO time>
+ * starts it at that instant and lets it run at real speed from there (a recorded Monday replayed on any day); the
+ * cycle's pace, liveness and every timeout stay on the real monotonic clock, and InfluxDB's now() is not moved.
+ */
+function wallClock(testStart: string | undefined, logger: Logger): Clock {
+  if (testStart === undefined || testStart === '') return { now: () => Date.now() };
+  const start = Date.parse(testStart);
+  if (Number.isNaN(start)) throw new Error(`BATON_AUTOSCALER_TEST_CLOCK_START: expected an ISO time like 2026-11-30T08:50:00Z, got ${JSON.stringify(testStart)}`);
+  const startedAt = performance.now();
+  logger.warn('test clock: decisions use a wall clock started at BATON_AUTOSCALER_TEST_CLOCK_START (tests only)', { start: testStart });
+  return { now: () => start + Math.round(performance.now() - startedAt) };
 }

@@ -99,6 +99,10 @@ describe('registrations', () => {
     [{ ...base, extra: 1 }, '', /extra/],
     [{ ...base, schedules: [{ cron: '0 8 * * 1', durationMinutes: 60, minInstances: 30 }] }, 'schedules.0.minInstances', /<= maxInstances/],
     [{ ...base, schedules: [{ cron: '0 8 * * 1', durationMinutes: 60, minInstances: 3, timezone: 'Mars/Olympus' }] }, 'schedules.0.timezone', /IANA time zone/],
+    [{ ...base, predictive: { quantile: 1.5 } }, 'predictive.quantile', /expected a quantile from 0 to 1/],
+    [{ ...base, predictive: { lookbackWeeks: 2.5 } }, 'predictive.lookbackWeeks', /expected a whole number of weeks/],
+    [{ ...base, predictive: { lookbackWeeks: 2, minWeeks: 3 } }, 'predictive.minWeeks', /must be <= lookbackWeeks \(2\)/],
+    [{ ...base, predictive: { leadMinuts: 10 } }, 'predictive', /leadMinuts/],
   ])('rejects %j at %s', (body, where, message) => {
     const result = registrationSchema.safeParse(body);
     expect(result.success).toBe(false);
@@ -122,6 +126,14 @@ describe('registrations', () => {
       schedules: [],
       source: 'rest',
     });
+  });
+
+  test('predictive: unset knobs take their defaults, minWeeks 2 (1 with a one-week lookback)', () => {
+    const defaults = { tolerance: 0.1, scaleDownStabilizationSeconds: 300, warmupSeconds: 60 };
+    expect(toPolicy(registrationSchema.parse({ ...base, predictive: {} }), defaults, 'rest').predictive).toEqual({
+      lookbackWeeks: 4, leadMinutes: 10, quantile: 0.9, windowMinutes: 10, minWeeks: 2,
+    });
+    expect(toPolicy(registrationSchema.parse({ ...base, predictive: { lookbackWeeks: 1 } }), defaults, 'rest').predictive?.minWeeks).toBe(1);
   });
 });
 
@@ -164,6 +176,42 @@ describe('labels', () => {
     [
       { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '3', AUTOSCALE_TARGET_CPU: '0.5', AUTOSCALE_DRY_RUN: 'yes' },
       { kind: 'invalid', errors: ['AUTOSCALE_DRY_RUN: expected "true" or "false", got "yes"'] },
+    ],
+    [
+      { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '9', AUTOSCALE_TARGET_CPU: '0.5', AUTOSCALE_PREDICTIVE: 'lookbackWeeks=4, leadMinutes=10,quantile=0.9' },
+      {
+        kind: 'registered',
+        registration: {
+          appId: '/shop/web', minInstances: 1, maxInstances: 9, targetCpu: 0.5, dryRun: false, schedules: [],
+          predictive: { lookbackWeeks: 4, leadMinutes: 10, quantile: 0.9, windowMinutes: 10 },
+        },
+      },
+    ],
+    [
+      { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '9', AUTOSCALE_TARGET_CPU: '0.5', AUTOSCALE_PREDICTIVE: 'true' },
+      {
+        kind: 'registered',
+        registration: {
+          appId: '/shop/web', minInstances: 1, maxInstances: 9, targetCpu: 0.5, dryRun: false, schedules: [],
+          predictive: { lookbackWeeks: 4, leadMinutes: 10, quantile: 0.9, windowMinutes: 10 },
+        },
+      },
+    ],
+    [
+      { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '9', AUTOSCALE_TARGET_CPU: '0.5', AUTOSCALE_PREDICTIVE: 'quantile=2' },
+      { kind: 'invalid', errors: ['AUTOSCALE_PREDICTIVE.quantile: expected a quantile from 0 to 1'] },
+    ],
+    [
+      { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '9', AUTOSCALE_TARGET_CPU: '0.5', AUTOSCALE_PREDICTIVE: 'lookbackWeeks=four' },
+      { kind: 'invalid', errors: ['AUTOSCALE_PREDICTIVE: lookbackWeeks: expected a number, got "lookbackWeeks=four"'] },
+    ],
+    [
+      { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '9', AUTOSCALE_TARGET_CPU: '0.5', AUTOSCALE_PREDICTIVE: 'weeks=4' },
+      { kind: 'invalid', errors: [expect.stringMatching(/^AUTOSCALE_PREDICTIVE: .*"weeks"/)] },
+    ],
+    [
+      { AUTOSCALE_MIN: '1', AUTOSCALE_MAX: '9', AUTOSCALE_TARGET_CPU: '0.5', AUTOSCALE_PREDICTIVE: 'on' },
+      { kind: 'invalid', errors: [expect.stringMatching(/^AUTOSCALE_PREDICTIVE: expected "true" or key=value pairs/)] },
     ],
   ])('%j → %j', (labels, expected) => {
     expect(registrationFromLabels('/shop/web', labels as Record<string, string>)).toEqual(expected);

@@ -729,7 +729,7 @@ describe('decide()', () => {
     expect(decision.inputs).toEqual({
       targets: { cpu: 0.6, memory: 0.8 },
       ratios: { cpu: 1, memory: expect.closeTo(0.75, 9) },
-      bounds: { min: 2, max: 9, scheduleFloor: 3 },
+      bounds: { min: 2, max: 9, scheduleFloor: 3, predictedFloor: null },
       tasks: [
         {
           taskId: 'shop_web.task-1',

@@ -97,6 +97,20 @@ export const autoscalerConfigSchema = z.strictObject({
       advertiseUrl: httpUrl.optional(),
     })
     .optional(),
+  /** Predictive floors (apps that opt in with `predictive`): where their usage history is read, and how often. */
+  forecast: z
+    .strictObject({
+      /** A retention policy that keeps (downsampled) cAdvisor data for the lookback; unset: the database's default one. */
+      // eslint-disable-next-line no-control-regex
+      retentionPolicy: z.string().min(1).regex(/^[^\u0000-\u001f\u007f]+$/, 'expected a retention policy name without control characters').optional(),
+      /** The history's GROUP BY time() bucket (the continuous query's, when there is one). */
+      bucketMinutes: z.number().int('expected whole minutes').min(1).max(60).default(5),
+      /** A read history serves this long: each predictive app's history is read once per period. */
+      cacheMinutes: z.number().min(1).max(24 * 60).default(60),
+      /** Apps whose history one request reads at most (one such request per cycle at most). */
+      appsPerQuery: z.number().int().min(1).max(1000).default(10),
+    })
+    .default({ bucketMinutes: 5, cacheMinutes: 60, appsPerQuery: 10 }),
   /** Decisions kept per app for GET /decisions (repeats of the same decision are folded into one entry). */
   decisionHistory: z.number().int().min(1).max(1000).default(20),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

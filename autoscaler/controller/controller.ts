@@ -1,4 +1,5 @@
-import { runCycle, newCycleState, type AppMemory, type CycleDeps, type CycleResult, type CycleSettings } from '../cycle/run-cycle.js';
+import { runCycle, newCycleState, type AppMemory, type CycleDeps, type CycleResult, type CycleSettings, type CycleState } from '../cycle/run-cycle.js';
+import type { HistoryCachePolicy } from '../forecast/cache.js';
 import { standalone, type LeaderInfo, type Leadership, type Role } from '../leadership/election.js';
 import type { DecisionLog } from '../decisions/log.js';
 import type { Registration } from '../registry/registration.js';
@@ -54,6 +55,8 @@ export interface ControllerOptions {
   scrub: Scrub;
   /** The monotonic clock and timers that pace cycles and measure liveness (decisions use the wall clock in deps). */
   timers?: MonotonicTimers;
+  /** How long predictive apps' history is kept and how many apps one history request reads (default: an hour, 10). */
+  historyCache?: HistoryCachePolicy;
   /** The collection between cycles (see IdleCollector); by default active when the process runs with --expose-gc. */
   collector?: IdleCollector;
   /** Who may scale (default: this instance alone). Only the leader runs cycles; the others keep the loop ticking. */
@@ -69,7 +72,7 @@ export interface ControllerOptions {
  * running is skipped and counted (cycles never overlap).
  */
 export class Controller {
-  private readonly state = newCycleState();
+  private readonly state: CycleState;
   private readonly timers: MonotonicTimers;
   private readonly ticker: FixedRateTicker;
   private readonly collector: IdleCollector;
@@ -90,6 +93,7 @@ export class Controller {
     private readonly deps: CycleDeps,
     private readonly options: ControllerOptions,
   ) {
+    this.state = newCycleState(options.historyCache);
     this.timers = options.timers ?? systemTimers;
     this.collector = options.collector ?? new IdleCollector();
     this.ticker = new FixedRateTicker(options.intervalSeconds * 1000, this.timers, () => void this.tick());

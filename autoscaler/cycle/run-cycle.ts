@@ -7,7 +7,9 @@ import { SCALE_UP_PERIOD_SECONDS } from '../policy/limits.js';
 import { registrationFromLabels, type LabelRegistration } from '../registry/labels.js';
 import { toPolicy, type PolicyDefaults, type Registration } from '../registry/registration.js';
 import type { Logger } from '../telemetry/logger.js';
+import { HistoryCache, type HistoryCachePolicy } from '../forecast/cache.js';
 import { toAppView } from './app-view.js';
+import { isPredictive, predictedFloorFor, refreshHistories, type HistoryPort } from './predictive.js';
 
 /** Marathon as the cycle uses it: the one list request, read app by app, and scaling. (MarathonClient fits.) */
 export interface MarathonPort {
@@ -37,6 +39,8 @@ export interface ScaleGuard {
 export interface CycleDeps {
   marathon: MarathonPort;
   metrics: MetricsPort;
+  /** The usage history of predictive apps; without it no app gets a predicted floor. */
+  history?: HistoryPort;
   clock: Clock;
   logger: Logger;
   guard?: ScaleGuard;
@@ -47,6 +51,8 @@ export interface CycleSettings {
   usageQuery: UsageQueryOptions;
   freshnessSeconds: number;
   defaults: PolicyDefaults;
+  /** Where and how predictive apps' history is read (autoscaler/forecast). */
+  forecast?: { retentionPolicy?: string; bucketMinutes: number };
 }
 
 /** What the daemon remembers about one app between cycles (in memory only; registrations are persisted elsewhere). */
@@ -65,10 +71,15 @@ export interface CycleState {
   consecutiveMetricFailures: number;
   /** Each app's AUTOSCALE_* labels as last parsed, by app id. */
   labels: Map<string, { key: string; parsed: LabelRegistration; fresh: boolean }>;
+  /** Predictive apps' usage history, read once an hour (one request for the apps due, at most one a cycle). */
+  histories: HistoryCache;
 }
 
-export function newCycleState(): CycleState {
-  return { apps: new Map(), consecutiveMetricFailures: 0, labels: new Map() };
+/** A history read serves the forecasts of the next hour; a failed one is tried again after five minutes. */
+export const DEFAULT_HISTORY_CACHE: HistoryCachePolicy = { cacheMs: 60 * 60_000, retryMs: 5 * 60_000, appsPerQuery: 10 };
+
+export function newCycleState(historyCache: HistoryCachePolicy = DEFAULT_HISTORY_CACHE): CycleState {
+  return { apps: new Map(), consecutiveMetricFailures: 0, labels: new Map(), histories: new HistoryCache(historyCache) };
 }
 
 export type ErrorSource = 'marathon' | 'influxdb';
@@ -111,8 +122,8 @@ export interface CycleResult {
   skipped: { appId: string; reason: string }[];
   errors: { source: ErrorSource; message: string; appId?: string }[];
   requests: { marathon: number; influxdb: number };
-  /** Wall time of each phase, for the cycle log line and the benchmark. */
-  phasesMs: { marathonList: number; influxQuery: number; decide: number; scale: number };
+  /** Wall time of each phase, for the cycle log line and the benchmark (historyQuery: predictive apps' history). */
+  phasesMs: { marathonList: number; influxQuery: number; historyQuery: number; decide: number; scale: number };
 }
 
 const LIST_EMBEDS = ['apps.tasks', 'apps.deployments'];
@@ -140,7 +151,7 @@ export async function runCycle(
     skipped: [],
     errors: [],
     requests: { marathon: 0, influxdb: 0 },
-    phasesMs: { marathonList: 0, influxQuery: 0, decide: 0, scale: 0 },
+    phasesMs: { marathonList: 0, influxQuery: 0, historyQuery: 0, decide: 0, scale: 0 },
   };
   const finish = () => {
     result.finishedAt = clock.now();
@@ -205,6 +216,8 @@ export async function runCycle(
     }
   }
 
+  if (metricsAvailable) await readDueHistories(deps, state, settings, present, result);
+
   let marathonReachable = true;
   let mayScale = true;
   let scaleMs = 0;
@@ -246,6 +259,7 @@ export async function runCycle(
         recommendations: memory.recommendations,
         scaleEvents: forgetOldScaleEvents(memory, now),
         scheduleFloor: activeScheduleFloor(policy.schedules, new Date(now)),
+        predictedFloor: predictedFloorFor(policy, view, state.histories, now),
         metricsAvailable,
         consecutiveMetricFailures: state.consecutiveMetricFailures,
       });
@@ -343,6 +357,35 @@ export async function runCycle(
   result.phasesMs.scale = scaleMs;
   result.phasesMs.decide = clock.now() - decideStartedAt - scaleMs;
   return finish();
+}
+
+/**
+ * The one extra InfluxDB request of a cycle, and not of most: the history of the predictive apps whose cached history
+ * is due (once an hour each). A failure costs those apps their floor until it is read (reactive scaling goes on).
+ */
+async function readDueHistories(deps: CycleDeps, state: CycleState, settings: CycleSettings, present: ManagedApp[], result: CycleResult): Promise<void> {
+  const policies = present.map((managed) => managed.policy).filter(isPredictive);
+  if (deps.history === undefined) return;
+  const query = { taskIdTag: settings.usageQuery.taskIdTag, bucketMinutes: settings.forecast?.bucketMinutes ?? 5 };
+  const retentionPolicy = settings.forecast?.retentionPolicy;
+  const refresh = await refreshHistories(
+    deps.history,
+    state.histories,
+    policies,
+    deps.clock.now(),
+    retentionPolicy === undefined ? query : { ...query, retentionPolicy },
+    () => deps.clock.now(),
+  );
+  if (refresh === undefined) return;
+  result.requests.influxdb += 1;
+  result.phasesMs.historyQuery = refresh.ms;
+  if (refresh.error === undefined) deps.logger.debug('usage history read for predictive floors', { apps: refresh.apps });
+  else {
+    deps.logger.warn('cannot read the usage history of predictive apps: no predicted floor for them until it is read', {
+      apps: refresh.apps,
+      error: describeError(refresh.error),
+    });
+  }
 }
 
 interface UsageRead {

@@ -18,6 +18,17 @@ export interface TaskUsageView {
   lastSampleAt: number | null;
 }
 
+export interface ForecastView {
+  floor: number;
+  /** Whether the floor raised the recommendation this time (rule `predicted-floor`). */
+  raised: boolean;
+  forecastAt: string;
+  quantile: number;
+  weeks: { weeksAgo: number; at: string; cpuCores?: number; memoryBytes?: number }[];
+  ignoredWeeks: number[];
+  expected: { cpuCores?: number; memoryBytes?: number };
+}
+
 /** One entry of GET /decisions. */
 export interface DecisionView {
   appId: string;
@@ -29,7 +40,9 @@ export interface DecisionView {
   /** The decision in one sentence. */
   reason: string;
   rules: string[];
-  inputs: Omit<DecisionRecord['inputs'], 'tasks'> & { tasks: TaskInputView[] };
+  inputs: Omit<DecisionRecord['inputs'], 'tasks' | 'forecast'> & { tasks: TaskInputView[] };
+  /** Where the predicted floor came from: the instant forecast and the past weeks used (ISO times), when there is one. */
+  forecast?: ForecastView;
   dryRun: boolean;
   source: DecisionRecord['source'];
   outcome: DecisionRecord['outcome'];
@@ -82,6 +95,18 @@ export function decisionView(record: DecisionRecord): DecisionView {
     firstAt: record.firstAt,
     repeated: record.repeated,
   };
+  const forecast = record.inputs.forecast;
+  if (forecast !== undefined) {
+    view.forecast = {
+      floor: forecast.floor,
+      raised: record.rules.includes('predicted-floor'),
+      forecastAt: new Date(forecast.forecastAt).toISOString(),
+      quantile: forecast.quantile,
+      weeks: forecast.weeks.map((week) => ({ ...week, at: new Date(week.at).toISOString() })),
+      ignoredWeeks: forecast.ignoredWeeks,
+      expected: forecast.expected,
+    };
+  }
   if (record.adopted) view.adopted = record.adopted;
   if (record.error !== undefined) view.error = record.error;
   return view;

@@ -1,3 +1,5 @@
+import type { UsagePoint } from '../forecast/forecast.js';
+import { readHistory, type HistoryStatement } from '../forecast/history-query.js';
 import type { TaskUsage } from '../policy/types.js';
 import { chunkedQuery, QueryTransportError } from './chunked-query.js';
 import { MetricsError } from './errors.js';
@@ -59,22 +61,43 @@ export class InfluxMetricsSource {
     const statements = buildUsageQueries(options);
     const reader = newUsageReader(true);
     try {
-      await chunkedQuery(
-        {
-          endpoint: this.endpoint,
-          database: this.database,
-          statements,
-          chunkSize: this.chunkSize,
-          ...(this.username !== undefined ? { username: this.username, password: this.secret ?? '' } : {}),
-          timeoutMs: this.timeoutMs,
-          ...(signal ? { signal } : {}),
-        },
-        (chunk) => readUsageChunk(reader, chunk),
-      );
+      await this.query(statements, (chunk) => readUsageChunk(reader, chunk), signal);
       return finishUsage(reader);
     } catch (error) {
       throw this.failure(error);
     }
+  }
+
+  /**
+   * One HTTP request for the usage history of the predictive apps (autoscaler/forecast): the statements of
+   * `buildHistoryQueries`, answered by app. Throws MetricsError on failure, or when InfluxDB refused a statement.
+   */
+  async fetchHistory(statements: HistoryStatement[], signal?: AbortSignal): Promise<Map<string, UsagePoint[]>> {
+    const chunks: unknown[] = [];
+    try {
+      await this.query(statements.map((s) => s.statement), (chunk) => chunks.push(chunk), signal);
+    } catch (error) {
+      throw this.failure(error);
+    }
+    const { history, errors } = readHistory(statements, chunks);
+    if (errors.length > 0) throw this.failure(new MetricsError(`InfluxDB rejected the history query: ${errors.join('; ')}`, 'rejected'));
+    return history;
+  }
+
+  /** One streamed request for `statements`; credentials in a header. */
+  private query(statements: string[], onChunk: (chunk: unknown) => void, signal: AbortSignal | undefined): Promise<void> {
+    return chunkedQuery(
+      {
+        endpoint: this.endpoint,
+        database: this.database,
+        statements,
+        chunkSize: this.chunkSize,
+        ...(this.username !== undefined ? { username: this.username, password: this.secret ?? '' } : {}),
+        timeoutMs: this.timeoutMs,
+        ...(signal ? { signal } : {}),
+      },
+      onChunk,
+    );
   }
 
   private failure(error: unknown): MetricsError {

@@ -10,7 +10,7 @@ export { explainDecision } from './explain.js';
 
 /**
  * One app's scaling decision, with Kubernetes HPA semantics: per metric
- * desired = ceil(ratio × tasks considered), the max over metrics, then the stabilization window,
+ * desired = ceil(ratio × tasks considered), the max over metrics and the predicted floor, then the stabilization window,
  * the scale-up step, min/max and the schedule floor. Pure: the clock and the history come in `input`.
  * The decision holds numbers and rule names; `explainDecision` writes the sentence when someone reads it (the daemon
  * decides for every app every cycle, and most decisions are never read).
@@ -19,7 +19,8 @@ export function decide(input: DecisionInput): Decision {
   const { policy, app } = input;
   const current = app.instances;
   const targets = targetsOf(policy);
-  const bounds = { min: policy.minInstances, max: policy.maxInstances, scheduleFloor: input.scheduleFloor };
+  const predicted = input.predictedFloor ?? null;
+  const bounds = { min: policy.minInstances, max: policy.maxInstances, scheduleFloor: input.scheduleFloor, predictedFloor: predicted?.floor ?? null };
   const decision = (
     desired: number,
     recommendation: number,
@@ -37,7 +38,7 @@ export function decide(input: DecisionInput): Decision {
     recommendation,
     action,
     rules,
-    inputs: { targets, ratios, bounds, tasks },
+    inputs: predicted === null ? { targets, ratios, bounds, tasks } : { targets, ratios, bounds, tasks, forecast: predicted },
     dryRun: policy.dryRun,
     metrics,
     notes,
@@ -64,7 +65,14 @@ export function decide(input: DecisionInput): Decision {
   const rejected = rejectedSamples(tasks);
   if (rejected !== undefined) notes.push(rejected);
 
-  const recommendation = recommend(outcomes, current, rules, notes);
+  let recommendation = recommend(outcomes, current, rules, notes);
+  if (predicted !== null && predicted.floor > recommendation) {
+    // The forecast is one more recommendation (max over them, as over metrics): stored in the history, so the
+    // scale-down after a predicted peak waits out the stabilization window like any other.
+    addRule(rules, 'predicted-floor');
+    notes.push({ note: 'predicted-floor', floor: predicted.floor, recommendation, forecast: predicted });
+    recommendation = predicted.floor;
+  }
   const stabilized = stabilize(recommendation, current, input.recommendations, input.now, policy.scaleDownStabilizationSeconds);
   if (stabilized > recommendation) {
     addRule(rules, 'stabilization-window');

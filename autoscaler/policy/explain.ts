@@ -1,5 +1,5 @@
 import { formatPercent, formatRatio, METRIC_LABEL, plural } from './format.js';
-import type { Decision, DecisionNote, MetricOutcome } from './types.js';
+import type { Decision, DecisionNote, MetricOutcome, PredictedFloor } from './types.js';
 
 /**
  * The decision in one sentence for a person: each metric's arithmetic, then every adjustment, then the verdict, e.g.
@@ -114,7 +114,33 @@ function noteText(note: DecisionNote): string {
         : `raised to the schedule floor ${note.floor}`;
     case 'min-bound':
       return `raised to min ${note.min}`;
+    case 'predicted-floor':
+      return predictedFloorText(note.floor, note.recommendation, note.forecast);
     case 'dry-run':
       return 'dry run: not applied';
   }
+}
+
+/**
+ * E.g. "raised from 4 to the predicted floor 20: CPU 6.00 cores expected at 2026-11-30 09:00 UTC (quantile 0.9 of the
+ * weeks of 2026-11-23, 2026-11-16, 2026-11-09; no data 2 weeks ago)".
+ */
+function predictedFloorText(floor: number, recommendation: number, forecast: PredictedFloor): string {
+  const expected: string[] = [];
+  if (forecast.expected.cpuCores !== undefined) expected.push(`CPU ${forecast.expected.cpuCores.toFixed(2)} cores`);
+  if (forecast.expected.memoryBytes !== undefined) expected.push(`memory ${(forecast.expected.memoryBytes / 1048576).toFixed(0)} MiB`);
+  const weeks = forecast.weeks.map((week) => utcDate(week.at)).join(', ');
+  const ignored = forecast.ignoredWeeks.length > 0 ? `; no data ${forecast.ignoredWeeks.join(', ')} week${forecast.ignoredWeeks.length === 1 && forecast.ignoredWeeks[0] === 1 ? '' : 's'} ago` : '';
+  return (
+    `raised from ${recommendation} to the predicted floor ${floor}: ${expected.join(' and ')} expected at ${utcMinute(forecast.forecastAt)} ` +
+    `(quantile ${forecast.quantile} of the weeks of ${weeks}${ignored})`
+  );
+}
+
+function utcDate(at: number): string {
+  return new Date(at).toISOString().slice(0, 10);
+}
+
+function utcMinute(at: number): string {
+  return `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

@@ -87,7 +87,7 @@ export function metricReplicas(
     outcome.recomputedRatio = finalRatio;
   }
   outcome.replicas = current;
-  if (Math.abs(1 - finalRatio) <= tolerance) {
+  if (withinTolerance(finalRatio, tolerance)) {
     outcome.conclusion = 'tolerance';
     return outcome;
   }
@@ -95,7 +95,7 @@ export function metricReplicas(
     outcome.conclusion = 'direction-flip';
     return outcome;
   }
-  const replicas = ceil(finalRatio * count);
+  const replicas = hpaReplicas(finalRatio, count);
   if (flips(finalRatio, replicas, current)) {
     outcome.conclusion = 'direction-flip';
     outcome.flippedReplicas = replicas;
@@ -121,8 +121,14 @@ export function addRule(rules: string[], rule: string): void {
   if (!rules.includes(rule)) rules.push(rule);
 }
 
-function ceil(value: number): number {
-  return Math.ceil(value - EPSILON);
+/** HPA's count for a usage/target ratio over `count` instances: ceil(ratio × count). The forecast's floor uses it too. */
+export function hpaReplicas(ratio: number, count: number): number {
+  return Math.ceil(ratio * count - EPSILON);
+}
+
+/** HPA's tolerance: no change while the ratio is within 1 ± tolerance. */
+export function withinTolerance(ratio: number, tolerance: number): boolean {
+  return Math.abs(1 - ratio) <= tolerance;
 }
 
 /** A count that moves against the ratio (fewer tasks counted than instances) is not acted on. */

@@ -1,4 +1,18 @@
 export interface ScheduleWindow { cron: string; durationMinutes: number; minInstances: number; timezone?: string }
+/** An app's opt-in to predictive floors (registration field `predictive`, label AUTOSCALE_PREDICTIVE). */
+export interface PredictiveSettings {
+  /** How many past weeks to look at. */
+  lookbackWeeks: number;
+  /** How far ahead the floor looks: start-up and health-check grace, so instances are ready when the load comes. */
+  leadMinutes: number;
+  /** Which quantile of the weeks' usage to plan for (0.5 the median week, 1 the busiest). */
+  quantile: number;
+  /** The span around the forecast instant in each past week whose highest bucket is that week's usage. */
+  windowMinutes: number;
+  /** Fewer weeks with data than this: no floor (a holiday or an outage leaves a week without data). */
+  minWeeks: number;
+}
+
 export interface ScalingPolicy {
   appId: string;                 // Marathon id, absolute: "/shop/web"
   minInstances: number;
@@ -11,6 +25,7 @@ export interface ScalingPolicy {
   scaleUpMaxStep?: number;       // most instances added per scale-up period (15 s); default max(100% of the count at the period's start, 4) (HPA)
   dryRun: boolean;
   schedules: ScheduleWindow[];
+  predictive?: PredictiveSettings; // opt-in floor from the same weekday and time of day in past weeks
   source: 'rest' | 'labels';
 }
 export interface TaskView {
@@ -46,8 +61,26 @@ export interface DecisionInput {
   recommendations: Recommendation[];        // this app's earlier raw recommendations (for the stabilization window)
   scaleEvents?: ScaleEvent[];               // this app's recent applied scalings (for the scale-up rate limit per period)
   scheduleFloor: number | null;             // highest minInstances of the schedule windows active now, null if none
+  predictedFloor?: PredictedFloor | null;   // the forecast's floor for this app now (autoscaler/forecast), null/absent if none
   metricsAvailable: boolean;                // false when the InfluxDB query failed this cycle
   consecutiveMetricFailures: number;
+}
+/**
+ * A floor from the forecast (autoscaler/forecast): the count the usage of the same weekday and time of day in past weeks
+ * asks for `leadMinutes` ahead. It joins the recommendation (like one more metric), so a falling floor goes through the
+ * scale-down stabilization window.
+ */
+export interface PredictedFloor {
+  floor: number;
+  /** The instant forecast (now + leadMinutes), epoch ms. */
+  forecastAt: number;
+  quantile: number;
+  /** The past weeks whose usage made the forecast: the instant one week, two weeks, ... before forecastAt. */
+  weeks: { weeksAgo: number; at: number; cpuCores?: number; memoryBytes?: number }[];
+  /** Weeks asked for but left out for lack of data (holidays, outages, the app is younger), by how many weeks ago. */
+  ignoredWeeks: number[];
+  /** The expected app-wide usage (quantile across weeks) that the floor is computed from. */
+  expected: { cpuCores?: number; memoryBytes?: number };
 }
 export type DecisionAction = 'scale-up' | 'scale-down' | 'none' | 'hold' | 'skip';
 export type MetricName = 'cpu' | 'memory';
@@ -124,6 +157,7 @@ export type DecisionNote =
   | { note: 'scale-up-limit'; limit: number; periodStart: number; added: number; periodSeconds: number; step: number | undefined; desired: number }
   | { note: 'max-bound'; max: number }
   | { note: 'schedule-floor'; floor: number; max: number }
+  | { note: 'predicted-floor'; floor: number; recommendation: number; forecast: PredictedFloor }
   | { note: 'min-bound'; min: number }
   | { note: 'dry-run' };
 export interface Decision {
@@ -137,8 +171,10 @@ export interface Decision {
   inputs: {
     targets: { cpu?: number; memory?: number };
     ratios: { cpu?: number; memory?: number };   // usage / target over used tasks
-    bounds: { min: number; max: number; scheduleFloor: number | null };
+    bounds: { min: number; max: number; scheduleFloor: number | null; predictedFloor?: number | null };
     tasks: TaskDecisionInput[];
+    /** The forecast behind bounds.predictedFloor, when the app has one. */
+    forecast?: PredictedFloor;
   };
   dryRun: boolean;
   /** Per metric, in target order (cpu, memory). */

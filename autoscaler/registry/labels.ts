@@ -51,6 +51,7 @@ function parseLabelValue(field: string, raw: string): { ok: true; value: unknown
     if (value === 'true' || value === 'false') return { ok: true, value: value === 'true' };
     return { ok: false, error: 'expected "true" or "false"' };
   }
+  if (field === 'predictive') return parsePredictiveLabel(value);
   if (field === 'schedules') {
     try {
       return { ok: true, value: JSON.parse(value) };
@@ -58,8 +59,32 @@ function parseLabelValue(field: string, raw: string): { ok: true; value: unknown
       return { ok: false, error: 'expected a JSON array of schedule windows' };
     }
   }
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value)) return { ok: false, error: 'expected a number' };
-  return { ok: true, value: Number(value) };
+  const number = parseNumber(value);
+  return number === undefined ? { ok: false, error: 'expected a number' } : { ok: true, value: number };
+}
+
+/**
+ * AUTOSCALE_PREDICTIVE: `true` (every default) or `key=value` pairs separated by commas, e.g.
+ * `lookbackWeeks=4,leadMinutes=10,quantile=0.9`: the fields of the REST body's `predictive`, each a number.
+ */
+function parsePredictiveLabel(value: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  if (value === 'true') return { ok: true, value: {} };
+  const expected = 'expected "true" or key=value pairs like "lookbackWeeks=4,leadMinutes=10,quantile=0.9"';
+  const settings: Record<string, number> = {};
+  for (const pair of value.split(',')) {
+    const match = /^\s*([A-Za-z]+)\s*=\s*(\S+)\s*$/.exec(pair);
+    if (!match) return { ok: false, error: expected };
+    const [, key, raw] = match as unknown as [string, string, string];
+    if (Object.hasOwn(settings, key)) return { ok: false, error: `${key} is given twice` };
+    const number = parseNumber(raw);
+    if (number === undefined) return { ok: false, error: `${key}: expected a number` };
+    settings[key] = number;
+  }
+  return { ok: true, value: settings };
+}
+
+function parseNumber(value: string): number | undefined {
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value) ? Number(value) : undefined;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

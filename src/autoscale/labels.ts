@@ -15,6 +15,7 @@ export const AUTOSCALE_LABEL_FIELDS = {
   AUTOSCALE_SCALE_UP_MAX_STEP: 'scaleUpMaxStep',
   AUTOSCALE_DRY_RUN: 'dryRun',
   AUTOSCALE_SCHEDULES: 'schedules',
+  AUTOSCALE_PREDICTIVE: 'predictive',
 } as const;
 
 export const AUTOSCALE_LABEL_PREFIX = 'AUTOSCALE_';
