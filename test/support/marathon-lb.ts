@@ -36,9 +36,8 @@ export function ensureMarathonLbInstalled(): Promise<void> {
  * Where the copy of marathon-lb is: BATON_MARATHON_LB_DIR, else `../shared/marathon-lb` beside the repository — beside
  * the main checkout when this is a git worktree elsewhere (its `.git` file names the main checkout's .git).
  */
-export function marathonLbDir(): string {
+export function marathonLbDir(repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')): string {
   if (process.env.BATON_MARATHON_LB_DIR) return path.resolve(process.env.BATON_MARATHON_LB_DIR);
-  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
   const beside = (root: string) => path.resolve(root, '../shared/marathon-lb');
   if (existsSync(beside(repoRoot))) return beside(repoRoot);
   const gitFile = path.join(repoRoot, '.git');
@@ -55,6 +54,8 @@ export interface MarathonLbOptions {
   healthCheck?: boolean;
   /** The folder holding marathon_lb.py (default: marathonLbDir()). */
   marathonLbDir?: string;
+  /** marathon_lb.py's --log-level (default INFO: reloads and errors; DEBUG prints every generated config). */
+  logLevel?: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
   /** More marathon_lb.py arguments. */
   extraArgs?: readonly string[];
 }
@@ -124,6 +125,7 @@ export async function startMarathonLb(options: MarathonLbOptions): Promise<Runni
       '--group', options.group ?? 'external',
       '--dont-bind-http-https',
       '--syslog-socket', '/dev/null',
+      '--log-level', options.logLevel ?? 'INFO',
       '--haproxy-config', files.config,
       '--command', files.reload,
       ...(options.healthCheck ? ['--health-check'] : []),
