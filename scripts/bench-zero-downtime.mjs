@@ -42,22 +42,25 @@ const work = await mkdtemp(path.join(os.tmpdir(), 'baton-bench-zdd-'));
 const cleanups = [() => rm(work, { recursive: true, force: true })];
 try {
   const harness = await loadHarness(['debian', 'free-port', 'supervised', 'marathon-lb', 'load', 'process-emulator']);
-  const emulator = await harness.startProcessEmulator();
+  const emulator = await harness.startProcessEmulator({}, path.join(root, 'test/support/test-service.mjs'));
   cleanups.unshift(() => emulator.close());
   const lb = await harness.startMarathonLb({ marathonUrl: emulator.url, marathonLbDir: harness.marathonLbDir(root) });
   cleanups.unshift(() => lb.stop());
+  const blueGreen = await blueGreenAvailable();
   const configDir = path.join(work, 'deploy-configs');
   await mkdir(configDir);
   await writeFile(
     path.join(configDir, 'environments.json'),
     JSON.stringify({
       environments: {
-        bench: { confirm: false, imageCheck: false, stableSeconds: STABLE_SECONDS, datacenters: { local: { marathon: emulator.url, loadBalancer: 'http://127.0.0.1' } } },
+        bench: { confirm: false, imageCheck: false, stableSeconds: STABLE_SECONDS, datacenters: { local: { marathon: emulator.url, ...(blueGreen ? { loadBalancer: 'http://127.0.0.1' } : {}) } } },
       },
     }),
   );
-  const context = { harness, emulator, lb, configDir, env: { ...process.env, BATON_CONFIG_DIR: configDir, BATON_AUDIT_LOG: path.join(work, 'audit.jsonl'), BATON_USER: 'bench', CI: 'true', NO_COLOR: '1' } };
-  const blueGreen = await blueGreenAvailable();
+  // zdd.py cannot parse HAProxy 2.6's stats CSV as it is (see withoutModuleColumns): it reads it through this proxy.
+  const zddStats = await harness.startLegacyStatsProxy(lb.statsUrl);
+  cleanups.unshift(() => zddStats.close());
+  const context = { harness, emulator, lb, zddStatsUrl: zddStats.url, configDir, env: { ...process.env, BATON_CONFIG_DIR: configDir, BATON_AUDIT_LOG: path.join(work, 'audit.jsonl'), BATON_USER: 'bench', CI: 'true', NO_COLOR: '1' } };
 
   const rows = [];
   for (const strategy of STRATEGIES) {
@@ -110,6 +113,7 @@ async function runCase(context, strategy, version) {
   const started = performance.now();
   const result = await deploy(version);
   const doneMs = performance.now() - started;
+  if (result.code !== 0) say(`${name} exited ${result.timedOut ? 'killed' : result.code}; its last output:\n${(result.stdout + result.stderr).split('\n').slice(-12).join('\n')}`);
   const counts = await load.stop();
   const after = await servingNow(harness, lb, servicePort, [OLD, version]);
   const apps = await appsOf(emulator.url, appId);
@@ -143,7 +147,7 @@ function deployerFor(strategy, { context, name, appId, servicePort, altPort }) {
       await writeFile(file, JSON.stringify(definition(version)));
       const zdd = path.join(context.harness.marathonLbDir(root), 'zdd.py');
       // --step-delay 1 (default 5): zdd polls HAProxy's stats once per step; 5 s would make it look slower than it is.
-      return runCommand('/usr/bin/python3', [zdd, '--json', file, '--marathon', context.emulator.url, '--marathon-lb', context.lb.statsUrl, '--force', '--step-delay', '1', '--syslog-socket', '/dev/null', '--log-level', 'INFO'], {
+      return runCommand('/usr/bin/python3', [zdd, '--json', file, '--marathon', context.emulator.url, '--marathon-lb', context.zddStatsUrl, '--force', '--step-delay', '1', '--syslog-socket', '/dev/null', '--log-level', 'INFO'], {
         cwd: path.dirname(zdd),
         timeoutMs: DEPLOY_TIMEOUT_MS,
       });

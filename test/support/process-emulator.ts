@@ -5,10 +5,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js';
 
-const testService = path.join(path.dirname(fileURLToPath(import.meta.url)), 'test-service.mjs');
-
-/** Docker apps run the test service instead of their image: the image tag is its version (and its failure mode). */
-export function startProcessEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+/**
+ * Docker apps run the test service instead of their image: the image tag is its version (and its failure mode).
+ * `testService`: where test-service.mjs is, for a copy of this module loaded from elsewhere (the bench).
+ */
+export function startProcessEmulator(options: EmulatorOptions = {}, testService = path.join(path.dirname(fileURLToPath(import.meta.url)), 'test-service.mjs')): Promise<RunningEmulator> {
   return startEmulator({ tasks: 'processes', imageCommand: `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(testService)}`, ...options });
 }
 
