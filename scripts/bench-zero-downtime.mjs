@@ -42,7 +42,7 @@ const work = await mkdtemp(path.join(os.tmpdir(), 'baton-bench-zdd-'));
 const cleanups = [() => rm(work, { recursive: true, force: true })];
 try {
   const harness = await loadHarness(['debian', 'free-port', 'supervised', 'marathon-lb', 'load', 'process-emulator']);
-  const emulator = await harness.startProcessEmulator({}, path.join(root, 'test/support/test-service.mjs'));
+  const emulator = await harness.startServiceEmulator({}, path.join(root, 'test/support/test-service.mjs'));
   cleanups.unshift(() => emulator.close());
   const lb = await harness.startMarathonLb({ marathonUrl: emulator.url, marathonLbDir: harness.marathonLbDir(root) });
   cleanups.unshift(() => lb.stop());
@@ -134,7 +134,7 @@ function deployerFor(strategy, { context, name, appId, servicePort, altPort }) {
       portMappings: [{ containerPort: 8080, hostPort: 0, servicePort, name: 'http' }],
     },
     networks: [{ mode: 'container/bridge' }],
-    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 15, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 2 }],
+    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/health', portIndex: 0, gracePeriodSeconds: 15, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 2 }],
     upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
     labels: {
       HAPROXY_GROUP: 'external',

@@ -7,7 +7,7 @@ import { makeDeployFixture, type DeployFixture } from './support/deploy-fixture.
 import { freePort } from './support/free-port.js';
 import { describeLoad, startLoad } from './support/load.js';
 import { startMarathonLb, type RunningMarathonLb } from './support/marathon-lb.js';
-import { serviceAnswer, startProcessEmulator } from './support/process-emulator.js';
+import { serviceAnswer, startServiceEmulator } from './support/process-emulator.js';
 import type { RunningEmulator } from '../src/emulator/index.js';
 
 const INSTANCES = 4;
@@ -25,7 +25,7 @@ function servedApp(servicePort: number): Record<string, unknown> {
       portMappings: [{ containerPort: 8080, hostPort: 0, servicePort, name: 'http' }],
     },
     networks: [{ mode: 'container/bridge' }],
-    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 15, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 2 }],
+    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/health', portIndex: 0, gracePeriodSeconds: 15, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 2 }],
     upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
     labels: { HAPROXY_GROUP: 'external' },
   };
@@ -37,7 +37,7 @@ describe('a rolling deploy under traffic through marathon-lb and HAProxy', () =>
   let fixture: DeployFixture | undefined;
 
   beforeAll(async () => {
-    emulator = await startProcessEmulator();
+    emulator = await startServiceEmulator();
     lb = await startMarathonLb({ marathonUrl: emulator.url });
   });
   afterAll(async () => {

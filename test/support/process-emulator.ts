@@ -1,5 +1,6 @@
 // The emulator with real task processes running the test service (test/support/test-service.mjs), for tests and
-// benchmarks that send real traffic through marathon-lb. Imports only node: modules and the emulator, so that scripts/
+// benchmarks that send real traffic through marathon-lb (startProcessEmulator in emulator.ts is the same for vitest files;
+// this one loads without vitest). Imports only node: modules and the emulator, so that scripts/
 // can load it (scripts/bench-zero-downtime.mjs rewrites the emulator import to dist/).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../..
  * Docker apps run the test service instead of their image: the image tag is its version (and its failure mode).
  * `testService`: where test-service.mjs is, for a copy of this module loaded from elsewhere (the bench).
  */
-export function startProcessEmulator(options: EmulatorOptions = {}, testService = path.join(path.dirname(fileURLToPath(import.meta.url)), 'test-service.mjs')): Promise<RunningEmulator> {
+export function startServiceEmulator(options: EmulatorOptions = {}, testService = path.join(path.dirname(fileURLToPath(import.meta.url)), 'test-service.mjs')): Promise<RunningEmulator> {
   return startEmulator({ tasks: 'processes', imageCommand: `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(testService)}`, ...options });
 }
 
