@@ -109,12 +109,13 @@ async function runCase(context, strategy, version) {
   if (setup.code !== 0) throw new Error(`setting up ${appId} at ${OLD} failed (exit ${setup.code}):\n${setup.stdout}\n${setup.stderr}`);
   await lb.waitForBackends(servicePort, (servers) => servers.filter((s) => s.state === 'UP').length === INSTANCES, 60_000);
 
-  const load = harness.startLoad({ url: lb.frontendUrl(servicePort), rate: RATE, expected: [harness.serviceAnswer(OLD), harness.serviceAnswer(version)] });
+  const load = harness.startLoad({ url: lb.frontendUrl(servicePort), rate: RATE, keepFailures: 10_000, expected: [harness.serviceAnswer(OLD), harness.serviceAnswer(version)] });
   const started = performance.now();
   const result = await deploy(version);
   const doneMs = performance.now() - started;
   if (result.code !== 0) say(`${name} exited ${result.timedOut ? 'killed' : result.code}; its last output:\n${(result.stdout + result.stderr).split('\n').slice(-12).join('\n')}`);
   const counts = await load.stop();
+  if (counts.failed > 0) say(`${name}: ${counts.failed} failed, between ${counts.failures[0]?.at} ms and ${counts.failures.at(-1)?.at} ms (of the first ${counts.failures.length}) after the deploy started: ${summarize(counts.failures)}`);
   const after = await servingNow(harness, lb, servicePort, [OLD, version]);
   const apps = await appsOf(emulator.url, appId);
   await Promise.all(apps.map((app) => fetch(`${emulator.url}/v2/apps${app.id}?force=true`, { method: 'DELETE' })));
@@ -172,6 +173,12 @@ async function servingNow(harness, lb, servicePort, versions) {
   return probe.stop();
 }
 
+function summarize(failures) {
+  const byDetail = new Map();
+  for (const failure of failures) byDetail.set(`${failure.kind} ${failure.detail}`, (byDetail.get(`${failure.kind} ${failure.detail}`) ?? 0) + 1);
+  return [...byDetail].map(([detail, n]) => `${detail} x${n}`).join(', ');
+}
+
 async function appsOf(marathonUrl, appId) {
   const body = await (await fetch(`${marathonUrl}/v2/apps?embed=apps.tasks`)).json();
   return body.apps
@@ -206,7 +213,7 @@ function printTable(rows, load) {
   const lines = [
     `Zero-downtime deploys of a ${INSTANCES}-task app under ${RATE} req/s through marathon-lb + HAProxy (${new Date().toISOString().slice(0, 10)}, load average after the run ${load}):`,
     '',
-    '| strategy | new version | sent | failed | p99 ms | done after | exit | serving afterwards |',
+    '| strategy | new version | sent | failed | p99 ms | done after | exit | answers of 100 requests right after; apps (healthy/instances) |',
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
@@ -216,8 +223,8 @@ function printTable(rows, load) {
     }
     const { counts, after } = row;
     const kinds = Object.entries(counts.failedBy).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`).join(', ');
-    const serving = Object.entries(after.bodies).map(([body, n]) => `${body} ${n}%`).join(', ') || 'nothing';
-    const failedAfter = after.failed > 0 ? `, ${after.failed}% failing` : '';
+    const serving = Object.entries(after.bodies).map(([body, n]) => `${body} ${n}`).join(', ') || 'nothing';
+    const failedAfter = after.failed > 0 ? `, ${after.failed} failing` : '';
     const apps = row.apps.map((a) => `${a.id} ${a.image} ${a.healthy}/${a.instances}`).join('; ');
     lines.push(
       `| ${row.strategy} | ${row.label} | ${counts.sent} | ${counts.failed}${kinds ? ` (${kinds})` : ''} | ${counts.p99Ms} | ${(row.doneMs / 1000).toFixed(1)} s${row.timedOut ? ' (not done: stopped)' : ''} | ${row.code} | ${serving}${failedAfter}; ${apps} |`,

@@ -278,7 +278,12 @@ sys.stdout.write(out.decode())`;
 dir=${q(dir)}
 old=$(cat "$dir/haproxy.pid" 2>/dev/null)
 if [ -n "$old" ] && kill -0 "$old" 2>/dev/null; then
-  ${PYTHON} -c '${saveState}' "$dir/haproxy.sock" > "$dir/state/global.new" && mv "$dir/state/global.new" "$dir/state/global"
+  if ${PYTHON} -c '${saveState}' "$dir/haproxy.sock" > "$dir/state/global.new"; then
+    mv "$dir/state/global.new" "$dir/state/global"
+  else
+    echo "reload.sh: could not save the servers' states from $dir/haproxy.sock; the new HAProxy starts without them" >&2
+    rm -f "$dir/state/global"
+  fi
   haproxy -f "$dir/haproxy.cfg" -p "$dir/haproxy.pid" -D -x "$dir/haproxy.sock" -sf "$old"
 else
   haproxy -f "$dir/haproxy.cfg" -p "$dir/haproxy.pid" -D
