@@ -10,7 +10,8 @@
 // Options (environment): BENCH_RATE (requests per second, default 200), BENCH_INSTANCES (4), BENCH_CASES (a comma list
 // of rolling,blue-green,zdd; default all), BENCH_DEPLOY_TIMEOUT_SECONDS (a deploy still running after this is stopped
 // and reported as not done; default 150), BENCH_STABLE_SECONDS (Baton's watch after healthy, and blue/green's watch of
-// the candidate; default 8).
+// the candidate; default 8), BENCH_TRACE=1 (log HAProxy's server states during each deploy), BENCH_NO_SERVER_STATE=1
+// (every app carries HAPROXY_0_BACKEND_HEAD with `load-server-state-from-file none`, see docs/benchmarks.md).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +31,8 @@ const VERSIONS = [
   { label: 'good', version: '2.0.0' },
   { label: 'crash after healthy', version: '2.0.0-crash-after-healthy' },
 ];
+const TRACE = process.env.BENCH_TRACE === '1';
+const NO_SERVER_STATE = process.env.BENCH_NO_SERVER_STATE === '1';
 const batonBin = path.join(root, 'bin/baton');
 const say = (message) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -111,7 +114,9 @@ async function runCase(context, strategy, version) {
 
   const load = harness.startLoad({ url: lb.frontendUrl(servicePort), rate: RATE, keepFailures: 10_000, expected: [harness.serviceAnswer(OLD), harness.serviceAnswer(version)] });
   const started = performance.now();
+  const trace = TRACE ? traceBackends(lb, servicePort, started) : undefined;
   const result = await deploy(version);
+  await trace?.stop();
   const doneMs = performance.now() - started;
   if (result.code !== 0) say(`${name} exited ${result.timedOut ? 'killed' : result.code}; its last output:\n${(result.stdout + result.stderr).split('\n').slice(-12).join('\n')}`);
   const counts = await load.stop();
@@ -139,6 +144,9 @@ function deployerFor(strategy, { context, name, appId, servicePort, altPort }) {
     upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
     labels: {
       HAPROXY_GROUP: 'external',
+      // BENCH_NO_SERVER_STATE=1: HAProxy does not carry this backend's server states over a reload (marathon-lb's default
+      // does, so a server that was drained — `disabled`, never checked — comes back DOWN until its checks pass).
+      ...(NO_SERVER_STATE ? { HAPROXY_0_BACKEND_HEAD: '\nbackend {backend}\n  balance {balance}\n  mode {mode}\n  load-server-state-from-file none\n' } : {}),
       ...(strategy === 'rolling' ? {} : { HAPROXY_DEPLOYMENT_GROUP: `bench-${name}`, HAPROXY_DEPLOYMENT_ALT_PORT: String(altPort) }),
     },
   });
@@ -171,6 +179,22 @@ async function servingNow(harness, lb, servicePort, versions) {
   const probe = harness.startLoad({ url: lb.frontendUrl(servicePort), rate: 100, expected: versions.map((v) => harness.serviceAnswer(v)) });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   return probe.stop();
+}
+
+/** BENCH_TRACE=1: HAProxy's view of the backend every 100 ms during the deploy, logged when it changes. */
+function traceBackends(lb, servicePort, started) {
+  let running = true;
+  let last = '';
+  const done = (async () => {
+    while (running) {
+      const servers = await lb.backends(servicePort).catch(() => []);
+      const now = servers.map((s) => `${s.port}:${s.status}`).sort().join(' ');
+      if (now !== last) say(`${Math.round(performance.now() - started)} ms: ${now || 'no servers'}`);
+      last = now;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return { stop: async () => { running = false; await done; } };
 }
 
 function summarize(failures) {
@@ -211,7 +235,7 @@ async function loadAverage() {
 
 function printTable(rows, load) {
   const lines = [
-    `Zero-downtime deploys of a ${INSTANCES}-task app under ${RATE} req/s through marathon-lb + HAProxy (${new Date().toISOString().slice(0, 10)}, load average after the run ${load}):`,
+    `Zero-downtime deploys of a ${INSTANCES}-task app under ${RATE} req/s through marathon-lb + HAProxy${NO_SERVER_STATE ? ' (backends with load-server-state-from-file none)' : ''} (${new Date().toISOString().slice(0, 10)}, load average after the run ${load}):`,
     '',
     '| strategy | new version | sent | failed | p99 ms | done after | exit | answers of 100 requests right after; apps (healthy/instances) |',
     '|---|---|---|---|---|---|---|---|',
