@@ -66,7 +66,8 @@ export async function executeBlueGreen(target: BlueGreenTarget, ctx: ChangeConte
     return ended('succeeded', `${target.version} runs healthy as ${plan.candidate}, users routed to it${kept}`);
   }
 
-  const at = `${failure.step.kind === 'test' ? `${failure.step.phase}-integration test` : failure.step.kind} (${'colour' in failure.step ? failure.step.colour : 'pause'})`;
+  const at = `${failure.step.kind === 'test' ? `${failure.step.phase}-integration test` : `step ${failure.step.kind}`} (${'colour' in failure.step ? failure.step.colour : 'pause'})`;
+  const what = failure.step.kind === 'test' ? `${target.version} on ${failure.step.colour}: ${failure.reason}` : `${target.version} ${failure.reason} at ${at}`;
   // A failure once the old colour is being retired comes after every test passed: the candidate serves; a re-run finishes.
   if (failure.step.kind === 'retire' && failure.step.colour !== plan.candidate) {
     const message = `${plan.candidate} serves ${target.version} and passed its tests, but retiring ${failure.step.colour} failed: ${failure.reason}. Run the same deploy again to finish it.`;
@@ -75,14 +76,14 @@ export async function executeBlueGreen(target: BlueGreenTarget, ctx: ChangeConte
   if (failure.kind === 'interrupted' && !ctx.rollbackOnInterrupt) {
     const message =
       `interrupted during ${at}: stopped. Marathon holds ${describeColours(await readColours(target.client, target.baseId, target.group).catch(() => null))}. ` +
-      `Run the same deploy again to finish it (or undo it: a re-run removes a candidate that is not healthy), or use --rollback-on-interrupt.`;
+      `Run the same deploy again to finish it (a healthy candidate of that version is kept, another is started over), or \`baton rollback\` to undo it.`;
     ctx.say(message);
     return ended('interrupted', message);
   }
   if (failure.kind !== 'interrupted' && !ctx.rollbackOnFailure) {
     return failure.error
       ? { ...failed(result, failure.error, began, ctx.now), message: `${failure.error.message}\n(left as it is: --no-rollback)` }
-      : ended(failure.kind === 'marathon' ? 'failed' : failure.kind, `${target.version} ${failure.reason} at ${at}; left as it is (--no-rollback)`);
+      : ended(failure.kind === 'marathon' ? 'failed' : failure.kind, `${what}; left as it is (--no-rollback)`);
   }
 
   ctx.info(`${failure.kind === 'interrupted' ? 'interrupted' : `failed at ${at}: ${failure.reason}`}; restoring ${plan.restoreTo ? `${plan.restoreTo.colour} at ${plan.restoreTo.instances} instances` : 'the state before (no colour)'}`);
@@ -101,11 +102,11 @@ export async function executeBlueGreen(target: BlueGreenTarget, ctx: ChangeConte
   const back = restored
     ? `restored ${plan.restoreTo ? `${plan.restoreTo.colour} (${result.fromVersion ?? 'the previous version'}) serving at full size` : 'the state before (no colour)'}, ${plan.candidate} removed (verified)`
     : `RESTORE FAILED: ${restore} — the app in ${target.dc.name} needs attention now`;
-  if (!restored) return ended('rollback-failed', `${target.version} ${failure.reason} at ${at}; ${back}`);
+  if (!restored) return ended('rollback-failed', `${what}; ${back}`);
   if (failure.kind === 'interrupted') return ended('interrupted', `interrupted during ${at}; ${back}`);
   if (failure.kind === 'marathon' && failure.error) return { ...failed(result, failure.error, began, ctx.now), message: `${failure.error.message}\n${back}`, rollback: result.rollback };
   const outcome = failure.kind === 'tests-failed' ? 'tests-failed-rolled-back' : failure.kind === 'timeout' ? 'timeout-rolled-back' : 'failed-rolled-back';
-  return ended(outcome, `${target.version} ${failure.reason} at ${at}; ${back}`);
+  return ended(outcome, `${what}; ${back}`);
 }
 
 /** Runs the restore steps planned from what Marathon holds now, then reads it back: undefined when restored, else why not. */

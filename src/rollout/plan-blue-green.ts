@@ -90,10 +90,10 @@ export async function planBlueGreenChanges(input: BlueGreenPlanInput, say: (line
     const diff = colourDiff(live?.app ?? null, candidate?.kind === 'start' ? candidate.definition : null);
     const from = live ? `${live.colour} ${versionOf(live.app) ?? 'unknown'}` : 'no colour';
     say(paint(terminal.color, 'bold', `${dc.name} (${client.baseUrl}) ${definition.id}: blue/green, ${from} → ${plan.candidate} ${input.request.version}`));
-    for (const line of plan.found) say(`  found: ${line}`);
+    for (const line of plan.found) say(`  ${line}`);
     const steps = plan.steps.map(describeStep);
     steps.forEach((line, index) => say(`  ${index + 1}. ${line}`));
-    for (const line of formatDiff(diff, terminal.color)) say(line);
+    if (candidate) for (const line of formatDiff(diff, terminal.color)) say(line);
     if (note) say(`  note: ${note}`);
     if (target.proxyUrl && settings.postIntegration) say(`  post-integration tests reach ${target.proxyUrl}`);
     changes.push({
