@@ -161,6 +161,7 @@ describe('baton deploy --strategy blue-green', () => {
     const client = marathon.client();
     const zddColour = (colour: string, version: string, instances: number, port: number, startedAt: string) => ({
       ...webApp(`/bg/zdd-${colour}`, { instances }),
+      id: `/bg/zdd-${colour}`,
       container: { type: 'DOCKER', docker: { image: `registry.example.com/shop/web:${version}` }, portMappings: [{ containerPort: 8080, hostPort: 0, servicePort: port }] },
       labels: {
         HAPROXY_APP_ID: '/bg/zdd',

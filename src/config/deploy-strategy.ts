@@ -49,7 +49,7 @@ const testSchema = (name: string) =>
   z.strictObject(
     {
       command: z
-        .string({ error: `expected the test as a shell command string, e.g. "./tests/${name}.sh"` })
+        .string({ error: (issue) => `${issue.input === undefined ? 'is required: ' : ''}expected the test as a shell command string, e.g. "./tests/${name}.sh"` })
         .min(1, { error: 'is empty: expected a shell command' }),
       timeoutSeconds: z
         .number({ error: 'expected the time limit in seconds' })
@@ -92,7 +92,8 @@ export function parseAppDeploySettings(value: unknown): AppDeploySettingsResult 
       const suggestion = suggestKey(field.key, field.knownKeys);
       return { path: field.pointer, message: `is not a known field${suggestion ? `: did you mean ${suggestion}?` : `: expected one of ${field.knownKeys.filter((k) => k !== '$schema').join(', ')}`}` };
     });
-    const known = fromZodIssues(parsed.error.issues).filter((issue) => !/has unknown fields/.test(issue.message));
+    // Unknown keys are told by findUnknownFields, with a suggestion.
+    const known = fromZodIssues(parsed.error.issues.filter((issue) => issue.code !== 'unrecognized_keys'));
     return { ok: false, issues: [...known, ...unknown] };
   }
   const data = parsed.data;
