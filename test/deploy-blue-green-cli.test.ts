@@ -156,6 +156,34 @@ describe('baton deploy --strategy blue-green', () => {
     expect(summary(await colours('/bg/kill'))).toEqual([{ colour: 'green', version: '1.1.0', instances: 2, healthy: 2 }]);
   });
 
+  it('baton rollback: instantly back to a colour kept at 0; else a blue/green deploy of the tag the audit log shows before', async () => {
+    const f = setup('web-back', '/bg/back', { blueGreen: { publicPort: 10000, altPort: 10001, settleSeconds: 0, keepOldColour: true } });
+    expect((await deploy(f, 'web-back', '1.0.0')).code).toBe(0);
+    expect((await deploy(f, 'web-back', '1.1.0')).code).toBe(0);
+    expect(summary(await colours('/bg/back'))).toEqual([
+      { colour: 'blue', version: '1.0.0', instances: 0, healthy: 0 },
+      { colour: 'green', version: '1.1.0', instances: 2, healthy: 2 },
+    ]);
+    const instant = await runBaton(['rollback', 'web-back', '--env', 'qa'], { env: f.env, timeoutMs: 30_000 });
+    expect(instant.stdout).toContain('blue (1.0.0) is kept at 0 instances beside green: scaling it back and switching to it');
+    expect(instant.code).toBe(0);
+    let now = await colours('/bg/back');
+    expect(summary(now)).toEqual([
+      { colour: 'blue', version: '1.0.0', instances: 2, healthy: 2 },
+      { colour: 'green', version: '1.1.0', instances: 0, healthy: 0 },
+    ]);
+    expect(liveColourOf(now)?.colour).toBe('blue');
+
+    f.writeApp('web-back', { 'baton.json': { blueGreen: { publicPort: 10000, altPort: 10001, settleSeconds: 0 } } });
+    expect((await deploy(f, 'web-back', '1.2.0')).code).toBe(0);
+    const redeploy = await runBaton(['rollback', 'web-back', '--env', 'qa'], { env: f.env, timeoutMs: 30_000 });
+    expect(redeploy.stdout).toContain('/bg/back: blue/green, green 1.2.0 → blue 1.0.0');
+    expect(redeploy.code).toBe(0);
+    now = await colours('/bg/back');
+    expect(summary(now)).toEqual([{ colour: 'blue', version: '1.0.0', instances: 2, healthy: 2 }]);
+    expect(f.auditLines().at(-1)).toMatchObject({ command: 'rollback', outcome: 'succeeded', fromVersion: '1.2.0', toVersion: '1.0.0', strategy: 'blue-green' });
+  });
+
   it('takes over a pair zdd.py left half-done: the live colour back to full size, the other started over, then switched', async () => {
     const f = setup('web-zdd', '/bg/zdd');
     const client = marathon.client();

@@ -5,12 +5,14 @@ import type { AppDefinition } from '../marathon/types.js';
 import {
   colourAppId,
   colourDefinition,
+  labelsOf,
   liveColourOf,
   nextServicePort,
   otherColour,
   targetInstancesOf,
   type Colour,
   type ColourApp,
+  ZDD_LABELS,
 } from './colours.js';
 
 // A blue/green deploy as data: what Marathon holds in, the steps out. Pure; src/rollout/blue-green.ts executes the steps
@@ -58,6 +60,8 @@ export interface BlueGreenPlan {
   steps: Step[];
   /** What a failure restores: this colour serving at this size (null: a first deploy, nothing served before). */
   restoreTo: { colour: Colour; instances: number } | null;
+  /** The result line when every step went well, where it is not "<version> runs healthy as <candidate>". */
+  doneMessage?: string;
 }
 
 /** The steps of a blue/green deploy from what Marathon holds now. */
@@ -137,6 +141,57 @@ export function planBlueGreen(colours: readonly ColourApp[], request: BlueGreenR
       { kind: 'wait-healthy', colour: colour.colour, appId },
     ];
   }
+}
+
+/**
+ * `baton rollback` of a blue/green app, when Marathon holds what to go back to. A colour kept at 0 instances beside the
+ * serving one: scale it back, switch to it, retire the other (instant: no image to pull, no config to change). Both colours
+ * with tasks (a deploy cut short): undo it, the colour started first serving at full size, the other removed. Otherwise
+ * null: the previous version is deployed blue/green like any version. Pure.
+ */
+export function planColourRollback(colours: readonly ColourApp[], request: Pick<BlueGreenRequest, 'baseId' | 'settings'>): (BlueGreenPlan & { toVersion: string | null }) | null {
+  const live = liveColourOf(colours);
+  const other = live ? colours.find((c) => c.colour !== live.colour) : undefined;
+  if (!live || !other) return null;
+  const versionOfColour = (c: ColourApp) => versionOf(c.app) ?? null;
+  const size = Math.max(targetInstancesOf(live.app), live.app.instances ?? 0);
+  if ((other.app.instances ?? 0) === 0) {
+    const appId = colourAppId(request.baseId, other.colour);
+    return {
+      live,
+      candidate: other.colour,
+      candidateId: appId,
+      instances: size,
+      found: [`${other.colour} (${versionOfColour(other) ?? 'unknown version'}) is kept at 0 instances beside ${live.colour}: scaling it back and switching to it`],
+      steps: [
+        { kind: 'scale', colour: other.colour, appId, instances: size },
+        { kind: 'wait-healthy', colour: other.colour, appId },
+        ...(request.settings.watchSeconds > 0 ? [{ kind: 'watch' as const, colour: other.colour, appId, seconds: request.settings.watchSeconds }] : []),
+        { kind: 'serve', colour: other.colour, appId, instances: size },
+        { kind: 'settle', seconds: request.settings.settleSeconds },
+        { kind: 'retire', colour: live.colour, appId: colourAppId(request.baseId, live.colour), keep: request.settings.keepOldColour },
+      ],
+      restoreTo: { colour: live.colour, instances: size },
+      toVersion: versionOfColour(other),
+      doneMessage: `back on ${other.colour} (${versionOfColour(other) ?? '?'}), users routed to it`,
+    };
+  }
+  // The colour started last is the deploy that was cut short.
+  const started = (c: ColourApp) => labelsOf(c.app)[ZDD_LABELS.startedAt] ?? '';
+  const [older, newer] = started(live) <= started(other) ? [live, other] : [other, live];
+  const instances = Math.max(targetInstancesOf(older.app), older.app.instances ?? 0);
+  const restore = { baseId: request.baseId, old: { colour: older.colour, instances }, candidate: newer.colour, settleSeconds: request.settings.settleSeconds };
+  return {
+    live,
+    candidate: newer.colour,
+    candidateId: colourAppId(request.baseId, newer.colour),
+    instances,
+    found: [`a deploy was cut short: ${newer.colour} (${versionOfColour(newer) ?? '?'}) beside ${older.colour} (${versionOfColour(older) ?? '?'}); undoing it`],
+    steps: planRestore(colours, restore),
+    restoreTo: restore.old,
+    toVersion: versionOfColour(older),
+    doneMessage: `back on ${older.colour} (${versionOfColour(older) ?? '?'}) at ${instances} instances, ${newer.colour} removed`,
+  };
 }
 
 export interface RestoreRequest {

@@ -24,6 +24,8 @@ export interface BlueGreenTarget extends Omit<BlueGreenRequest, 'now'> {
   client: MarathonClient;
   /** Where post-integration tests reach the app: the datacenter's load balancer at the public port. */
   proxyUrl?: string;
+  /** What to do from the colours read right before (default: a deploy); a string: nothing to do, and why. */
+  planner?: (colours: ColourApp[], now: Date) => BlueGreenPlan | string;
 }
 
 type StepFailure = {
@@ -50,7 +52,9 @@ export async function executeBlueGreen(target: BlueGreenTarget, ctx: ChangeConte
     return failed(result, marathonCliError(error, target.dc), began, ctx.now);
   }
   if (ctx.signal.aborted) return 'interrupted-before-change';
-  const plan = planBlueGreen(colours, { ...target, now: new Date(ctx.now()) });
+  const planned = target.planner ? target.planner(colours, new Date(ctx.now())) : planBlueGreen(colours, { ...target, now: new Date(ctx.now()) });
+  if (typeof planned === 'string') return ended('superseded', planned);
+  const plan = planned;
   result.fromVersion = plan.live ? (versionOf(plan.live.app) ?? null) : null;
   for (const line of plan.found) {
     ctx.say(line);
@@ -63,7 +67,7 @@ export async function executeBlueGreen(target: BlueGreenTarget, ctx: ChangeConte
   result.marathonVersion = runner.started?.version;
   if (!failure) {
     const kept = plan.live && target.settings.keepOldColour ? `; ${plan.live.colour} kept at 0 instances` : plan.live ? `; ${plan.live.colour} removed` : '';
-    return ended('succeeded', `${target.version} runs healthy as ${plan.candidate}, users routed to it${kept}`);
+    return ended('succeeded', plan.doneMessage ?? `${target.version} runs healthy as ${plan.candidate}, users routed to it${kept}`);
   }
 
   const at = `${failure.step.kind === 'test' ? `${failure.step.phase}-integration test` : `step ${failure.step.kind}`} (${'colour' in failure.step ? failure.step.colour : 'pause'})`;

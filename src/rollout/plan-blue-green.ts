@@ -1,9 +1,11 @@
 import { colourAppId, deploymentGroupOf, liveColourOf, ZDD_LABELS } from '../blue-green/colours.js';
-import { describeStep, planBlueGreen } from '../blue-green/plan.js';
+import { describeStep, planBlueGreen, planColourRollback } from '../blue-green/plan.js';
+import { recordConcerns, type AuditRecord } from '../audit/log.js';
+import type { RollbackRequest } from '../status/rollback-target.js';
 import type { AppDeploySettings } from '../config/deploy-strategy.js';
 import type { DatacenterConfig, EnvironmentConfig } from '../config/environments.js';
 import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../deploy/diff.js';
-import { imageOf, versionOf } from '../deploy/render.js';
+import { imageOf, renderDefinition, versionOf } from '../deploy/render.js';
 import { marathonFor } from '../marathon/for-datacenter.js';
 import type { AppDefinition, AppInfo } from '../marathon/types.js';
 import { CliError } from '../outcome/cli-error.js';
@@ -130,4 +132,101 @@ function colourDiff(live: AppInfo | null, candidate: AppDefinition | null): Diff
   return diffDefinitions(live ? { ...live, id: candidate.id } : null, candidate).filter(
     (entry) => !(entry.path.startsWith('labels.') && zdd.has(entry.path.slice('labels.'.length))) && !/servicePort$|^portDefinitions\[0\]\.port$/.test(entry.path),
   );
+}
+
+export interface BlueGreenRollbackInput {
+  app: string;
+  env: EnvironmentConfig;
+  datacenters: DatacenterConfig[];
+  /** The app's config (not rendered): a previous tag is rendered from it. */
+  configured: AppDefinition;
+  settings: AppDeploySettings;
+  request: RollbackRequest;
+  /** The audit records of this app and environment (the previous tag of a datacenter is the one its current deploy came from). */
+  audit: AuditRecord[];
+}
+
+/**
+ * `baton rollback` of a blue/green app, per datacenter: back to a colour Marathon still holds (kept at 0, or a deploy cut
+ * short), else a blue/green deploy of the previous tag (--to, or the one the audit log shows the current version came from).
+ */
+export async function planBlueGreenRollback(input: BlueGreenRollbackInput, say: (line: string) => void, terminal: Terminal): Promise<PlannedChange[]> {
+  const { settings, request } = input;
+  const blueGreen = settings.blueGreen!;
+  const baseId = input.configured.id;
+  const group = deploymentGroupOf(input.configured);
+  if (request.kind === 'marathon-version') {
+    throw new CliError('--to <marathon-version> does not apply to a blue/green app (each deploy is a new colour): give an image tag', ExitCode.invalidInput, 'invalid-flag', { flag: '--to' });
+  }
+  const changes: PlannedChange[] = [];
+  for (const dc of input.datacenters) {
+    const client = marathonFor(dc);
+    let colours;
+    try {
+      colours = await readColours(client, baseId, group);
+    } catch (error) {
+      throw marathonCliError(error, dc);
+    }
+    const live = liveColourOf(colours);
+    const fromVersion = live ? (versionOf(live.app) ?? null) : null;
+    const inMarathon = request.kind === 'previous' ? planColourRollback(colours, { baseId, settings: blueGreen }) : null;
+    if (inMarathon) {
+      say(paint(terminal.color, 'bold', `${dc.name} (${client.baseUrl}) ${baseId}: blue/green, ${live!.colour} ${fromVersion ?? '?'} → ${inMarathon.candidate === live!.colour ? (inMarathon.restoreTo?.colour ?? '?') : inMarathon.candidate} ${inMarathon.toVersion ?? '?'}`));
+      for (const line of inMarathon.found) say(`  ${line}`);
+      const steps = inMarathon.steps.map(describeStep);
+      steps.forEach((line, index) => say(`  ${index + 1}. ${line}`));
+      changes.push({
+        dc,
+        client,
+        appId: baseId,
+        live: live!.app,
+        fromVersion,
+        toVersion: inMarathon.toVersion,
+        diff: [],
+        notes: inMarathon.found,
+        steps,
+        execute: (context) =>
+          executeBlueGreen(
+            {
+              app: input.app,
+              env: input.env.name,
+              dc,
+              client,
+              baseId,
+              group,
+              version: inMarathon.toVersion ?? '?',
+              rendered: input.configured,
+              settings: blueGreen,
+              planner: (now) => planColourRollback(now, { baseId, settings: blueGreen }) ?? 'the colours changed since the rollback was planned: nothing sent; run it again',
+            },
+            context,
+          ),
+      });
+      continue;
+    }
+    const tag = request.kind === 'tag' ? request.tag : previousTag(input.audit, { app: input.app, env: input.env.name, dc: dc.name }, fromVersion);
+    if (!tag) {
+      throw new CliError(
+        `${dc.name}: nothing to roll back to: no colour is kept at 0 instances, and the audit log shows no deploy that brought ${fromVersion ?? 'the current version'}. Give the tag: --to <tag>.`,
+        ExitCode.invalidInput,
+        'no-rollback-target',
+        { datacenter: dc.name },
+      );
+    }
+    const rendered = renderDefinition(input.configured, { version: tag });
+    changes.push(
+      ...(await planBlueGreenChanges(
+        { app: input.app, env: input.env, datacenters: [dc], definition: rendered, settings, request: { version: tag }, resize: (liveApp, r) => ({ definition: liveApp ? { ...r, instances: liveApp.instances ?? r.instances } : r }) },
+        say,
+        terminal,
+      )),
+    );
+  }
+  return changes;
+}
+
+/** The tag the current version replaced: the `fromVersion` of the newest succeeded deploy to it. Pure. */
+export function previousTag(audit: AuditRecord[], where: { app: string; env: string; dc: string }, current: string | null): string | undefined {
+  const deploys = audit.filter((r) => recordConcerns(r, where) && r.outcome === 'succeeded' && r.toVersion === current && typeof r.fromVersion === 'string');
+  return deploys.at(-1)?.fromVersion ?? undefined;
 }
