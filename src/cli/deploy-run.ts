@@ -46,7 +46,7 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
       timeoutSeconds = parseTimeoutFlag(flags.timeout);
       stableSeconds = parseDurationFlag('--stable-seconds', flags.stableSeconds, { allowZero: true });
       checkFlags(flags);
-      plan = await planDeploy(app, { ...flags, strategy: strategyOf(flags), interactive: stdinIsInteractive(), notify: true }, say, terminal, (names) => trail.aimAt(names), (sink) => trail.shareWith(sink));
+      plan = await planDeploy(app, { ...flags, strategy: strategyOf(flags), stableSeconds, interactive: stdinIsInteractive(), notify: true }, say, terminal, (names) => trail.aimAt(names), (sink) => trail.shareWith(sink));
     } catch (error) {
       // Every attempt is on record, those refused before any datacenter was touched included.
       trail.endedBefore(error, { toVersion: flags.version });

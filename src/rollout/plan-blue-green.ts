@@ -22,7 +22,7 @@ export interface BlueGreenPlanInput {
   /** The rendered definition (image tag, version label). */
   definition: AppDefinition;
   settings: AppDeploySettings;
-  request: { version: string; restart?: boolean };
+  request: { version: string; restart?: boolean; stableSeconds?: number };
   digest?: string;
   /** The definition for one datacenter given what serves there (an autoscaled app keeps its live count). */
   resize(live: AppInfo | null, rendered: AppDefinition): { definition: AppDefinition; note?: string };
@@ -31,8 +31,8 @@ export interface BlueGreenPlanInput {
 /** The blue/green planner: per datacenter, reads the colours and prints what the deploy will do there. Changes nothing. */
 export async function planBlueGreenChanges(input: BlueGreenPlanInput, say: (line: string) => void, terminal: Terminal): Promise<PlannedChange[]> {
   const { definition, settings } = input;
-  const blueGreen = settings.blueGreen;
-  if (!blueGreen) {
+  const configured = settings.blueGreen;
+  if (!configured) {
     throw new CliError(
       `--strategy blue-green: ${input.app}/baton.json has no "blueGreen" settings: expected {"blueGreen": {"publicPort": 10000, "altPort": 10001}}`,
       ExitCode.invalidInput,
@@ -40,6 +40,8 @@ export async function planBlueGreenChanges(input: BlueGreenPlanInput, say: (line
       { file: `${input.app}/baton.json`, path: '/blueGreen' },
     );
   }
+  // Without its own watchSeconds the candidate is watched as a rolling deploy's new tasks are (--stable-seconds, stableSeconds).
+  const blueGreen = { ...configured, watchSeconds: configured.watchSeconds || (input.request.stableSeconds ?? input.env.stableSeconds) };
   if (input.request.restart) {
     throw new CliError('--restart does not apply to blue/green deploys: every deploy starts a fresh colour', ExitCode.invalidInput, 'invalid-flag', { flag: '--restart' });
   }

@@ -37,6 +37,8 @@ export interface DeployRequest {
   notify?: boolean;
   /** --strategy; absent: the app's baton.json, else rolling. */
   strategy?: StrategyName;
+  /** --stable-seconds, when given: a blue/green candidate is watched this long unless baton.json says watchSeconds. */
+  stableSeconds?: number;
 }
 
 export interface DeployPlan {
