@@ -101,31 +101,31 @@ describe('planning a blue/green deploy', () => {
       case: 'blue serves: green beside it, blue kept serving, tests, switch, blue deleted',
       colours: [colour('blue', { startedAt: T0 })],
       candidate: 'green',
-      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'delete blue'],
+      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
     },
     {
       case: 'green kept at 0 for a rollback: it is the candidate, replaced',
       colours: [colour('blue', { startedAt: T0 }), colour('green', { startedAt: T1, scaledAt: T2, instances: 0 })],
       candidate: 'green',
-      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'delete blue'],
+      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
     },
     {
       case: 'cut short before the switch, the candidate healthy on the version: from the pre-integration tests',
       colours: [colour('blue', { startedAt: T0, scaledAt: T2 }), colour('green', { startedAt: T1, scaledAt: T1, version: '2.0.0' })],
       candidate: 'green',
-      steps: ['test pre', 'serve green', 'settle', 'test post', 'delete blue'],
+      steps: ['test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
     },
     {
       case: 'cut short after the switch: from the post-integration tests',
       colours: [colour('blue', { startedAt: T0, scaledAt: T0 }), colour('green', { startedAt: T1, scaledAt: T2, version: '2.0.0' })],
       candidate: 'green',
-      steps: ['settle', 'test post', 'delete blue'],
+      steps: ['settle', 'test post', 'check green', 'delete blue'],
     },
     {
       case: 'zdd.py left it half-done (few tasks each, other version): blue back to full size, green started over',
       colours: [colour('blue', { startedAt: T0, scaledAt: T2, instances: 1 }), colour('green', { startedAt: T1, scaledAt: T1, version: '1.5.0', instances: 1 })],
       candidate: 'green',
-      steps: ['scale blue', 'wait-healthy blue', 'start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'delete blue'],
+      steps: ['scale blue', 'wait-healthy blue', 'start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
     },
   ])('$case', ({ colours, candidate, steps }) => {
     const plan = planBlueGreen(colours, request);
@@ -140,7 +140,7 @@ describe('planning a blue/green deploy', () => {
       preIntegration: undefined,
       postIntegration: undefined,
     });
-    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'watch green', 'serve green', 'settle', 'keep blue']);
+    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'watch green', 'serve green', 'settle', 'check green', 'keep blue']);
     expect(plan.restoreTo).toEqual({ colour: 'blue', instances: 2 });
   });
 

@@ -88,6 +88,7 @@ describe('baton deploy --strategy blue-green', () => {
       'serve',
       'settle',
       'post-integration',
+      'check',
       'retire',
     ]);
     expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'succeeded', strategy: 'blue-green', fromVersion: '1.0.0', toVersion: '1.1.0', exitCode: 0 });
@@ -103,10 +104,12 @@ describe('baton deploy --strategy blue-green', () => {
     { case: 'a pre-integration test fails', version: '2.0.0-prefail', code: 17, outcome: 'tests-failed-rolled-back', step: 'pre-integration' },
     { case: 'a post-integration test fails after the switch', version: '2.0.0-postfail', code: 17, outcome: 'tests-failed-rolled-back', step: 'post-integration' },
     { case: 'the candidate crashes', version: '2.0.0-crash', code: 5, outcome: 'failed-rolled-back', step: 'wait-healthy' },
+    { case: 'the candidate crashes after becoming healthy (watched)', version: '2.0.0-crash-after-healthy', code: 5, outcome: 'failed-rolled-back', step: 'watch' },
   ])('$case: the old colour serves at full size again, the candidate is gone', async ({ version, code, outcome, step }) => {
-    const app = `web-${version.split('-')[1]}`;
-    const id = `/bg/${version.split('-')[1]}`;
-    const f = setup(app, id);
+    const name = version.slice('2.0.0-'.length);
+    const app = `web-${name}`;
+    const id = `/bg/${name}`;
+    const f = setup(app, id, { blueGreen: { publicPort: 10000, altPort: 10001, settleSeconds: 0, watchSeconds: 1 } });
     expect((await deploy(f, app, '1.0.0')).code).toBe(0);
     const result = await deploy(f, app, version);
     expect(result.stdout).toMatch(/restored blue \(1\.0\.0\) serving at full size, green removed \(verified\)/);
@@ -131,7 +134,7 @@ describe('baton deploy --strategy blue-green', () => {
     expect(result.stdout).toContain('/bg/dry: blue/green, blue 1.0.0 → green 1.1.0');
     expect(result.stdout).toMatch(/1\. start green \(\/bg\/dry-green\) at 2 instances/);
     expect(result.stdout).toMatch(/4\. pre-integration test \(limit 20s\)/);
-    expect(result.stdout).toMatch(/8\. delete blue/);
+    expect(result.stdout).toMatch(/9\. delete blue/);
     expect(result.stdout).toContain('post-integration tests reach http://127.0.0.1:10000');
     expect((await marathonWrites(marathon.url)).length).toBe(writes);
   });

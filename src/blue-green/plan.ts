@@ -34,6 +34,8 @@ export type Step =
   | { kind: 'test'; phase: TestPhase; colour: Colour; appId: string; test: IntegrationTest }
   /** Let marathon-lb reload HAProxy after a switch, before the proxy is tested or the colour that left is removed. */
   | { kind: 'settle'; seconds: number }
+  /** Before the old colour goes: the candidate must still be healthy, with no failure of its own since users were routed to it. */
+  | { kind: 'check'; colour: Colour; appId: string }
   /** Delete a colour, or keep it at 0 instances for an instant rollback. */
   | { kind: 'retire'; colour: Colour; appId: string; keep: boolean };
 
@@ -77,7 +79,8 @@ export function planBlueGreen(colours: readonly ColourApp[], request: BlueGreenR
     if (from === 'pre' && old) steps.push({ kind: 'serve', colour: candidate, appId, instances });
     if (old || request.postIntegration) steps.push({ kind: 'settle', seconds: request.settings.settleSeconds });
     if (request.postIntegration) steps.push({ kind: 'test', phase: 'post', colour: candidate, appId, test: request.postIntegration });
-    if (old) steps.push({ kind: 'retire', colour: old.colour, appId: colourAppId(request.baseId, old.colour), keep: request.settings.keepOldColour });
+    // A candidate crashing after it served makes marathon-lb route to the old colour again: it must not be removed then.
+    if (old) steps.push({ kind: 'check', colour: candidate, appId }, { kind: 'retire', colour: old.colour, appId: colourAppId(request.baseId, old.colour), keep: request.settings.keepOldColour });
     return steps;
   };
 
@@ -253,6 +256,8 @@ export function describeStep(step: Step): string {
       return `${step.phase}-integration test (limit ${step.test.timeoutSeconds}s): ${step.test.command}`;
     case 'settle':
       return `pause ${step.seconds}s for marathon-lb to reload HAProxy`;
+    case 'check':
+      return `check that ${step.colour} is still healthy, with no task failure since users reached it`;
     case 'retire':
       return step.keep ? `scale ${step.colour} to 0 (kept for an instant baton rollback)` : `delete ${step.colour} (${step.appId})`;
   }

@@ -5,7 +5,8 @@ import type { DatacenterConfig } from '../config/environments.js';
 import { versionOf } from '../deploy/render.js';
 import { describeProgress } from '../deploy/rollout-state.js';
 import { defaultTimeoutSeconds } from '../deploy/timeout.js';
-import { sleep, watchRollout, watchStable } from '../deploy/watch.js';
+import { sleep, stabilityOf, watchRollout, watchStable } from '../deploy/watch.js';
+import { isAppHealthy } from '../marathon/app-health.js';
 import type { MarathonClient } from '../marathon/client.js';
 import type { AppInfo, DeploymentResult } from '../marathon/types.js';
 import type { CliError } from '../outcome/cli-error.js';
@@ -240,6 +241,15 @@ class StepRunner {
       case 'settle':
         if (step.seconds > 0) await sleep(step.seconds * 1000, signal);
         return signal?.aborted ? { kind: 'interrupted', reason: 'interrupted', step } : undefined;
+      case 'check': {
+        const app = await client.findApp(step.appId);
+        if (!app) return { kind: 'failed', reason: `${step.appId} no longer exists`, step };
+        const change = this.changes.get(step.appId);
+        const versions = new Set([...(change ? [change.version] : []), ...(app.versionInfo?.lastConfigChangeAt ? [app.versionInfo.lastConfigChangeAt] : [])]);
+        // A candidate started by an earlier run is judged by its health now; one started here also by its failures since.
+        const problem = change ? stabilityOf(app, versions, change.knownFailure) : isAppHealthy(app) ? undefined : `${app.tasksHealthy ?? 0}/${app.instances ?? 0} tasks healthy`;
+        return problem ? { kind: 'failed', reason: `failed after users were routed to it: ${problem}`, step } : undefined;
+      }
       case 'retire':
         return this.retire(step, signal);
     }
@@ -359,6 +369,8 @@ function describeDone(step: Step): string {
       return `${step.colour} scaled to ${step.instances}`;
     case 'settle':
       return `paused ${step.seconds}s`;
+    case 'check':
+      return `${step.colour} still healthy`;
     case 'retire':
       return step.keep ? `${step.colour} scaled to 0` : `${step.colour} deleted`;
     case 'test':
