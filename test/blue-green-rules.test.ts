@@ -144,6 +144,15 @@ describe('planning a blue/green deploy', () => {
     expect(plan.restoreTo).toEqual({ colour: 'blue', instances: 2 });
   });
 
+  it('a candidate larger than the serving colour starts at its size (fully drained) and grows once users are routed to it', () => {
+    const plan = planBlueGreen([colour('blue', { instances: 2 })], { ...request, rendered: { ...request.rendered, instances: 4 } });
+    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue']);
+    const start = plan.steps[0] as Extract<Step, { kind: 'start' }>;
+    expect(start.definition.instances).toBe(2);
+    expect(start.definition.labels).toMatchObject({ HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '4' });
+    expect(plan.steps[5]).toMatchObject({ kind: 'scale', instances: 4 });
+  });
+
   it('a half-done state is said before anything is done', () => {
     const plan = planBlueGreen([colour('blue', { startedAt: T0, scaledAt: T2 }), colour('green', { startedAt: T1, version: '2.0.0', healthy: 1 })], request);
     expect(plan.found.join('\n')).toMatch(/green runs 2\.0\.0 \(1\/2 healthy\) beside blue.*started over/);

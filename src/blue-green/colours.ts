@@ -101,7 +101,7 @@ export function nextServicePort(live: AppInfo | null, ports: ColourPorts): numbe
  */
 export function colourDefinition(
   rendered: AppDefinition,
-  input: { colour: Colour; group: string; ports: ColourPorts; servicePort: number; instances: number; startedAt: Date },
+  input: { colour: Colour; group: string; ports: ColourPorts; servicePort: number; instances: number; targetInstances?: number; startedAt: Date },
 ): AppDefinition {
   const definition = structuredClone(rendered) as AppDefinition;
   definition.id = colourAppId(rendered.id, input.colour);
@@ -113,7 +113,7 @@ export function colourDefinition(
     [ZDD_LABELS.altPort]: String(input.ports.altPort),
     [ZDD_LABELS.colour]: input.colour,
     [ZDD_LABELS.startedAt]: pythonLocalIsoformat(input.startedAt),
-    [ZDD_LABELS.targetInstances]: String(input.instances),
+    [ZDD_LABELS.targetInstances]: String(input.targetInstances ?? input.instances),
     [ZDD_LABELS.newInstances]: '0',
     [ZDD_LABELS.publicPort]: String(input.ports.publicPort),
   };

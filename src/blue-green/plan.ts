@@ -72,11 +72,12 @@ export function planBlueGreen(colours: readonly ColourApp[], request: BlueGreenR
   const live = liveColourOf(colours);
   const found: string[] = [];
   const other = live ? colours.find((c) => c.colour !== live.colour) : colours.find((c) => (c.app.instances ?? 0) === 0);
-  const testsAndSwitch = (candidate: Colour, from: 'pre' | 'post', old: ColourApp | null): Step[] => {
+  const testsAndSwitch = (candidate: Colour, from: 'pre' | 'post', old: ColourApp | null, candidateSize = instances): Step[] => {
     const appId = colourAppId(request.baseId, candidate);
     const steps: Step[] = [];
     if (from === 'pre' && request.preIntegration) steps.push({ kind: 'test', phase: 'pre', colour: candidate, appId, test: request.preIntegration });
-    if (from === 'pre' && old) steps.push({ kind: 'serve', colour: candidate, appId, instances });
+    if (from === 'pre' && old) steps.push({ kind: 'serve', colour: candidate, appId, instances: candidateSize });
+    if (candidateSize < instances) steps.push({ kind: 'scale', colour: candidate, appId, instances }, { kind: 'wait-healthy', colour: candidate, appId });
     if (old || request.postIntegration) steps.push({ kind: 'settle', seconds: request.settings.settleSeconds });
     if (request.postIntegration) steps.push({ kind: 'test', phase: 'post', colour: candidate, appId, test: request.postIntegration });
     // A candidate crashing after it served makes marathon-lb route to the old colour again: it must not be removed then.
@@ -118,12 +119,16 @@ export function planBlueGreen(colours: readonly ColourApp[], request: BlueGreenR
   function forward(serving: ColourApp | null, servingSize: number, before: Step[]): BlueGreenPlan {
     const candidate = serving ? otherColour(serving.colour) : (other?.colour ?? 'blue');
     const appId = colourAppId(request.baseId, candidate);
+    // Before the switch marathon-lb drains only as many of the candidate's tasks as the serving colour has healthy ones
+    // (beyond its TARGET_INSTANCES): a candidate larger than the serving colour starts at that size and grows once it serves.
+    const startSize = serving ? Math.min(instances, servingSize) : instances;
     const definition = colourDefinition(request.rendered, {
       colour: candidate,
       group: request.group,
       ports: request.settings,
       servicePort: nextServicePort(serving?.app ?? null, request.settings),
-      instances,
+      instances: startSize,
+      targetInstances: instances,
       startedAt: request.now,
     });
     const steps: Step[] = [...before, { kind: 'start', colour: candidate, appId, definition }];
@@ -132,7 +137,7 @@ export function planBlueGreen(colours: readonly ColourApp[], request: BlueGreenR
     if (serving) steps.push({ kind: 'serve', colour: serving.colour, appId: colourAppId(request.baseId, serving.colour), instances: servingSize });
     steps.push({ kind: 'wait-healthy', colour: candidate, appId });
     if (request.settings.watchSeconds > 0) steps.push({ kind: 'watch', colour: candidate, appId, seconds: request.settings.watchSeconds });
-    steps.push(...testsAndSwitch(candidate, 'pre', serving));
+    steps.push(...testsAndSwitch(candidate, 'pre', serving, startSize));
     return { live: serving, candidate, candidateId: appId, instances, found, steps, restoreTo: serving ? { colour: serving.colour, instances: servingSize } : null };
   }
 
