@@ -10,6 +10,7 @@ import { isAppHealthy } from '../marathon/app-health.js';
 import type { MarathonClient } from '../marathon/client.js';
 import type { AppInfo, DeploymentResult } from '../marathon/types.js';
 import type { CliError } from '../outcome/cli-error.js';
+import { ExitCode } from '../outcome/exit-codes.js';
 import type { ChangeContext, ChangeResult } from './change.js';
 import { answerMayHaveBeenLost, failed, readBackLostChange } from './engine.js';
 import { notTouchedAfterInterrupt } from './interrupt.js';
@@ -73,6 +74,8 @@ export async function executeBlueGreen(target: BlueGreenTarget, ctx: ChangeConte
 
   const at = `${failure.step.kind === 'test' ? `${failure.step.phase}-integration test` : `step ${failure.step.kind}`} (${'colour' in failure.step ? failure.step.colour : 'pause'})`;
   const what = failure.step.kind === 'test' ? `${target.version} on ${failure.step.colour}: ${failure.reason}` : `${target.version} ${failure.reason} at ${at}`;
+  // Marathon refused the candidate (400/422, 409, credentials): nothing was created, nothing is to restore.
+  if (failure.step.kind === 'start' && failure.error?.exitCode === ExitCode.rejected) return failed(result, failure.error, began, ctx.now);
   // A failure once the old colour is being retired comes after every test passed: the candidate serves; a re-run finishes.
   if (failure.step.kind === 'retire' && failure.step.colour !== plan.candidate) {
     const message = `${plan.candidate} serves ${target.version} and passed its tests, but retiring ${failure.step.colour} failed: ${failure.reason}. Run the same deploy again to finish it.`;
