@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureCommand } from './debian.js';
+import { freePort } from './free-port.js';
+import { superviseShell, supervisorScript, type Supervised } from './supervised.js';
 
 /** A throwaway InfluxDB 1.x (Debian's `influxd`) on loopback ports, with all its files in a temp dir. */
 export interface InfluxDbServer {
@@ -45,24 +45,18 @@ async function launch(options: InfluxDbOptions): Promise<InfluxDbServer> {
 
   // influxd runs under a small shell that also watches this Node process: when a runner ends without calling stop()
   // (a crash, a killed worker, a bench runner without hooks), influxd is stopped and its temp dir removed anyway.
-  const child = spawn('sh', ['-c', SUPERVISOR, 'influxd-supervisor', configPath, String(process.pid), dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keepTail = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keepTail);
-  child.stderr?.on('data', keepTail);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const server = superviseShell(supervisorScript('influxd.pid'), 'influxd-supervisor', [dir, String(process.pid), 'influxd', 'run', '-config', configPath]);
   const url = `http://127.0.0.1:${httpPort}`;
   const stop = async () => {
-    await stopChild(child, exited, dir);
+    await server.stop(STOP_TIMEOUT_MS, async () => {
+      const influxdPid = Number(await readFile(path.join(dir, 'influxd.pid'), 'utf8').catch(() => ''));
+      if (influxdPid > 0) process.kill(influxdPid, 'SIGKILL');
+    });
     await rm(dir, { recursive: true, force: true });
   };
 
   try {
-    await waitUntilReady(url, child, () => output);
+    await waitUntilReady(url, server);
     // With auth on, the first user may be created without credentials: the admin.
     if (options.admin) {
       const { username, password } = options.admin;
@@ -116,11 +110,11 @@ bind-address = "127.0.0.1:${rpcPort}"
 `;
 }
 
-async function waitUntilReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
+async function waitUntilReady(url: string, server: Supervised): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`influxd exited before it was ready (code ${child.exitCode}, signal ${child.signalCode}):\n${output()}`);
+    if (server.hasExited()) {
+      throw new Error(`influxd exited before it was ready (code ${server.child.exitCode}, signal ${server.child.signalCode}):\n${server.output()}`);
     }
     try {
       const response = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
@@ -130,35 +124,7 @@ async function waitUntilReady(url: string, child: ChildProcess, output: () => st
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`influxd did not answer ${url}/ping within ${READY_TIMEOUT_MS} ms:\n${output()}`);
-}
-
-/**
- * $1 config, $2 the Node pid to outlive, $3 the temp dir. SIGTERM stops influxd and waits for it; the watchdog stops it
- * (and the temp dir goes) when the Node process is gone. Exits with influxd's status, so an early failure shows at once.
- */
-const SUPERVISOR = `
-influxd run -config "$1" & child=$!
-echo $child > "$3/influxd.pid"
-( while kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -TERM $child 2>/dev/null ) & watchdog=$!
-trap 'kill -TERM $child 2>/dev/null' TERM INT
-wait $child; status=$?
-if kill -0 $child 2>/dev/null; then wait $child; status=$?; fi
-kill $watchdog 2>/dev/null
-kill -0 "$2" 2>/dev/null || rm -rf "$3"
-exit $status
-`;
-
-async function stopChild(child: ChildProcess, exited: Promise<void>, dir: string): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  process.kill(child.pid, 'SIGTERM');
-  const stopped = await Promise.race([exited.then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
-  if (!stopped) {
-    const influxdPid = Number(await readFile(path.join(dir, 'influxd.pid'), 'utf8').catch(() => ''));
-    if (influxdPid > 0) process.kill(influxdPid, 'SIGKILL');
-    process.kill(child.pid, 'SIGKILL');
-    await exited;
-  }
+  throw new Error(`influxd did not answer ${url}/ping within ${READY_TIMEOUT_MS} ms:\n${server.output()}`);
 }
 
 async function influxPost(url: string, body: string, contentType: string, auth?: { username: string; password: string }): Promise<void> {
@@ -173,22 +139,6 @@ async function influxPost(url: string, body: string, contentType: string, auth?:
 
 function quoteIdentifier(name: string): string {
   return `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Installs Debian's `influxdb` package when `influxd` is missing. */

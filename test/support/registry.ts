@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { ensureCommand } from './debian.js';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -43,16 +44,7 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Starts `docker-registry serve` on a free 127.0.0.1 port with storage in a temp dir. Stop it with stop(). */
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<RunningRegistry> {
