@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { liveColourOf, type ColourApp } from '../src/blue-green/colours.js';
-import { runBaton } from './support/cli.js';
+import { repoRoot, runBaton } from './support/cli.js';
 import { makeDeployFixture, startBaton, webApp, type DeployFixture } from './support/deploy-fixture.js';
 import { marathonWrites, withEmulator } from './support/emulator.js';
+import { ensureMarathonLbInstalled, marathonLbDir } from './support/marathon-lb.js';
 
 // `baton deploy --strategy blue-green` as a process against the emulator: the final Marathon state, the exit code and the
 // audit records, for a good version, failing tests, a crashing candidate, a dry run, a SIGKILL mid-deploy and zdd.py's pair.
@@ -157,6 +158,31 @@ describe('baton deploy --strategy blue-green', () => {
     expect(result.stdout).toContain('found a deploy cut short: green runs 1.1.0 healthy (2 tasks) beside blue; continuing from the pre-integration tests');
     expect(result.code).toBe(0);
     expect(summary(await colours('/bg/kill'))).toEqual([{ colour: 'green', version: '1.1.0', instances: 2, healthy: 2 }]);
+  });
+
+  it("switches as marathon-lb's own code sees it: the candidate drained during the pre-integration test, the old colour during the post", async () => {
+    await ensureMarathonLbInstalled();
+    const f = setup('web-mlb', '/bg/mlb');
+    // Run as the tests of the deploy: what marathon-lb would drain at that moment, from its own get_apps.
+    const draining = (phase: string) =>
+      `/usr/bin/python3 ${path.join(repoRoot, 'test/support/marathon-lb-draining.py')} ${marathonLbDir(repoRoot)} ${marathon.url} > ${f.dir}/${phase}-draining.json`;
+    f.writeApp('web-mlb', {
+      'baton.json': {
+        blueGreen: { publicPort: 10000, altPort: 10001, settleSeconds: 0 },
+        preIntegration: { command: draining('pre') },
+        postIntegration: { command: draining('post') },
+      },
+    });
+    expect((await deploy(f, 'web-mlb', '1.0.0')).code).toBe(0);
+    const result = await deploy(f, 'web-mlb', '1.1.0');
+    expect(result.code).toBe(0);
+    const drained = (phase: string) => {
+      const tasks = JSON.parse(fs.readFileSync(path.join(f.dir, `${phase}-draining.json`), 'utf8')) as Record<string, boolean>;
+      const of = (colour: string) => Object.entries(tasks).filter(([id]) => id.startsWith(`bg_mlb-${colour}.`)).map(([, d]) => d);
+      return { blue: of('blue'), green: of('green') };
+    };
+    expect(drained('pre')).toEqual({ blue: [false, false], green: [true, true] });
+    expect(drained('post')).toEqual({ blue: [true, true], green: [false, false] });
   });
 
   it('baton rollback: instantly back to a colour kept at 0; else a blue/green deploy of the tag the audit log shows before', async () => {
