@@ -6,6 +6,7 @@ import { canonicalAppId, isJsonObject, type JsonObject } from './definition.js';
 import { EventHub } from './events.js';
 import { createRequestHandler, type RequestLogEntry } from './http.js';
 import { MarathonModel, type EmulatorTimings } from './model.js';
+import { processRunner } from './tasks/process-runner.js';
 
 export type { EmulatorTimings } from './model.js';
 export type { Clock } from './clock.js';
@@ -27,6 +28,14 @@ export interface EmulatorOptions {
    * is proxied to the leader, whose answer carries its own X-Marathon-Leader.
    */
   leader?: string;
+  /**
+   * 'simulated' (default): tasks are records on the clock, failure injection by label or image tag.
+   * 'processes': each task is a real process on 127.0.0.1 (its `cmd`, `args`, or `imageCommand` for Docker apps) with
+   * free host ports and Marathon's environment; health checks probe it, kills signal it (see README "Real processes").
+   */
+  tasks?: 'simulated' | 'processes';
+  /** In 'processes' mode: the command (run by `sh -c`, app `args` appended) that stands in for `docker run <image>`. */
+  imageCommand?: string;
 }
 
 export interface RunningEmulator {
@@ -46,6 +55,8 @@ export const DEFAULT_TIMINGS: EmulatorTimings = {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? '127.0.0.1';
   const timings: EmulatorTimings = { ...DEFAULT_TIMINGS, ...options.timings };
+  if (options.tasks === 'processes' && options.clock) throw new Error('emulator: real task processes run on the system clock; drop `clock` or `tasks`');
+  if (options.imageCommand !== undefined && options.tasks !== 'processes') throw new Error("emulator: `imageCommand` needs tasks: 'processes'");
   const hub = new EventHub(options.keepAliveMs ?? 10_000);
   const model = new MarathonModel({
     clock: options.clock ?? systemClock,
@@ -53,6 +64,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     defaultVersion: options.clock ? undefined : Math.floor(performance.timeOrigin),
     timings,
     emit: (eventType, payload) => hub.publish(eventType, payload),
+    ...(options.tasks === 'processes'
+      ? { runner: processRunner({ imageCommand: options.imageCommand }), taskKilling: true }
+      : {}),
   });
   const seedApps = () => {
     for (const app of options.apps ?? []) {
@@ -105,12 +119,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     url: `http://${urlHost}:${port}`,
     port,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        model.dispose();
+      closing ??= (async () => {
+        const tasksGone = model.close();
         hub.close();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await tasksGone;
+      })();
       return closing;
     },
   };

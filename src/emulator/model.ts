@@ -21,50 +21,20 @@ import {
   type StoredApp,
   type VersionInfo,
 } from './definition.js';
+import { applyHealthResult, healthCheckRulesOf } from './health.js';
+import { simulatedRunner } from './tasks/simulated-runner.js';
+import type { Placement, ProbeResult, TaskExit, TaskReports, TaskRunner, TaskRunnerFactory } from './tasks/runner.js';
+import {
+  DEFAULT_KILL_GRACE_PERIOD_MS,
+  killGracePeriodMsOf,
+  type EmulatorTimings,
+  type HealthRecord,
+  type MesosState,
+  type TaskRecord,
+} from './task-record.js';
 
-export interface EmulatorTimings {
-  stagingMs: number;
-  healthyMs: number;
-  crashMs: number;
-  killMs: number;
-  backoffMs: number;
-}
-
-export type MesosState = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_FAILED' | 'TASK_KILLED' | 'TASK_LOST';
-
-export interface HealthRecord {
-  alive: boolean;
-  consecutiveFailures: number;
-  firstSuccess: string | null;
-  lastSuccess: string | null;
-  lastFailure: string | null;
-  lastFailureCause: string | null;
-}
-
-export interface TaskRecord {
-  id: string;
-  instanceId: string;
-  incarnation: number;
-  appId: string;
-  /** The app version the task was launched from. */
-  version: string;
-  /** Bumped by config changes and restarts: tasks of an older generation are replaced by a RestartApplication. */
-  generation: number;
-  behaviour: Behaviour;
-  healthChecked: boolean;
-  state: MesosState;
-  /** A kill was sent; Marathon's task_killing feature is off, so the state stays as is until TASK_KILLED. */
-  killing: boolean;
-  health: HealthRecord | null;
-  host: string;
-  slaveId: string;
-  ipAddress: string;
-  ports: number[];
-  servicePorts: number[];
-  stagedAt: number;
-  startedAt: number | null;
-  cancelTimers: (() => void)[];
-}
+export type { EmulatorTimings, HealthRecord, MesosState, TaskRecord } from './task-record.js';
+export { DEFAULT_KILL_GRACE_PERIOD_MS } from './task-record.js';
 
 export interface AppRecord {
   stored: StoredApp;
@@ -78,12 +48,10 @@ export interface AppRecord {
   cancelDelayTimer: (() => void) | null;
   /** Instances whose task failed: Marathon relaunches them as the next incarnation of the same instance. */
   rescheduled: { instanceId: string; incarnation: number }[];
-  /** Versions (behaviour `lost`) that have already lost their one task. */
-  lostVersions: Set<string>;
 }
 
 /** Why a task ends badly; each becomes lastTaskFailure (Marathon's TaskFailure) and a status_update_event. */
-type TaskEnd = 'failed' | 'lost' | 'health-kill';
+type TaskEnd = { kind: 'failed'; exit: TaskExit } | { kind: 'finished' } | { kind: 'lost' } | { kind: 'health-kill'; reason: string };
 
 export type ActionName = 'StartApplication' | 'ScaleApplication' | 'RestartApplication' | 'StopApplication';
 
@@ -121,6 +89,13 @@ export interface ModelOptions {
    * updateRoot writes (the revert of DELETE /v2/deployments/{id}). Default: the clock's time when the model is made.
    */
   defaultVersion?: number;
+  /** What runs the tasks (default: the simulation on the clock, with `timings`). */
+  runner?: TaskRunnerFactory;
+  /**
+   * Marathon's `task_killing` feature: a killed task shows TASK_KILLING (status_update_event and its state) until
+   * TASK_KILLED. Off by default, as in Marathon 1.10.
+   */
+  taskKilling?: boolean;
 }
 
 /** How a write reaches updateRoot: forced or not, from where, and with which version (default: a new one, now). */
@@ -163,10 +138,12 @@ export class MarathonModel {
   private nextServicePort = 10000;
   private nextAgent = 0;
   private readonly hostPorts: number[] = Array.from({ length: AGENTS }, () => 31000);
+  private readonly runner: TaskRunner;
 
   constructor(private readonly options: ModelOptions) {
     this.lastVersionMs = options.defaultVersion ?? options.clock.now();
     this.defaultVersion = new Date(this.lastVersionMs).toISOString();
+    this.runner = (options.runner ?? simulatedRunner(options.timings))(this.taskReports());
   }
 
   // ---------------------------------------------------------------- reads
@@ -209,18 +186,16 @@ export class MarathonModel {
     const app = this.newAppRecord(stored);
     this.apps.set(appId, app);
     for (let i = 0; i < instancesOf(definition); i++) {
+      // Real processes cannot be running already: they are launched (and staged) like any other task.
+      if (this.runner.kind === 'processes') {
+        this.launchTask(app);
+        continue;
+      }
       const task = this.createTask(app);
       task.state = task.behaviour === 'stuck' ? 'TASK_STAGING' : 'TASK_RUNNING';
       if (task.state !== 'TASK_RUNNING') continue;
       task.startedAt = task.stagedAt;
-      if (task.behaviour === 'crash' || task.behaviour === 'lost') {
-        this.onRunning(task);
-      } else if (task.healthChecked && task.behaviour === 'hc-kill') {
-        this.after(task, this.options.timings.healthyMs, () => this.healthResult(task));
-      } else {
-        if (task.healthChecked) task.health = this.healthRecord(passesHealthChecks(task.behaviour));
-        this.onReady(task);
-      }
+      this.runner.adopt(task, definition);
     }
   }
 
@@ -340,10 +315,17 @@ export class MarathonModel {
     return this.putApp(appId, original.definition, revert);
   }
 
-  /** Stops every timer; the model is unusable afterwards (reset() makes it usable again). */
+  /** Stops every timer and forgets every task's process; the model is unusable afterwards (reset() makes it usable again). */
   dispose(): void {
     for (const cancel of this.timers) cancel();
     this.timers.clear();
+    this.runner.abandonAll();
+  }
+
+  /** dispose(), and waits until every task the runner started is gone. */
+  async close(): Promise<void> {
+    this.dispose();
+    await this.runner.close();
   }
 
   reset(): void {
@@ -542,10 +524,12 @@ export class MarathonModel {
       appId,
       version: app.stored.version,
       generation: app.generation,
-      behaviour: behaviourOf(definition),
+      // Real processes decide their fate themselves: failure injection is the simulation's.
+      behaviour: this.runner.kind === 'processes' ? 'normal' : behaviourOf(definition),
       healthChecked: hasHealthChecks(definition),
       state: 'TASK_STAGING',
       killing: false,
+      killMessage: '',
       health: null,
       host: `agent-${agent + 1}.emulator`,
       slaveId: `${SLAVE_PREFIX}-S${agent + 1}`,
@@ -562,43 +546,82 @@ export class MarathonModel {
 
   private launchTask(app: AppRecord): void {
     const task = this.createTask(app);
+    this.runner.launch(task, app.stored.definition);
+  }
+
+  /** The runner's reports, each ignored once the task is gone (killed, ended, or the model was reset). */
+  private taskReports(): TaskReports {
+    const known = (task: TaskRecord) => this.tasksOf(task.appId).includes(task);
+    return {
+      staging: (task, placement) => known(task) && this.taskStaging(task, placement),
+      running: (task) => known(task) && this.taskRunning(task),
+      exited: (task, exit) => known(task) && this.taskExited(task, exit),
+      lost: (task) => known(task) && this.endTask(task, { kind: 'lost' }),
+      simulatedHealth: (task, options) => known(task) && this.healthResult(task, options?.announce ?? true),
+      probed: (task, result) => known(task) && this.healthProbed(task, result),
+      after: (task, ms, run) => this.after(task, ms, run),
+    };
+  }
+
+  private taskStaging(task: TaskRecord, placement: Placement | undefined): void {
+    if (placement) Object.assign(task, placement);
     this.statusUpdate(task, 'TASK_STAGING');
-    if (task.behaviour !== 'stuck') this.after(task, this.options.timings.stagingMs, () => this.taskRunning(task));
   }
 
   private taskRunning(task: TaskRecord): void {
+    if (task.killing) return;
     task.state = 'TASK_RUNNING';
     task.startedAt = this.now();
     this.statusUpdate(task, 'TASK_RUNNING');
-    this.onRunning(task);
+    const definition = this.apps.get(task.appId)?.stored.definition;
+    if (definition) this.runner.running(task, definition);
     this.reconcile(task.appId);
   }
 
-  /** Behaviours that act once a task runs: crash, the lost agent, then health checks (or readiness without them). */
-  private onRunning(task: TaskRecord): void {
-    const { crashMs, healthyMs } = this.options.timings;
-    if (task.behaviour === 'crash') {
-      this.after(task, crashMs, () => this.endTask(task, 'failed'));
+  /** The task's command ended: the end of a kill, or a task that finished (exit 0) or failed by itself. */
+  private taskExited(task: TaskRecord, exit: TaskExit): void {
+    if (task.killing) {
+      task.state = 'TASK_KILLED';
+      this.statusUpdate(task, 'TASK_KILLED', task.killMessage);
+      this.removeTask(task);
+      this.reconcile(task.appId);
       return;
     }
-    const app = this.apps.get(task.appId);
-    if (task.behaviour === 'lost' && app && !app.lostVersions.has(task.version)) {
-      app.lostVersions.add(task.version);
-      this.after(task, crashMs, () => this.endTask(task, 'lost'));
-    }
-    if (task.healthChecked) this.after(task, healthyMs, () => this.healthResult(task));
-    else this.onReady(task);
+    this.endTask(task, exit.code === 0 ? { kind: 'finished' } : { kind: 'failed', exit });
   }
 
-  /** A task just became ready (running, and healthy with health checks): `crash-after-healthy` crashes crashMs later. */
-  private onReady(task: TaskRecord): void {
-    if (task.behaviour === 'crash-after-healthy') this.after(task, this.options.timings.crashMs, () => this.endTask(task, 'failed'));
-  }
-
-  private healthResult(task: TaskRecord): void {
+  /** The simulated health of a task: its behaviour decides, the first result is final. */
+  private healthResult(task: TaskRecord, announce = true): void {
     const alive = passesHealthChecks(task.behaviour);
     task.health = this.healthRecord(alive);
+    if (!announce) return;
     if (!alive && task.behaviour === 'hc-kill') task.health.consecutiveFailures = this.maxConsecutiveFailures(task);
+    this.healthChanged(task, alive);
+    if (!alive) this.failedHealthCheck(task);
+    if (alive) this.runner.ready(task);
+    if (!alive && task.behaviour === 'hc-kill') this.endTask(task, { kind: 'health-kill', reason: task.health.lastFailureCause ?? 'unknown' });
+    this.reconcile(task.appId);
+  }
+
+  /** A real health check answered: Marathon's HealthCheckActor rules (health.ts) decide what follows. */
+  private healthProbed(task: TaskRecord, result: ProbeResult): void {
+    const app = this.apps.get(task.appId);
+    if (!app || task.state !== 'TASK_RUNNING' || task.killing) return;
+    const wasReady = this.isReady(task);
+    const outcome = applyHealthResult(task.health, result, {
+      now: this.now(),
+      runningSince: task.startedAt ?? task.stagedAt,
+      rules: healthCheckRulesOf(app.stored.definition),
+    });
+    if (outcome.failedCheck) this.failedHealthCheck(task);
+    if (outcome.kill) this.endTask(task, { kind: 'health-kill', reason: outcome.kill.reason });
+    task.health = outcome.health;
+    if (outcome.aliveChanged) this.healthChanged(task, outcome.health.alive);
+    if (!wasReady && this.isReady(task)) this.runner.ready(task);
+    this.reconcile(task.appId);
+  }
+
+  private healthChanged(task: TaskRecord, alive: boolean): void {
     this.event('health_status_changed_event', {
       appId: task.appId,
       instanceId: task.instanceId,
@@ -611,19 +634,17 @@ export class MarathonModel {
       runSpecVersion: task.version,
       healthy: alive,
     });
-    if (!alive) {
-      const app = this.apps.get(task.appId);
-      const healthCheck = app && Array.isArray(app.stored.definition.healthChecks) ? app.stored.definition.healthChecks[0] : undefined;
-      this.event('failed_health_check_event', {
-        appId: task.appId,
-        taskId: task.id,
-        instanceId: task.instanceId,
-        healthCheck: healthCheck ?? null,
-      });
-    }
-    if (alive) this.onReady(task);
-    if (!alive && task.behaviour === 'hc-kill') this.endTask(task, 'health-kill');
-    this.reconcile(task.appId);
+  }
+
+  private failedHealthCheck(task: TaskRecord): void {
+    const app = this.apps.get(task.appId);
+    const healthCheck = app && Array.isArray(app.stored.definition.healthChecks) ? app.stored.definition.healthChecks[0] : undefined;
+    this.event('failed_health_check_event', {
+      appId: task.appId,
+      taskId: task.id,
+      instanceId: task.instanceId,
+      healthCheck: healthCheck ?? null,
+    });
   }
 
   private maxConsecutiveFailures(task: TaskRecord): number {
@@ -645,8 +666,10 @@ export class MarathonModel {
   }
 
   /**
-   * A task ends badly and Marathon records it as the app's lastTaskFailure (state/TaskFailure.scala):
+   * A task ends by itself, and Marathon records a bad end as the app's lastTaskFailure (state/TaskFailure.scala):
    * - failed: TASK_FAILED (a failure state); the instance is relaunched as its next incarnation after the backoff.
+   * - finished: TASK_FINISHED (exit 0): not a failure, but the instance is relaunched the same way (NotifyRateLimiterStep
+   *   rate-limits Finished as it does Failed).
    * - lost: TASK_LOST, as when its agent is removed (a failure state too, "no matter the reason"); the instance is
    *   gone and a new one replaces it at once (no backoff: the version did nothing wrong).
    * - health-kill: HealthCheckActor publishes unhealthy_instance_kill_event (recorded by FromUnhealthyInstanceKillEvent
@@ -666,34 +689,33 @@ export class MarathonModel {
       version: task.version,
       slaveId: task.slaveId,
     });
-    if (end === 'health-kill') {
-      const reason = task.health?.lastFailureCause ?? 'unknown';
+    if (end.kind === 'health-kill') {
       this.event('unhealthy_instance_kill_event', {
         appId: task.appId,
         taskId: task.id,
         instanceId: task.instanceId,
         version: task.version,
-        reason,
+        reason: end.reason,
         host: task.host,
         slaveId: task.slaveId,
       });
-      if (app) app.lastTaskFailure = record('TASK_KILLED', `Task was killed since health check failed. Reason: ${reason}`);
+      if (app) app.lastTaskFailure = record('TASK_KILLED', `Task was killed since health check failed. Reason: ${end.reason}`);
       this.killTask(task, 'Command terminated with signal Terminated');
       if (app) this.backOff(app);
       return;
     }
     this.stopTimers(task);
-    const state: MesosState = end === 'lost' ? 'TASK_LOST' : 'TASK_FAILED';
-    const container = app && isJsonObject(app.stored.definition.container);
-    const message = end === 'lost'
+    const state: MesosState = end.kind === 'lost' ? 'TASK_LOST' : end.kind === 'finished' ? 'TASK_FINISHED' : 'TASK_FAILED';
+    const container = app !== undefined && isJsonObject(app.stored.definition.container);
+    const message = end.kind === 'lost'
       ? `Agent ${task.slaveId} (${task.host}) removed: health check timed out`
-      : container ? 'Container exited with status 1' : 'Command exited with status 1';
+      : exitMessage(container, end.kind === 'finished' ? { code: 0, signal: null } : end.exit);
     task.state = state;
     this.statusUpdate(task, state, message);
     this.removeTask(task);
     if (!app) return;
-    app.lastTaskFailure = record(state, message);
-    if (end === 'failed') {
+    if (end.kind !== 'finished') app.lastTaskFailure = record(state, message);
+    if (end.kind !== 'lost') {
       app.rescheduled.push({ instanceId: task.instanceId, incarnation: task.incarnation + 1 });
       this.backOff(app);
     }
@@ -709,13 +731,18 @@ export class MarathonModel {
   private killTask(task: TaskRecord, message = ''): void {
     if (task.killing) return;
     task.killing = true;
+    task.killMessage = message;
     this.stopTimers(task);
-    this.after(task, this.options.timings.killMs, () => {
-      task.state = 'TASK_KILLED';
-      this.statusUpdate(task, 'TASK_KILLED', message);
-      this.removeTask(task);
-      this.reconcile(task.appId);
-    });
+    if (this.options.taskKilling) {
+      task.state = 'TASK_KILLING';
+      this.statusUpdate(task, 'TASK_KILLING', message);
+    }
+    this.runner.kill(task, this.killGracePeriodMs(task));
+  }
+
+  private killGracePeriodMs(task: TaskRecord): number {
+    const definition = this.apps.get(task.appId)?.stored.definition;
+    return definition ? killGracePeriodMsOf(definition) : DEFAULT_KILL_GRACE_PERIOD_MS;
   }
 
   private removeTask(task: TaskRecord): void {
@@ -736,7 +763,15 @@ export class MarathonModel {
       ports: task.ports,
       version: task.version,
     });
-    const condition = { TASK_STAGING: 'Staging', TASK_RUNNING: 'Running', TASK_FAILED: 'Failed', TASK_KILLED: 'Killed', TASK_LOST: 'Gone' }[status];
+    const condition = {
+      TASK_STAGING: 'Staging',
+      TASK_RUNNING: 'Running',
+      TASK_KILLING: 'Killing',
+      TASK_FINISHED: 'Finished',
+      TASK_FAILED: 'Failed',
+      TASK_KILLED: 'Killed',
+      TASK_LOST: 'Gone',
+    }[status];
     this.event('instance_changed_event', {
       instanceId: task.instanceId,
       condition,
@@ -795,7 +830,6 @@ export class MarathonModel {
       delay: null,
       cancelDelayTimer: null,
       rescheduled: [],
-      lostVersions: new Set(),
     };
   }
 
@@ -837,3 +871,13 @@ export class MarathonModel {
     this.options.emit(eventType, { ...fields, eventType, timestamp: new Date(this.now()).toISOString() });
   }
 }
+
+/** The Mesos executor's message for a command that ended: "Command exited with status 1", "... terminated with signal Killed". */
+function exitMessage(container: boolean, exit: TaskExit): string {
+  const subject = container ? 'Container' : 'Command';
+  if (exit.code !== null) return `${subject} exited with status ${exit.code}`;
+  return `${subject} terminated with signal ${SIGNAL_NAMES[exit.signal ?? ''] ?? exit.signal ?? 'unknown'}`;
+}
+
+/** strsignal(3) names, as the Mesos executor writes them. */
+const SIGNAL_NAMES: Record<string, string> = { SIGTERM: 'Terminated', SIGKILL: 'Killed', SIGINT: 'Interrupt', SIGSEGV: 'Segmentation fault', SIGABRT: 'Aborted' };

@@ -1,5 +1,6 @@
 // The Marathon emulator as a vitest fixture: started before the tests of a file (or of each test), closed after.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js';
 import { MarathonClient, type MarathonAuth } from '../../src/marathon/client.js';
@@ -163,4 +164,18 @@ export function startEmulatorProcess(args: string[] = [], env: Record<string, st
       reject(new Error(`baton emulator exited with ${code} before printing its URL:\n${stderr}`));
     });
   });
+}
+
+/** The test service (test/support/test-service.mjs) that real task processes run: answers its version, fails by it. */
+export const testServicePath = path.join(repoRoot, 'test/support/test-service.mjs');
+/** A shell command line running the test service with this Node (for an app's `cmd` or `imageCommand`). */
+export const testServiceCommand = `'${process.execPath}' '${testServicePath}'`;
+
+/**
+ * An emulator whose tasks are real processes on 127.0.0.1 (`tasks: 'processes'`); Docker apps run the test service
+ * unless `imageCommand` says otherwise. `stop()` closes it and waits until every task process is gone.
+ */
+export async function startProcessEmulator(options: EmulatorOptions = {}): Promise<{ url: string; emulator: RunningEmulator; stop(): Promise<void> }> {
+  const emulator = await startEmulator({ imageCommand: testServiceCommand, ...options, tasks: 'processes' });
+  return { url: emulator.url, emulator, stop: () => emulator.close() };
 }

@@ -17,6 +17,8 @@ interface EmulatorFlags {
   tokenEnv?: string;
   apps?: string;
   leader?: string;
+  runTasks?: boolean;
+  imageCommand?: string;
   json?: boolean;
 }
 
@@ -48,6 +50,8 @@ export function register(program: Command): void {
     .option('--token-env <name>', 'also accept "Authorization: token=<value>" with the token held by this environment variable')
     .option('--apps <file>', 'JSON file with app definitions (an array, or {"apps": [...]}) that run, healthy, from the start')
     .option('--leader <url>', 'be a non-leader of this leader: redirect /v2/events to it (302), proxy every other request to it')
+    .option('--run-tasks', 'run each task as a real process on 127.0.0.1 (its cmd or args), probe its health checks for real')
+    .option('--image-command <command>', 'with --run-tasks: the command that stands in for `docker run <image>` for Docker apps')
     .option('--json', 'print {"url": ...} on stdout instead of the sentence')
     .addHelpText(
       'after',
@@ -64,7 +68,8 @@ Examples:
   baton emulator --port 0 --json --staging-ms 50 --healthy-ms 100
   MARATHON_CREDENTIALS=ops:s3cret baton emulator --port 8080 --credentials-env MARATHON_CREDENTIALS
   baton emulator --apps demo/apps.json
-  baton emulator --port 8081 --leader http://127.0.0.1:8080   # a second master that is not the leader`,
+  baton emulator --port 8081 --leader http://127.0.0.1:8080   # a second master that is not the leader
+  baton emulator --run-tasks --image-command "node test/support/test-service.mjs"   # tasks as real processes`,
     )
     .action(async (flags: EmulatorFlags) => {
       const options = emulatorOptionsFrom(flags, process.env);
@@ -116,6 +121,12 @@ export function emulatorOptionsFrom(flags: EmulatorFlags, env: NodeJS.ProcessEnv
   }
   if (flags.apps) options.apps = readSeedApps(flags.apps);
   if (flags.leader !== undefined) options.leader = leaderUrl(flags.leader);
+  if (flags.imageCommand !== undefined && !flags.runTasks) throw invalid('--image-command needs --run-tasks (it stands in for `docker run` of real task processes)');
+  if (flags.imageCommand !== undefined && flags.imageCommand.trim() === '') throw invalid('--image-command must be a command, got an empty string');
+  if (flags.runTasks) {
+    options.tasks = 'processes';
+    if (flags.imageCommand !== undefined) options.imageCommand = flags.imageCommand;
+  }
   return options;
 }
 
