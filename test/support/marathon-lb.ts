@@ -6,6 +6,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -338,4 +340,45 @@ function killQuietly(pid: number): void {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * HAProxy 2.2 and later put a "-" column in the stats CSV, then the stats of its modules (ssl, h2, ...); zdd.py (2020,
+ * written against HAProxy 1.x/2.0) makes a namedtuple of the header and fails on "-". This drops that column and those
+ * after it, giving zdd.py the CSV it was written for; everything else is passed through unchanged.
+ */
+export function withoutModuleColumns(csv: string): string {
+  const [header] = csv.split('\n');
+  const cut = header?.split(',').indexOf('-') ?? -1;
+  if (cut < 0) return csv;
+  return csv
+    .split('\n')
+    .map((line) => (line.length === 0 ? line : `${line.split(',').slice(0, cut).join(',')},`))
+    .join('\n');
+}
+
+/** A proxy in front of HAProxy's stats listener that serves the CSV without module columns (for zdd.py --marathon-lb). */
+export async function startLegacyStatsProxy(statsUrl: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((request, response) => {
+    void (async () => {
+      try {
+        const upstream = await fetch(`${statsUrl}${request.url ?? '/'}`, { signal: AbortSignal.timeout(5000) });
+        const body = await upstream.text();
+        response.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/plain' });
+        response.end(request.url?.includes(';csv') ? withoutModuleColumns(body) : body);
+      } catch (error) {
+        response.writeHead(502).end((error as Error).message);
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
