@@ -101,19 +101,19 @@ describe('planning a blue/green deploy', () => {
       case: 'blue serves: green beside it, blue kept serving, tests, switch, blue deleted',
       colours: [colour('blue', { startedAt: T0 })],
       candidate: 'green',
-      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
+      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue', 'scale green', 'wait-healthy green'],
     },
     {
       case: 'green kept at 0 for a rollback: it is the candidate, replaced',
       colours: [colour('blue', { startedAt: T0 }), colour('green', { startedAt: T1, scaledAt: T2, instances: 0 })],
       candidate: 'green',
-      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
+      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue', 'scale green', 'wait-healthy green'],
     },
     {
       case: 'cut short before the switch, the candidate healthy on the version: from the pre-integration tests',
       colours: [colour('blue', { startedAt: T0, scaledAt: T2 }), colour('green', { startedAt: T1, scaledAt: T1, version: '2.0.0' })],
       candidate: 'green',
-      steps: ['test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
+      steps: ['test pre', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue', 'scale green', 'wait-healthy green'],
     },
     {
       case: 'cut short after the switch: from the post-integration tests',
@@ -125,7 +125,7 @@ describe('planning a blue/green deploy', () => {
       case: 'zdd.py left it half-done (few tasks each, other version): blue back to full size, green started over',
       colours: [colour('blue', { startedAt: T0, scaledAt: T2, instances: 1 }), colour('green', { startedAt: T1, scaledAt: T1, version: '1.5.0', instances: 1 })],
       candidate: 'green',
-      steps: ['scale blue', 'wait-healthy blue', 'start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
+      steps: ['scale blue', 'wait-healthy blue', 'start green', 'serve blue', 'wait-healthy green', 'test pre', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue', 'scale green', 'wait-healthy green'],
     },
   ])('$case', ({ colours, candidate, steps }) => {
     const plan = planBlueGreen(colours, request);
@@ -140,17 +140,18 @@ describe('planning a blue/green deploy', () => {
       preIntegration: undefined,
       postIntegration: undefined,
     });
-    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'watch green', 'serve green', 'settle', 'check green', 'keep blue']);
+    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'watch green', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'check green', 'keep blue', 'scale green', 'wait-healthy green']);
     expect(plan.restoreTo).toEqual({ colour: 'blue', instances: 2 });
   });
 
-  it('a candidate larger than the serving colour starts at its size (fully drained) and grows once users are routed to it', () => {
+  it('a candidate larger than the serving colour starts at its size (fully drained) and grows with the switch', () => {
     const plan = planBlueGreen([colour('blue', { instances: 2 })], { ...request, rendered: { ...request.rendered, instances: 4 } });
-    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue']);
+    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'test pre', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue']);
     const start = plan.steps[0] as Extract<Step, { kind: 'start' }>;
     expect(start.definition.instances).toBe(2);
     expect(start.definition.labels).toMatchObject({ HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '4' });
-    expect(plan.steps[5]).toMatchObject({ kind: 'scale', instances: 4 });
+    expect(plan.steps[4]).toMatchObject({ kind: 'scale', colour: 'blue', instances: 4 });
+    expect(plan.steps[8]).toMatchObject({ kind: 'scale', colour: 'green', instances: 4 });
   });
 
   it('a half-done state is said before anything is done', () => {
