@@ -11,10 +11,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const load = (file) => import(pathToFileURL(path.join(root, 'dist', file)).href);
 
 export async function jsonSchemas() {
-  const [{ environmentsFileSchema }, { appSchema }, { autoscalerConfigSchema }] = await Promise.all([
+  const [{ environmentsFileSchema }, { appSchema }, { autoscalerConfigSchema }, { appDeploySettingsSchema }] = await Promise.all([
     load('src/config/environments.js'),
     load('src/config/app-schema.js'),
     load('autoscaler/config/schema.js'),
+    load('src/config/deploy-strategy.js'),
   ]);
   // Rules zod checks in code (URL forms, cross-field rules) are left to `baton validate`: the schema has their shape.
   const generate = (schema, title, description) => ({
@@ -28,6 +29,7 @@ export async function jsonSchemas() {
   return {
     'environments.schema.json': generate(environmentsFileSchema, 'Baton environments.json', 'Environments, their datacenters and Marathon URLs'),
     'app-definition.schema.json': app,
+    'baton.schema.json': generate(appDeploySettingsSchema, 'Baton <app>/baton.json', 'How the app is deployed: strategy (rolling, blue-green), blue/green settings, pre- and post-integration tests'),
     'autoscaler-config.schema.json': generate(autoscalerConfigSchema, 'baton-autoscaler config', 'The daemon configuration (autoscaler/README.md)'),
   };
 }

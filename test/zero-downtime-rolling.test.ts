@@ -1,14 +1,13 @@
 // A rolling deploy (Marathon's own upgrade, Baton's default strategy) under real traffic: the emulator runs the test
 // service as real processes, marathon-lb configures a real HAProxy from it, and a load generator sends GETs through
 // HAProxy's frontend while `baton deploy` runs. Figures across strategies: npm run bench:zero-downtime.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runBaton } from './support/cli.js';
-import { makeDeployFixture, type DeployFixture } from './support/deploy-fixture.js';
+import { makeDeployFixture } from './support/deploy-fixture.js';
 import { freePort } from './support/free-port.js';
 import { describeLoad, startLoad } from './support/load.js';
-import { startMarathonLb, type RunningMarathonLb } from './support/marathon-lb.js';
-import { serviceAnswer, startServiceEmulator } from './support/process-emulator.js';
-import type { RunningEmulator } from '../src/emulator/index.js';
+import { serviceAnswer } from './support/process-emulator.js';
+import { withTrafficStack } from './support/traffic-stack.js';
 
 const INSTANCES = 4;
 
@@ -25,29 +24,18 @@ function servedApp(servicePort: number): Record<string, unknown> {
       portMappings: [{ containerPort: 8080, hostPort: 0, servicePort, name: 'http' }],
     },
     networks: [{ mode: 'container/bridge' }],
-    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/health', portIndex: 0, gracePeriodSeconds: 15, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 2 }],
+    healthChecks: [{ protocol: 'MESOS_HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 15, intervalSeconds: 1, timeoutSeconds: 1, maxConsecutiveFailures: 2 }],
     upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
     labels: { HAPROXY_GROUP: 'external' },
   };
 }
 
 describe('a rolling deploy under traffic through marathon-lb and HAProxy', () => {
-  let emulator: RunningEmulator;
-  let lb: RunningMarathonLb;
-  let fixture: DeployFixture | undefined;
-
-  beforeAll(async () => {
-    emulator = await startServiceEmulator();
-    lb = await startMarathonLb({ marathonUrl: emulator.url });
-  });
-  afterAll(async () => {
-    await lb?.stop();
-    await emulator?.close();
-  });
-  afterEach(() => fixture?.cleanup());
+  const stack = withTrafficStack();
 
   it('moves every task to the new version while requests keep flowing; the failed ones are counted', async () => {
-    fixture = makeDeployFixture({ qa: { datacenters: { AA: { url: emulator.url } } } });
+    const fixture = stack.use(makeDeployFixture({ qa: { datacenters: { AA: { url: stack.emulator.url } } } }));
+    const { emulator, lb } = stack;
     const servicePort = await freePort();
     fixture.writeApp('web', { 'qa-deploy.json': servedApp(servicePort) });
     const first = await runBaton(['deploy', 'web', '--env', 'qa', '--version', '1.0.0'], { env: fixture.env });

@@ -22,7 +22,21 @@ export type AuditOutcome =
   | 'superseded'
   | 'interrupted'
   | 'skipped'
-  | 'unreachable';
+  | 'unreachable'
+  | 'tests-failed'
+  | 'tests-failed-rolled-back'
+  /** One step of a blue/green deploy (its own record; the datacenter's outcome record follows at the end). */
+  | 'step';
+
+/** What one step of a blue/green deploy did. */
+export interface AuditStep {
+  /** e.g. start, wait-healthy, serve, pre-integration, post-integration, retire, restore. */
+  name: string;
+  colour?: string;
+  result: 'done' | 'passed' | 'failed' | 'timeout' | 'interrupted' | 'found';
+  /** The last lines a test printed. */
+  output?: string;
+}
 
 export interface AuditRecord {
   time: string;
@@ -60,6 +74,10 @@ export interface AuditRecord {
   durationMs?: number;
   /** The automatic revert: its deployment, the version Marathon gave the restored app, how it ended. */
   rollback?: { deploymentId?: string; marathonVersion?: string; outcome: string };
+  /** On a `step` record: which step of a blue/green deploy, and how it went. */
+  step?: AuditStep;
+  /** The deploy strategy, when not rolling. */
+  strategy?: 'blue-green';
 }
 
 /**
@@ -186,8 +204,9 @@ export function checkAppendable(file: string = auditLogPath()): void {
  * it stays only for a run that was killed before it could say (kill -9, a lost machine).
  */
 export function withoutAnsweredStarts(records: AuditRecord[]): AuditRecord[] {
-  const ended = new Set(records.filter((r) => r.outcome !== 'started' && r.run !== undefined).map((r) => r.run));
-  return records.filter((r) => r.outcome !== 'started' || r.run === undefined || !ended.has(r.run));
+  const ended = new Set(records.filter((r) => r.outcome !== 'started' && r.outcome !== 'step' && r.run !== undefined).map((r) => r.run));
+  // A blue/green step's record tells how the run went, not what it ended with: readers judge versions by outcomes.
+  return records.filter((r) => r.outcome !== 'step' && (r.outcome !== 'started' || r.run === undefined || !ended.has(r.run)));
 }
 
 /** Reads every intact record; a torn line (from a crash mid-write) or a foreign line is skipped. */

@@ -1,4 +1,5 @@
 import { auditTrail } from '../audit/trail.js';
+import type { StrategyName } from '../config/deploy-strategy.js';
 import { TAG_PATTERN } from '../deploy/image.js';
 import { CliError } from '../outcome/cli-error.js';
 import { ExitCode } from '../outcome/exit-codes.js';
@@ -26,6 +27,7 @@ export interface DeployFlags {
   promoteFrom?: string;
   pinDigest?: boolean;
   imageCheck?: boolean;
+  strategy?: string;
 }
 
 /** baton deploy: flags in, the deploy planner, the rollout engine, the results out. */
@@ -44,7 +46,7 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
       timeoutSeconds = parseTimeoutFlag(flags.timeout);
       stableSeconds = parseDurationFlag('--stable-seconds', flags.stableSeconds, { allowZero: true });
       checkFlags(flags);
-      plan = await planDeploy(app, { ...flags, interactive: stdinIsInteractive(), notify: true }, say, terminal, (names) => trail.aimAt(names), (sink) => trail.shareWith(sink));
+      plan = await planDeploy(app, { ...flags, strategy: strategyOf(flags), stableSeconds, interactive: stdinIsInteractive(), notify: true }, say, terminal, (names) => trail.aimAt(names), (sink) => trail.shareWith(sink));
     } catch (error) {
       // Every attempt is on record, those refused before any datacenter was touched included.
       trail.endedBefore(error, { toVersion: flags.version });
@@ -62,7 +64,7 @@ export async function runDeploy(app: string, flags: DeployFlags): Promise<number
         dryRun: Boolean(flags.dryRun),
         confirmQuestion:
           env.confirm && !flags.yes
-            ? `Deploy ${app} to ${env.name}: ${plan.changes.map((c) => `${c.dc.name} ${c.fromVersion ?? 'new'} → ${plan.version} (${changeCount(c.diff.length)})`).join(', ')}?`
+            ? `Deploy ${app} to ${env.name}${plan.strategy === 'blue-green' ? ' (blue/green)' : ''}: ${plan.changes.map((c) => `${c.dc.name} ${c.fromVersion ?? 'new'} → ${plan.version} (${changeCount(c.diff.length)})`).join(', ')}?`
             : undefined,
         beforeFirstChange: promotion?.needed
           ? async () => {
@@ -97,6 +99,12 @@ function checkFlags(flags: DeployFlags): void {
       flag: '--promote-from',
     });
   }
+}
+
+function strategyOf(flags: DeployFlags): StrategyName | undefined {
+  if (flags.strategy === undefined) return undefined;
+  if (flags.strategy === 'rolling' || flags.strategy === 'blue-green') return flags.strategy;
+  throw new CliError(`--strategy "${flags.strategy}": expected rolling or blue-green`, ExitCode.invalidInput, 'invalid-flag', { flag: '--strategy' });
 }
 
 function changeCount(fields: number): string {

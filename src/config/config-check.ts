@@ -5,10 +5,12 @@ import {
   baseFileName,
   ConfigError,
   deployFileSuffix,
+  deploySettingsFileName,
   environmentsFileName,
   listAppEnvironments,
   listApps,
   loadAppDefinition,
+  loadAppDeploySettings,
   loadEnvironments,
   type ConfigIssue,
 } from './load.js';
@@ -50,7 +52,18 @@ export async function checkConfigDir(configDir: string): Promise<ConfigCheckRepo
   const results: AppEnvironmentCheck[] = [];
   for (const app of apps) {
     const envs = orderEnvironments(await listAppEnvironments(configDir, app), knownEnvironments);
-    for (const env of envs) results.push(await checkAppEnvironment(configDir, app, env, environments));
+    const checks = [];
+    for (const env of envs) checks.push(await checkAppEnvironment(configDir, app, env, environments));
+    // <app>/baton.json is the app's, not an environment's: its problems are told once, with the app's first environment.
+    const settingsErrors = await loadAppDeploySettings(configDir, app).then(
+      () => [],
+      (error: unknown) => {
+        if (!(error instanceof ConfigError)) throw error;
+        return error.issues;
+      },
+    );
+    if (checks[0]) checks[0].errors.push(...settingsErrors);
+    results.push(...checks);
   }
   const warnings = await strayFileWarnings(configDir, apps);
   const ok = environmentErrors.length === 0 && results.every((result) => result.errors.length === 0);
@@ -100,7 +113,7 @@ async function strayFileWarnings(configDir: string, apps: string[]): Promise<Con
     if (!entry.isDirectory()) continue;
     for (const file of await readdir(entryPath, { withFileTypes: true })) {
       if (!file.isFile() || file.name.startsWith('.') || !file.name.endsWith('.json')) continue;
-      if (file.name === baseFileName || (file.name.endsWith(deployFileSuffix) && file.name !== deployFileSuffix)) continue;
+      if (file.name === baseFileName || file.name === deploySettingsFileName || (file.name.endsWith(deployFileSuffix) && file.name !== deployFileSuffix)) continue;
       warnings.push({
         file: path.join(entryPath, file.name),
         path: '',

@@ -12,6 +12,8 @@ export interface DatacenterConfig {
   credentialsEnv?: string;
   /** Name of the environment variable holding a DC/OS token (sent as "Authorization: token=<token>"). */
   tokenEnv?: string;
+  /** Base URL of the datacenter's marathon-lb (HAProxy); blue/green's post-integration tests reach the app at its public port there. */
+  loadBalancer?: string;
 }
 
 export interface EnvironmentConfig {
@@ -115,6 +117,7 @@ const datacenterSchema = z.looseObject({
   marathon: marathonUrl,
   credentialsEnv: envVarName.optional(),
   tokenEnv: envVarName.optional(),
+  loadBalancer: baseUrl('marathon-lb (HAProxy)', 'http://lb.aa.example.com', 'put what the tests need in their own environment').optional(),
 });
 
 const notifyExample = 'e.g. [{"webhook": {"urlEnv": "DEPLOY_WEBHOOK_URL"}}]';
@@ -207,6 +210,7 @@ export function parseEnvironments(value: unknown): EnvironmentsParseResult {
         marathon: dc.marathon.replace(/\/+$/, ''),
         ...(dc.credentialsEnv !== undefined ? { credentialsEnv: dc.credentialsEnv } : {}),
         ...(dc.tokenEnv !== undefined ? { tokenEnv: dc.tokenEnv } : {}),
+        ...(dc.loadBalancer !== undefined ? { loadBalancer: dc.loadBalancer.replace(/\/+$/, '') } : {}),
       });
     }
     environments.set(name, { name, confirm: environment.confirm, mutableTags: environment.mutableTags ?? [...defaultMutableTags], datacenters,

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { ConfigError, listAppEnvironments, listApps, loadAppDefinition, loadEnvironments, type LoadedAppDefinition } from './load.js';
+import { ConfigError, listAppEnvironments, listApps, loadAppDefinition, loadAppDeploySettings, loadEnvironments, type LoadedAppDefinition } from './load.js';
+import type { AppDeploySettings } from './deploy-strategy.js';
 import type { DatacenterConfig, EnvironmentConfig } from './environments.js';
 import { splitList } from '../status/selection.js';
 import { CliError } from '../outcome/cli-error.js';
@@ -45,6 +46,10 @@ export function environmentsOfApp(configDir: string, app: string): Promise<strin
 
 export function appDefinitionOf(configDir: string, app: string, env: string): Promise<LoadedAppDefinition> {
   return orCliError(loadAppDefinition(configDir, app, env));
+}
+
+export function appDeploySettingsOf(configDir: string, app: string): Promise<AppDeploySettings> {
+  return orCliError(loadAppDeploySettings(configDir, app));
 }
 
 /** --dc: one datacenter, a comma-separated list (in the environment's order), or "all"/absent for every one. */

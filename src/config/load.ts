@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { validateAppDefinition } from './app-definition.js';
+import { parseAppDeploySettings, type AppDeploySettings } from './deploy-strategy.js';
 import { parseEnvironments, type EnvironmentConfig } from './environments.js';
 import { formatConfigIssue, type ConfigIssue, type Issue } from './issue.js';
 import { parseJsonText } from './json-text.js';
@@ -32,6 +33,7 @@ export class ConfigError extends Error {
 export const environmentsFileName = 'environments.json';
 export const baseFileName = 'base.json';
 export const deployFileSuffix = '-deploy.json';
+export const deploySettingsFileName = 'baton.json';
 
 /** --config-dir, else $BATON_CONFIG_DIR, else ./deploy-configs. Kept relative so messages show short paths. */
 export function resolveConfigDir(flag?: string): string {
@@ -113,6 +115,17 @@ export async function loadAppDefinition(configDir: string, app: string, env: str
   }
   documents.push({ file: envFile, value: envValue });
   return resolveAppDefinition(documents);
+}
+
+/** <app>/baton.json: the app's deploy strategy and tests; absent means a rolling deploy without tests. */
+export async function loadAppDeploySettings(configDir: string, app: string): Promise<AppDeploySettings> {
+  const file = path.join(configDir, app, deploySettingsFileName);
+  if (!isPlainName(app)) throw new ConfigError([{ file, path: '', message: `"${app}" is not an app folder name: expected a name without "/" or ".."` }]);
+  const value = await readJsonFile(file, { optional: true });
+  if (value === undefined) return { strategy: 'rolling' };
+  const result = parseAppDeploySettings(value);
+  if (!result.ok) throw new ConfigError(result.issues.map((issue) => ({ ...issue, file })));
+  return result.settings;
 }
 
 /** The pure part of loading: merge the documents in order and validate; problems are attributed to the files. */

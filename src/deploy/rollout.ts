@@ -22,7 +22,7 @@ export interface RollbackReport {
    * older than the one it undid (Marathon's start time), so only this tells history which stored version is the restore.
    */
   marathonVersion?: string;
-  method: 'cancel-deployment' | 'previous-version';
+  method: 'cancel-deployment' | 'previous-version' | 'restore-colour';
   outcome: 'succeeded' | 'failed' | 'timeout' | 'superseded' | 'interrupted' | 'not-possible';
   reason?: string;
   progress?: RolloutProgress;

@@ -242,11 +242,18 @@ export class MarathonClient {
     return { deploymentId: result.deploymentId, version: result.version, created: response.status === 201 };
   }
 
-  /** Sets only `instances` (a ScaleApplication deployment, no restart). Never forced. */
-  async scaleApp(appId: string, instances: number): Promise<DeploymentResult> {
-    const path = `/v2/apps${normalizeAppId(appId)}`;
+  /** Sets only `instances` (a ScaleApplication deployment, no restart). Forced only on request (it cancels what runs). */
+  async scaleApp(appId: string, instances: number, options: { force?: boolean } = {}): Promise<DeploymentResult> {
+    const path = `/v2/apps${normalizeAppId(appId)}${options.force ? '?force=true' : ''}`;
     const response = await this.send({ method: 'PUT', url: path, data: { instances } });
     return parseWith(deploymentResultSchema, response.data, `PUT ${path}`);
+  }
+
+  /** DELETE /v2/apps/{id}: kills its tasks and removes the app (a deployment). */
+  async deleteApp(appId: string): Promise<DeploymentResult> {
+    const path = `/v2/apps${normalizeAppId(appId)}`;
+    const response = await this.send({ method: 'DELETE', url: path });
+    return parseWith(deploymentResultSchema, response.data, `DELETE ${path}`);
   }
 
   /** Makes an earlier version current again: PUT {"version": ts}. */

@@ -38,6 +38,8 @@ export const ExitCode = {
   marathonError: 15,
   /** Marathon refused the change because too many deployments run (403 TooManyRunningDeploymentsException). */
   tooManyDeployments: 16,
+  /** Blue/green: a pre- or post-integration test failed or timed out (the previous colour was restored unless --no-rollback). */
+  integrationTestFailed: 17,
   /** Something Baton did not expect: a bug or an odd server answer. */
   internal: 70,
 } as const;

@@ -40,6 +40,10 @@ export const OUTCOMES: Record<AuditOutcome, OutcomeMeaning> = {
   interrupted: { exitCode: ExitCode.interrupted, createdVersion: 'maybe', ranHealthy: undefined, restoredPrevious: false, tone: 'bad' },
   skipped: { exitCode: ExitCode.ok, createdVersion: 'no', ranHealthy: undefined, restoredPrevious: false, tone: 'skipped' },
   unreachable: { exitCode: ExitCode.unreachable, createdVersion: 'no', ranHealthy: undefined, restoredPrevious: false, tone: 'bad' },
+  // Blue/green: the candidate ran healthy but an integration test failed; its version is not one to go back to.
+  'tests-failed': { exitCode: ExitCode.integrationTestFailed, createdVersion: 'yes', ranHealthy: false, restoredPrevious: false, tone: 'bad' },
+  'tests-failed-rolled-back': { exitCode: ExitCode.integrationTestFailed, createdVersion: 'yes', ranHealthy: false, restoredPrevious: true, tone: 'bad' },
+  step: { exitCode: ExitCode.ok, createdVersion: 'no', ranHealthy: undefined, restoredPrevious: false, tone: 'skipped' },
 };
 
 /** The exit code of a run that ended with this outcome in a datacenter (a skipped one ends nothing by itself). */

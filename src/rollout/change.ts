@@ -1,4 +1,4 @@
-import type { AuditOutcome } from '../audit/log.js';
+import type { AuditOutcome, AuditStep } from '../audit/log.js';
 import type { DatacenterConfig } from '../config/environments.js';
 import type { DiffEntry } from '../deploy/diff.js';
 import type { RolloutReport } from '../deploy/rollout.js';
@@ -36,8 +36,34 @@ export interface PlannedChange {
   diff: DiffEntry[];
   /** Notes the planner shows and keeps in the result (e.g. "instances kept at 4: autoscaled"). */
   notes?: string[];
-  /** Pure: given the app as read right before the change, what to send. */
-  decide(live: AppInfo | null): SendDecision;
+  /** Rolling (Marathon's own upgrade) — pure: given the app as read right before the change, what to send. */
+  decide?(live: AppInfo | null): SendDecision;
+  /** Another strategy (blue/green): runs the whole change in the datacenter itself, through the engine's context. */
+  execute?(context: ChangeContext): Promise<ChangeResult | 'interrupted-before-change'>;
+  /** What the change does step by step, for the dry run and the plan printed before it (blue/green). */
+  steps?: string[];
+}
+
+/** What the engine lends a strategy that runs a datacenter's change itself. */
+export interface ChangeContext {
+  /** The result so far (the change's fields); the strategy fills in outcome, message, durations. */
+  result: ChangeResult;
+  signal: AbortSignal;
+  rollbackOnFailure: boolean;
+  rollbackOnInterrupt: boolean;
+  stableSeconds: number;
+  timeoutSeconds?: number;
+  force: boolean;
+  say(line: string): void;
+  info(line: string): void;
+  /** The live progress line ("0:12 of 2:00 · ..."); `deadlineMs` is the wait's limit. */
+  progress(line: string, elapsedMs: number, deadlineMs: number): void;
+  endProgress(): void;
+  /** An audit record of one step (outcome "step"), written at once. */
+  recordStep(step: AuditStep, fields?: { appId?: string; deploymentId?: string; marathonVersion?: string; message?: string; durationMs?: number }): void;
+  /** Where the change stands, for the records a second Ctrl-C owes. */
+  inFlight(patch: { deploymentId?: string; marathonVersion?: string; phase?: 'sending' | 'waiting' | 'rollback' }): void;
+  now(): number;
 }
 
 /** What became of one datacenter's change: printed, put in --json, and (through the ledger) in the audit log. */
@@ -64,4 +90,6 @@ export interface ChangeResult {
   marathonError?: Record<string, unknown>;
   /** The HTTP status of Marathon's refusal (a 409 has stored a version that never ran). */
   marathonStatus?: number;
+  /** Set when the change was not Marathon's rolling upgrade. */
+  strategy?: 'blue-green';
 }

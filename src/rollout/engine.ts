@@ -13,7 +13,7 @@ import { CliError } from '../outcome/cli-error.js';
 import { ExitCode, type ExitCodeValue } from '../outcome/exit-codes.js';
 import { exitCodeFor, OUTCOMES } from '../outcome/outcomes.js';
 import type { Terminal } from '../terminal/output.js';
-import type { ChangeResult, PlannedChange, SendDecision } from './change.js';
+import type { ChangeContext, ChangeResult, PlannedChange, SendDecision } from './change.js';
 import { notTouchedAfterInterrupt, whileInterruptible } from './interrupt.js';
 import { auditFieldsOf, RolloutLedger } from './ledger.js';
 import { describeRejection, marathonCliError } from './marathon-errors.js';
@@ -139,7 +139,9 @@ export async function runRollout(run: RolloutRun, io: RolloutIo): Promise<{ resu
           break;
         }
         ledger.begin(change);
-        const result = await changeDatacenter(change, run, io, signal, ledger, now);
+        const result = change.execute
+          ? await change.execute(strategyContext(change, run, io, signal, ledger, now))
+          : await changeDatacenter(change, run, io, signal, ledger, now);
         if (result === 'interrupted-before-change') {
           exitCode = ExitCode.interrupted;
           skipFrom(index, notTouchedAfterInterrupt(signal));
@@ -177,6 +179,39 @@ export function baseResult(change: PlannedChange, outcome: ChangeResult['outcome
   };
 }
 
+/** What a strategy that runs its own change (blue/green) gets from the engine: the same terminal, records and rules. */
+function strategyContext(change: PlannedChange, run: RolloutRun, io: RolloutIo, signal: AbortSignal, ledger: RolloutLedger, now: () => number): ChangeContext {
+  const label = `${change.dc.name}:`;
+  return {
+    result: baseResult(change, 'succeeded', now()),
+    signal,
+    rollbackOnFailure: run.rollbackOnFailure,
+    rollbackOnInterrupt: run.rollbackOnInterrupt,
+    stableSeconds: run.stableSeconds,
+    ...(run.timeoutSeconds !== undefined ? { timeoutSeconds: run.timeoutSeconds } : {}),
+    force: run.force,
+    say: (line) => io.say(`${label} ${line}`),
+    info: (line) => io.terminal.info(`${label} ${line}`),
+    progress: (line, elapsedMs, deadlineMs) => io.terminal.progress(`${label} ${clockTime(elapsedMs)} of ${clockTime(deadlineMs)} · ${line}`, `${label} ${line}`),
+    endProgress: () => io.terminal.endProgress(),
+    recordStep: (step, fields = {}) =>
+      io.trail.record({
+        dc: change.dc.name,
+        appId: fields.appId ?? change.appId,
+        ...(change.toVersion ? { toVersion: change.toVersion } : {}),
+        ...(fields.deploymentId ? { deploymentId: fields.deploymentId } : {}),
+        ...(fields.marathonVersion ? { marathonVersion: fields.marathonVersion } : {}),
+        outcome: 'step',
+        strategy: 'blue-green',
+        step,
+        ...(fields.message ? { message: fields.message } : {}),
+        ...(fields.durationMs !== undefined ? { durationMs: fields.durationMs } : {}),
+      }),
+    inFlight: (patch) => ledger.update(patch),
+    now,
+  };
+}
+
 /** One datacenter: re-read, decide, send, follow, revert on failure. */
 async function changeDatacenter(
   change: PlannedChange,
@@ -206,7 +241,7 @@ async function changeDatacenter(
     return failed(result, marathonCliError(error, dc), began, now);
   }
   result.fromVersion = live ? (versionOf(live) ?? null) : null;
-  const decision = change.decide(live);
+  const decision = change.decide!(live);
   if (decision.kind === 'none') return ended(decision.outcome, decision.message);
 
   let started: DeploymentResult;
@@ -277,7 +312,7 @@ async function changeDatacenter(
   return result;
 }
 
-type Sent =
+export type Sent =
   | { started: DeploymentResult; recovered?: string }
   | { error: unknown; readBack: 'not-needed' | 'not-applied' | 'unknown' | 'other-change'; app?: AppInfo | null };
 
@@ -308,28 +343,42 @@ async function send(
   } catch (error) {
     if (!answerMayHaveBeenLost(error)) return { error, readBack: 'not-needed' };
     io.terminal.info(`${label} Marathon's answer to the change was lost (${(error as Error).message}); reading the app back`);
-    const deadline = Date.now() + READ_BACK_MS;
-    let read = false;
-    for (;;) {
-      try {
-        const [app, deployments] = await Promise.all([client.findApp(change.appId), client.listDeployments()]);
-        read = true;
-        const changed = (app?.version ?? null) !== (before?.version ?? null);
-        if (app && changed) {
-          const ours = decision.kind === 'restart' || diffDefinitions(app, decision.definition).length === 0;
-          if (!ours) return { error, readBack: 'other-change', app };
-          const running = deployments.find((d) => d.affectedApps.includes(app.id) || d.affectedApps.includes(change.appId));
-          return {
-            started: { deploymentId: running?.id ?? app.deployments?.[0]?.id ?? '(answer lost)', version: app.version! },
-            recovered: `read back after the lost answer: Marathon applied it`,
-          };
-        }
-      } catch {
-        // still unreadable: try again until the deadline
+    const ours = (app: AppInfo) => decision.kind === 'restart' || diffDefinitions(app, decision.definition).length === 0;
+    return readBackLostChange(client, change.appId, before?.version ?? null, ours, error);
+  }
+}
+
+/**
+ * After a change whose answer was lost: reads the app back until READ_BACK_MS. Changed and `ours`: the change was applied
+ * (its deployment is followed as if the answer had arrived); changed otherwise: someone else's; unchanged: not applied.
+ */
+export async function readBackLostChange(
+  client: MarathonClient,
+  appId: string,
+  beforeVersion: string | null,
+  ours: (app: AppInfo) => boolean,
+  error: unknown,
+): Promise<Sent> {
+  const deadline = Date.now() + READ_BACK_MS;
+  let read = false;
+  for (;;) {
+    try {
+      const [app, deployments] = await Promise.all([client.findApp(appId), client.listDeployments()]);
+      read = true;
+      const changed = (app?.version ?? null) !== beforeVersion;
+      if (app && changed) {
+        if (!ours(app)) return { error, readBack: 'other-change', app };
+        const running = deployments.find((d) => d.affectedApps.includes(app.id) || d.affectedApps.includes(appId));
+        return {
+          started: { deploymentId: running?.id ?? app.deployments?.[0]?.id ?? '(answer lost)', version: app.version! },
+          recovered: `read back after the lost answer: Marathon applied it`,
+        };
       }
-      if (Date.now() >= deadline) return { error, readBack: read ? 'not-applied' : 'unknown' };
-      await new Promise((resolve) => setTimeout(resolve, READ_BACK_PAUSE_MS));
+    } catch {
+      // still unreadable: try again until the deadline
     }
+    if (Date.now() >= deadline) return { error, readBack: read ? 'not-applied' : 'unknown' };
+    await new Promise((resolve) => setTimeout(resolve, READ_BACK_PAUSE_MS));
   }
 }
 
@@ -339,7 +388,7 @@ function statusOf(detail: unknown): number | undefined {
 }
 
 /** m:ss (h:mm:ss past an hour): elapsed time and deadline on the progress line. */
-function clockTime(ms: number): string {
+export function clockTime(ms: number): string {
   const total = Math.max(0, Math.round(ms / 1000));
   const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
   const mmss = `${h > 0 ? `${h}:${String(m).padStart(2, '0')}` : m}:${String(s).padStart(2, '0')}`;
@@ -347,11 +396,11 @@ function clockTime(ms: number): string {
 }
 
 /** Whether Marathon may have acted on a change although Baton got no usable answer. A 4xx is Marathon's word: not applied. */
-function answerMayHaveBeenLost(error: unknown): boolean {
+export function answerMayHaveBeenLost(error: unknown): boolean {
   return error instanceof MarathonError && (error.kind === 'unreachable' || error.kind === 'server' || error.kind === 'protocol');
 }
 
-function failed(result: ChangeResult, error: CliError, began: number, now: () => number, note?: string): ChangeResult {
+export function failed(result: ChangeResult, error: CliError, began: number, now: () => number, note?: string): ChangeResult {
   const outcome: ChangeResult['outcome'] =
     error.exitCode === ExitCode.unreachable
       ? 'unreachable'

@@ -86,6 +86,7 @@ export function auditFieldsOf(r: ChangeResult, exitCode: number): AuditFields {
     ...(r.deploymentId ? { deploymentId: r.deploymentId } : {}),
     ...(r.marathonVersion ? { marathonVersion: r.marathonVersion } : {}),
     outcome: r.outcome,
+    ...(r.strategy ? { strategy: r.strategy } : {}),
     ...(r.marathonStatus !== undefined ? { marathonStatus: r.marathonStatus } : {}),
     exitCode,
     message: [prefix, r.message].filter(Boolean).join(': ') || undefined,

@@ -1,5 +1,7 @@
 import type { AuditSinkConfig, EnvironmentConfig } from '../config/environments.js';
-import { appDefinitionOf, environmentNamed, environmentsOf, selectDatacenters } from '../config/for-command.js';
+import { appDefinitionOf, appDeploySettingsOf, environmentNamed, environmentsOf, selectDatacenters } from '../config/for-command.js';
+import type { StrategyName } from '../config/deploy-strategy.js';
+import { planBlueGreenChanges } from './plan-blue-green.js';
 import { resolveConfigDir } from '../config/load.js';
 import { diffDefinitions, formatDiff, maskEntry } from '../deploy/diff.js';
 import { splitImage } from '../deploy/image.js';
@@ -33,6 +35,10 @@ export interface DeployRequest {
   interactive: boolean;
   /** Whether the run tells the environment's webhooks (deploy does, diff does not): their variables are then checked. */
   notify?: boolean;
+  /** --strategy; absent: the app's baton.json, else rolling. */
+  strategy?: StrategyName;
+  /** --stable-seconds, when given: a blue/green candidate is watched this long unless baton.json says watchSeconds. */
+  stableSeconds?: number;
 }
 
 export interface DeployPlan {
@@ -48,6 +54,7 @@ export interface DeployPlan {
   promotion?: { image: string; from: string; to: string; digest: string; needed: boolean };
   /** Where to tell the result (the environment's notify, URLs read from their variables). */
   webhooks: Webhook[];
+  strategy: StrategyName;
 }
 
 /**
@@ -98,6 +105,16 @@ export async function planDeploy(
   const { digest, promotion } = await checkRegistry(splitImage(fileImage).name, env, request, say);
   const definition = renderDefinition(loaded.definition, { version: request.version, digest: request.pinDigest ? digest : undefined });
 
+  const settings = await appDeploySettingsOf(configDir, app);
+  const strategy = request.strategy ?? settings.strategy;
+  if (strategy === 'blue-green') {
+    const changes = await planBlueGreenChanges({ app, env, datacenters, definition, settings, request, ...(digest ? { digest } : {}), resize: definitionFor }, say, terminal);
+    return { app, env, version: request.version, definition, warnings, changes, digest, promotion, webhooks, strategy };
+  }
+  if (settings.preIntegration || settings.postIntegration) {
+    say(paint(terminal.color, 'yellow', `warning: ${app}/baton.json: integration tests run with blue/green deploys only (--strategy blue-green)`));
+  }
+
   const changes: PlannedChange[] = [];
   for (const dc of datacenters) {
     const client = marathonFor(dc);
@@ -128,7 +145,7 @@ export async function planDeploy(
       decide: (current) => decideDeploy(current, definitionFor(current, definition).definition, request.version, Boolean(request.restart)),
     });
   }
-  return { app, env, version: request.version, definition, warnings, changes, digest, promotion, webhooks };
+  return { app, env, version: request.version, definition, warnings, changes, digest, promotion, webhooks, strategy };
 }
 
 /** The definition a deploy sends to one datacenter: an autoscaled app keeps its live instance count (clamped). Pure. */
@@ -164,7 +181,12 @@ export function decideDeploy(live: AppInfo | null, definition: AppDefinition, ve
 export function deployWording(plan: Pick<DeployPlan, 'app' | 'env' | 'version'>): RolloutWording {
   const { version } = plan;
   return {
-    dryRun: (change) => (change.diff.length ? `would change ${change.diff.length} field(s); nothing sent` : `no changes: already at ${version}`),
+    dryRun: (change) =>
+      change.steps
+        ? `blue/green: would run the ${change.steps.length} steps above; nothing sent`
+        : change.diff.length
+          ? `would change ${change.diff.length} field(s); nothing sent`
+          : `no changes: already at ${version}`,
     progress: (phase, progress) => (phase === 'rollback' ? `rolling back: ${progress}` : progress),
     outcome: (report, result) => deployOutcomeMessage(report, version, result),
     interrupted: (report, result, change) => {

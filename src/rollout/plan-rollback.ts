@@ -1,7 +1,8 @@
 import type { AuditRecord } from '../audit/log.js';
 import { readSharedAuditRecords } from '../audit/shared.js';
 import type { AuditSinkConfig, DatacenterConfig, EnvironmentConfig } from '../config/environments.js';
-import { appDefinitionOf, environmentNamed, environmentsOf, selectDatacenters } from '../config/for-command.js';
+import { appDefinitionOf, appDeploySettingsOf, environmentNamed, environmentsOf, selectDatacenters } from '../config/for-command.js';
+import { planBlueGreenRollback } from './plan-blue-green.js';
 import { resolveConfigDir } from '../config/load.js';
 import { diffDefinitions, formatDiff, maskEntry, type DiffEntry } from '../deploy/diff.js';
 import { imageOf, versionOf } from '../deploy/render.js';
@@ -84,6 +85,11 @@ export async function planRollback(
   }
 
   const auditRecords = await readSharedAuditRecords(env.audit, { app, env: env.name });
+  const settings = await appDeploySettingsOf(configDir, app);
+  if (settings.strategy === 'blue-green') {
+    const changes = await planBlueGreenRollback({ app, env, datacenters, configured, settings, request, audit: auditRecords }, say, terminal);
+    return { env, appId, changes, webhooks };
+  }
   const changes: PlannedChange[] = [];
   const picks: DatacenterPick[] = [];
   for (const dc of datacenters) {
@@ -199,7 +205,7 @@ function showPick(plan: DatacenterPick, baseUrl: string, say: (line: string) => 
 /** How rollback words its results. */
 export function rollbackWording(app: string, env: string): RolloutWording {
   return {
-    dryRun: () => undefined,
+    dryRun: (change) => (change.steps ? `blue/green: would run the ${change.steps.length} steps above; nothing sent` : undefined),
     progress: (phase, progress, result) => `${phase === 'rollback' ? `restoring ${result.fromVersion ?? 'the previous version'}: ` : ''}${progress}`,
     outcome: (report, result) => rollbackOutcomeMessage(report, result),
     interrupted: (report, result, change) => [

@@ -4,6 +4,7 @@ import { splitImage } from '../deploy/image.js';
 import { imageOf, versionOf } from '../deploy/render.js';
 import type { AppDefinition, AppInfo, Deployment } from '../marathon/types.js';
 import { autoscalerOf, configDrift, type AutoscalerSettings } from './drift.js';
+import { coloursOf, deploymentGroupOf, liveColourOf, ZDD_LABELS, type Colour } from '../blue-green/colours.js';
 
 /** One app in one environment as deploy-configs describes it. */
 export interface ConfiguredApp {
@@ -71,6 +72,17 @@ export interface StatusCell {
   configError?: string;
   /** Another datacenter of the same environment runs a different version (or none). */
   versionDrift: boolean;
+  /** A blue/green app: its colours as Marathon holds them, and the one marathon-lb routes users to (the row shows that one). */
+  blueGreen?: { live: Colour | null; colours: ColourSummary[] };
+}
+
+export interface ColourSummary {
+  colour: Colour;
+  appId: string;
+  version?: string;
+  instances: number;
+  tasks: TaskCounts;
+  live: boolean;
 }
 
 export interface VersionDrift {
@@ -132,8 +144,26 @@ function cellFor(configured: ConfiguredApp, dc: DatacenterRef, answer: MarathonA
     ...(configured.configError ? { configError: configured.configError } : {}),
   };
   if (!answer || !answer.reachable) return { ...base, reason: answer?.reason ?? 'not asked', ...(answer?.notAsked ? { notAsked: true } : {}) };
-  const live = answer.apps.find((a) => absoluteId(a.id) === appId);
+  const plain = answer.apps.find((a) => absoluteId(a.id) === appId);
+  const colours = plain ? [] : coloursOf(answer.apps, appId, deploymentGroupOf(configured.definition ?? { id: appId }));
+  const serving = liveColourOf(colours);
+  // A blue/green app is shown by the colour users reach (or, with none serving, the one there is).
+  const live = plain ?? withoutColour(serving?.app ?? colours[0]?.app, appId);
   if (!live) return { ...base, reachable: true, health: 'not-deployed' };
+  const blueGreen =
+    colours.length > 0
+      ? {
+          live: serving?.colour ?? null,
+          colours: colours.map((c) => ({
+            colour: c.colour,
+            appId: absoluteId(c.app.id),
+            ...(versionOf(c.app) ? { version: versionOf(c.app) } : {}),
+            instances: c.app.instances ?? 0,
+            tasks: taskCountsOf(c.app),
+            live: c.colour === serving?.colour,
+          })),
+        }
+      : undefined;
 
   const image = imageOf(live);
   const parts = image ? splitImage(image) : undefined;
@@ -158,7 +188,16 @@ function cellFor(configured: ConfiguredApp, dc: DatacenterRef, answer: MarathonA
       ? { message: live.lastTaskFailure.message, state: live.lastTaskFailure.state, timestamp: live.lastTaskFailure.timestamp }
       : null,
     configDrift: configured.definition ? configDrift(live, configured.definition) : null,
+    ...(blueGreen ? { blueGreen } : {}),
   };
+}
+
+/** A colour's app as the app it is a colour of: its base id, without the labels and service port blue/green gives it. */
+function withoutColour(app: AppInfo | undefined, appId: string): AppInfo | undefined {
+  if (!app) return undefined;
+  const zdd = new Set<string>(Object.values(ZDD_LABELS));
+  const labels = Object.fromEntries(Object.entries(app.labels ?? {}).filter(([key]) => !zdd.has(key)));
+  return { ...app, id: appId, labels };
 }
 
 /** The running deployment that affects the app, with its step from /v2/deployments; the app's own embed as a fallback. */

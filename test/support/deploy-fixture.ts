@@ -7,6 +7,8 @@ import { baseEnv, batonBin, repoRoot } from './cli.js';
 export interface FixtureDatacenter {
   url: string;
   credentialsEnv?: string;
+  /** marathon-lb's base URL (blue/green post-integration tests). */
+  loadBalancer?: string;
 }
 
 /** A throw-away deploy-configs directory whose environments point at emulators, plus an audit log path. */
@@ -49,7 +51,7 @@ export function makeDeployFixture(
           datacenters: Object.fromEntries(
             Object.entries(e.datacenters).map(([dc, d]) => [
               dc,
-              { marathon: d.url, ...(d.credentialsEnv ? { credentialsEnv: d.credentialsEnv } : {}) },
+              { marathon: d.url, ...(d.credentialsEnv ? { credentialsEnv: d.credentialsEnv } : {}), ...(d.loadBalancer ? { loadBalancer: d.loadBalancer } : {}) },
             ]),
           ),
         },

@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', 'give up and roll back after this long (default: derived from the app health checks)')
     .option('--force', 'override a deployment that locks the app (Marathon force=true: cancels it and may mix old and new tasks)')
     .option('--no-rollback', 'on failure or timeout, leave the failed deployment as it is')
+    .option('--strategy <strategy>', 'rolling (Marathon\'s own upgrade) or blue-green (a second colour, tested, then switched in marathon-lb); default: the app\'s baton.json, else rolling')
     .option('--restart', 'roll the tasks even when the version is already deployed (forces a fresh pull)')
     .option('--rollback-on-interrupt', 'on Ctrl-C/SIGTERM revert the running change and verify it (CI jobs that get aborted; default: environment\'s rollbackOnInterrupt)')
     .option('--stable-seconds <duration>', 'after the deployment ends, new tasks must stay healthy this long or it is reverted (e.g. 60, 2m; default: environment\'s stableSeconds, 0 = off)')
@@ -35,6 +36,7 @@ Examples:
   baton deploy shop-web --env qa --version 1.4.2 --restart        # same version, rolling restart
   baton deploy shop-web --env qa --version 1.4.2 --promote        # CI: tag latest as 1.4.2, then deploy it
   baton deploy shop-web --env prod --version 1.4.2 --yes --pin-digest
+  baton deploy shop-web --env qa --version 1.4.2 --strategy blue-green   # docs/deploy.md "Blue/green"
 
 Before anything is sent to Marathon, the image <image>:<version> must exist in the registry (a typo would otherwise
 become a crash-looping deployment); turn the check off with --no-image-check or "imageCheck": false in environments.json.
@@ -66,7 +68,7 @@ Exit codes: 0 every datacenter healthy on the new version (or already at it) · 
   back · 6 timeout (rolled back) · 7 rollback failed · 8 Marathon unreachable · 9 superseded by another change
   10 image tag not in the registry · 11 release tag held by another digest · 12 registry auth refused (or credential
   helper failed) · 13 registry unreachable · 15 Marathon failed (5xx) and did not apply the change · 16 too many
-  deployments running in Marathon (403) · 130 interrupted (Ctrl-C)`,
+  deployments running in Marathon (403) · 17 blue/green: an integration test failed (restored) · 130 interrupted (Ctrl-C)`,
     )
     .action(async (app: string, flags: DeployFlags) => {
       // Loaded on use so that `baton --help` does not pay for zod, axios and the config schemas.

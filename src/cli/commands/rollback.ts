@@ -100,7 +100,7 @@ async function runRollback(app: string, flags: RollbackFlags): Promise<number> {
       throw error;
     }
     const { env, changes } = plan;
-    const changing = changes.filter((c) => c.targetMarathonVersion && c.diff.length > 0);
+    const changing = changes.filter((c) => (c.targetMarathonVersion && c.diff.length > 0) || (c.steps?.length ?? 0) > 0);
     const { results, exitCode } = await runRollout(
       {
         command: 'rollback',

@@ -297,6 +297,17 @@ export function renderStatus(
       for (const line of formatDiff(c.configDrift ?? [], options.color)) lines.push(`  ${line}`);
     }
   }
+  const coloured = matrix.cells.filter((c) => c.blueGreen);
+  if (coloured.length) {
+    lines.push('', 'Blue/green:');
+    for (const c of coloured) {
+      const colours = c.blueGreen!.colours.map((k) => {
+        const healthy = k.tasks.hasHealthChecks ? `${k.tasks.healthy}` : '-';
+        return `${k.colour} ${k.version ?? '?'} ${healthy}/${k.tasks.running}/${k.instances}${k.live ? ' (live: users reach it)' : k.instances === 0 ? ' (kept at 0 for baton rollback)' : ''}`;
+      });
+      lines.push(`  ${c.app} ${c.env}/${c.dc}: ${colours.join(' · ')}${c.blueGreen!.live ? '' : ' (no colour serves)'}`);
+    }
+  }
   const broken = uniqueBy(matrix.cells.filter((c) => c.configError), (c) => `${c.app}/${c.env}`);
   if (broken.length) {
     lines.push('', paint(options.color, 'red', 'Config errors (drift unknown):'));
@@ -326,7 +337,7 @@ function renderGate(matrix: StatusMatrix, gate: GateResult & { verdict: StatusVe
 function versionCell(cell: StatusCell): Cell {
   if (!cell.reachable) return { text: cell.notAsked ? 'error' : 'unreachable', style: 'red' };
   if (!cell.deployed) return { text: 'not deployed', style: 'gray' };
-  const version = cell.version ?? cell.image ?? '?';
+  const version = `${cell.version ?? cell.image ?? '?'}${cell.blueGreen?.live ? ` (${cell.blueGreen.live})` : ''}`;
   return cell.digest ? `${version} @${shortDigest(cell.digest)}` : version;
 }
 
