@@ -72,9 +72,21 @@ describe('the live colour (marathon-lb get_apps)', () => {
       HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '3',
       HAPROXY_DEPLOYMENT_NEW_INSTANCES: '0',
       HAPROXY_0_PORT: '10000',
+      // marathon-lb's default backend head, plus: servers are not carried over reloads (at the switch they must come back UP).
+      HAPROXY_0_BACKEND_HEAD: '\nbackend {backend}\n  balance {balance}\n  mode {mode}\n  load-server-state-from-file none\n',
     });
     expect((definition.container as { portMappings: { servicePort: number }[] }).portMappings[0]!.servicePort).toBe(10001);
     expect(pythonLocalIsoformat(new Date(2026, 11, 4, 23, 5, 9, 120))).toBe('2026-12-04T23:05:09.120000');
+  });
+
+  it.each([
+    { case: 'none of its own: marathon-lb\'s default', own: undefined, head: '\nbackend {backend}\n  balance {balance}\n  mode {mode}\n  load-server-state-from-file none\n' },
+    { case: 'its own head is kept, the line added', own: '\nbackend {backend}\n  balance leastconn\n  mode {mode}\n  timeout server 5s', head: '\nbackend {backend}\n  balance leastconn\n  mode {mode}\n  timeout server 5s\n  load-server-state-from-file none\n' },
+    { case: 'its own server-state line is replaced', own: '\nbackend {backend}\n  load-server-state-from-file global\n  mode {mode}\n', head: '\nbackend {backend}\n  mode {mode}\n  load-server-state-from-file none\n' },
+  ])('the backend head of both colours, the app\'s HAPROXY_0_BACKEND_HEAD $case', ({ own, head }) => {
+    const rendered = { id: '/shop/web', instances: 1, labels: own === undefined ? {} : { HAPROXY_0_BACKEND_HEAD: own } };
+    const definition = colourDefinition(rendered, { colour: 'blue', group: 'shop/web', ports: { publicPort: 10000, altPort: 10001 }, servicePort: 10000, instances: 1, startedAt: new Date(0) });
+    expect((definition.labels as Record<string, string>).HAPROXY_0_BACKEND_HEAD).toBe(head);
   });
 });
 
@@ -101,19 +113,19 @@ describe('planning a blue/green deploy', () => {
       case: 'blue serves: green beside it, blue kept serving, tests, switch, blue deleted',
       colours: [colour('blue', { startedAt: T0 })],
       candidate: 'green',
-      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue', 'scale green', 'wait-healthy green'],
+      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
     },
     {
       case: 'green kept at 0 for a rollback: it is the candidate, replaced',
       colours: [colour('blue', { startedAt: T0 }), colour('green', { startedAt: T1, scaledAt: T2, instances: 0 })],
       candidate: 'green',
-      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue', 'scale green', 'wait-healthy green'],
+      steps: ['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
     },
     {
       case: 'cut short before the switch, the candidate healthy on the version: from the pre-integration tests',
       colours: [colour('blue', { startedAt: T0, scaledAt: T2 }), colour('green', { startedAt: T1, scaledAt: T1, version: '2.0.0' })],
       candidate: 'green',
-      steps: ['test pre', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue', 'scale green', 'wait-healthy green'],
+      steps: ['test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
     },
     {
       case: 'cut short after the switch: from the post-integration tests',
@@ -125,7 +137,7 @@ describe('planning a blue/green deploy', () => {
       case: 'zdd.py left it half-done (few tasks each, other version): blue back to full size, green started over',
       colours: [colour('blue', { startedAt: T0, scaledAt: T2, instances: 1 }), colour('green', { startedAt: T1, scaledAt: T1, version: '1.5.0', instances: 1 })],
       candidate: 'green',
-      steps: ['scale blue', 'wait-healthy blue', 'start green', 'serve blue', 'wait-healthy green', 'test pre', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue', 'scale green', 'wait-healthy green'],
+      steps: ['scale blue', 'wait-healthy blue', 'start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'settle', 'test post', 'check green', 'delete blue'],
     },
   ])('$case', ({ colours, candidate, steps }) => {
     const plan = planBlueGreen(colours, request);
@@ -140,18 +152,17 @@ describe('planning a blue/green deploy', () => {
       preIntegration: undefined,
       postIntegration: undefined,
     });
-    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'watch green', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'check green', 'keep blue', 'scale green', 'wait-healthy green']);
+    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'watch green', 'serve green', 'settle', 'check green', 'keep blue']);
     expect(plan.restoreTo).toEqual({ colour: 'blue', instances: 2 });
   });
 
-  it('a candidate larger than the serving colour starts at its size (fully drained) and grows with the switch', () => {
+  it('a candidate larger than the serving colour starts at its size (fully drained) and grows once users are routed to it', () => {
     const plan = planBlueGreen([colour('blue', { instances: 2 })], { ...request, rendered: { ...request.rendered, instances: 4 } });
-    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'test pre', 'scale blue', 'wait-healthy blue', 'serve green', 'settle', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue']);
+    expect(shape(plan.steps)).toEqual(['start green', 'serve blue', 'wait-healthy green', 'test pre', 'serve green', 'scale green', 'wait-healthy green', 'settle', 'test post', 'check green', 'delete blue']);
     const start = plan.steps[0] as Extract<Step, { kind: 'start' }>;
     expect(start.definition.instances).toBe(2);
     expect(start.definition.labels).toMatchObject({ HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '4' });
-    expect(plan.steps[4]).toMatchObject({ kind: 'scale', colour: 'blue', instances: 4 });
-    expect(plan.steps[8]).toMatchObject({ kind: 'scale', colour: 'green', instances: 4 });
+    expect(plan.steps[5]).toMatchObject({ kind: 'scale', instances: 4 });
   });
 
   it('a half-done state is said before anything is done', () => {

@@ -86,18 +86,11 @@ describe('baton deploy --strategy blue-green', () => {
       'serve',
       'wait-healthy',
       'pre-integration',
-      'scale',
-      'wait-healthy',
       'serve',
-      'settle',
-      'scale',
-      'wait-healthy',
       'settle',
       'post-integration',
       'check',
       'retire',
-      'scale',
-      'wait-healthy',
     ]);
     expect(f.auditLines().at(-1)).toMatchObject({ outcome: 'succeeded', strategy: 'blue-green', fromVersion: '1.0.0', toVersion: '1.1.0', exitCode: 0 });
 
@@ -143,8 +136,7 @@ describe('baton deploy --strategy blue-green', () => {
     expect(result.stdout).toContain('/bg/dry: blue/green, blue 1.0.0 → green 1.1.0');
     expect(result.stdout).toMatch(/1\. start green \(\/bg\/dry-green\) at 2 instances/);
     expect(result.stdout).toMatch(/4\. pre-integration test \(limit 20s\)/);
-    expect(result.stdout).toMatch(/5\. scale blue to 4/);
-    expect(result.stdout).toMatch(/14\. delete blue/);
+    expect(result.stdout).toMatch(/9\. delete blue/);
     expect(result.stdout).toContain('post-integration tests reach http://127.0.0.1:10000');
     expect((await marathonWrites(marathon.url)).length).toBe(writes);
   });
@@ -191,8 +183,7 @@ describe('baton deploy --strategy blue-green', () => {
       return { blue: of('blue'), green: of('green') };
     };
     expect(drained('pre')).toEqual({ blue: [false, false], green: [true, true] });
-    // The switch doubled both colours (see docs/deploy.md); every old task is drained by the post-integration test.
-    expect(drained('post')).toEqual({ blue: [true, true, true, true], green: [false, false, false, false] });
+    expect(drained('post')).toEqual({ blue: [true, true], green: [false, false] });
   });
 
   it('baton rollback: instantly back to a colour kept at 0; else a blue/green deploy of the tag the audit log shows before', async () => {

@@ -15,7 +15,24 @@ export const ZDD_LABELS = {
   newInstances: 'HAPROXY_DEPLOYMENT_NEW_INSTANCES',
   publicPort: 'HAPROXY_0_PORT',
   appId: 'HAPROXY_APP_ID',
+  backendHead: 'HAPROXY_0_BACKEND_HEAD',
 } as const;
+
+/** marathon-lb's default HAPROXY_BACKEND_HEAD template (config.py), which the label replaces. */
+const DEFAULT_BACKEND_HEAD = '\nbackend {backend}\n  balance {balance}\n  mode {mode}\n';
+const SERVER_STATE_LINE = '  load-server-state-from-file none\n';
+
+/**
+ * The colour's backend head: the app's own HAPROXY_0_BACKEND_HEAD (else marathon-lb's default) with its server state not
+ * loaded across reloads. marathon-lb keeps a drained colour's servers in maintenance, where HAProxy checks nothing; with
+ * the state file they would come back DOWN at the switch until checked, leaving no UP server for a moment. Without it
+ * HAProxy takes them UP at each reload until a check fails. marathon-lb writes the backend from the draining colour's
+ * labels, so both colours carry it. A `load-server-state-from-file` line of the app's own is replaced.
+ */
+export function backendHeadOf(ownHead: string | undefined): string {
+  const head = (ownHead ?? DEFAULT_BACKEND_HEAD).split('\n').filter((line) => !/^\s*load-server-state-from-file\b/.test(line)).join('\n');
+  return `${head.endsWith('\n') ? head : `${head}\n`}${SERVER_STATE_LINE}`;
+}
 
 export function otherColour(colour: Colour): Colour {
   return colour === 'blue' ? 'green' : 'blue';
@@ -116,6 +133,7 @@ export function colourDefinition(
     [ZDD_LABELS.targetInstances]: String(input.targetInstances ?? input.instances),
     [ZDD_LABELS.newInstances]: '0',
     [ZDD_LABELS.publicPort]: String(input.ports.publicPort),
+    [ZDD_LABELS.backendHead]: backendHeadOf(labelsOf(rendered)[ZDD_LABELS.backendHead]),
   };
   setServicePort(definition, input.servicePort);
   return definition;

@@ -76,29 +76,12 @@ export function planBlueGreen(colours: readonly ColourApp[], request: BlueGreenR
     const appId = colourAppId(request.baseId, candidate);
     const steps: Step[] = [];
     if (from === 'pre' && request.preIntegration) steps.push({ kind: 'test', phase: 'pre', colour: candidate, appId, test: request.preIntegration });
-    if (from === 'pre' && old) {
-      // marathon-lb drains every old task as soon as the candidate serves, but HAProxy brings the candidate's servers,
-      // drained until then and so never checked, back DOWN until they pass its checks (its server-state file keeps them
-      // stopped). So the old colour doubles first: at the switch only as many of its tasks are drained as the candidate
-      // has healthy ones, and the other half serves while HAProxy checks the candidate. Then the candidate doubles too
-      // (scaling it keeps it the colour scaled last): every old task is drained, and both go back to size at the end.
-      const oldId = colourAppId(request.baseId, old.colour);
-      const oldSize = old.app.instances ?? instances;
-      steps.push(
-        { kind: 'scale', colour: old.colour, appId: oldId, instances: oldSize + candidateSize },
-        { kind: 'wait-healthy', colour: old.colour, appId: oldId },
-        { kind: 'serve', colour: candidate, appId, instances: candidateSize },
-        { kind: 'settle', seconds: Math.max(request.settings.settleSeconds, haproxyRiseSeconds(request.rendered)) },
-        { kind: 'scale', colour: candidate, appId, instances: oldSize + candidateSize },
-        { kind: 'wait-healthy', colour: candidate, appId },
-      );
-    }
+    if (from === 'pre' && old) steps.push({ kind: 'serve', colour: candidate, appId, instances: candidateSize });
+    if (candidateSize < instances) steps.push({ kind: 'scale', colour: candidate, appId, instances }, { kind: 'wait-healthy', colour: candidate, appId });
     if (old || request.postIntegration) steps.push({ kind: 'settle', seconds: request.settings.settleSeconds });
     if (request.postIntegration) steps.push({ kind: 'test', phase: 'post', colour: candidate, appId, test: request.postIntegration });
     // A candidate crashing after it served makes marathon-lb route to the old colour again: it must not be removed then.
     if (old) steps.push({ kind: 'check', colour: candidate, appId }, { kind: 'retire', colour: old.colour, appId: colourAppId(request.baseId, old.colour), keep: request.settings.keepOldColour });
-    const doubled = from === 'pre' && old ? (old.app.instances ?? instances) + candidateSize : candidateSize;
-    if (doubled !== instances) steps.push({ kind: 'scale', colour: candidate, appId, instances }, { kind: 'wait-healthy', colour: candidate, appId });
     return steps;
   };
 
@@ -219,25 +202,12 @@ export function planColourRollback(colours: readonly ColourApp[], request: Pick<
   };
 }
 
-/**
- * How long HAProxy takes to check a server that leaves maintenance UP: marathon-lb's `check inter` is the app's health
- * check interval (Marathon's default 60 s), HAProxy's default `rise` 2 checks; a second for marathon-lb's reload.
- */
-export function haproxyRiseSeconds(definition: AppDefinition): number {
-  const checks = Array.isArray(definition.healthChecks) ? (definition.healthChecks as Record<string, unknown>[]) : [];
-  if (checks.length === 0) return 1;
-  const interval = typeof checks[0]?.intervalSeconds === 'number' ? (checks[0].intervalSeconds as number) : 60;
-  return 2 * interval + 1;
-}
-
 export interface RestoreRequest {
   baseId: string;
   /** The colour that served before the deploy, and its size then; null for a first deploy. */
   old: { colour: Colour; instances: number } | null;
   candidate: Colour;
   settleSeconds: number;
-  /** How long HAProxy needs to check servers that leave maintenance (haproxyRiseSeconds). */
-  riseSeconds?: number;
 }
 
 /**
@@ -254,7 +224,7 @@ export function planRestore(colours: readonly ColourApp[], request: RestoreReque
       steps.push({ kind: 'scale', colour: old.colour, appId, instances: request.old.instances }, { kind: 'wait-healthy', colour: old.colour, appId });
     }
     if (candidate && liveColourOf(colours)?.colour !== old.colour) {
-      steps.push({ kind: 'serve', colour: old.colour, appId, instances: request.old.instances }, { kind: 'settle', seconds: Math.max(request.settleSeconds, request.riseSeconds ?? 0) });
+      steps.push({ kind: 'serve', colour: old.colour, appId, instances: request.old.instances }, { kind: 'settle', seconds: request.settleSeconds });
     }
   }
   if (candidate) steps.push({ kind: 'retire', colour: candidate.colour, appId: colourAppId(request.baseId, candidate.colour), keep: false });

@@ -1,5 +1,5 @@
 import { coloursOf, colourAppId, liveColourOf, type ColourApp } from '../blue-green/colours.js';
-import { haproxyRiseSeconds, planBlueGreen, planRestore, restoredProblem, type BlueGreenPlan, type BlueGreenRequest, type RestoreRequest, type Step } from '../blue-green/plan.js';
+import { planBlueGreen, planRestore, restoredProblem, type BlueGreenPlan, type BlueGreenRequest, type RestoreRequest, type Step } from '../blue-green/plan.js';
 import { describeTestRun, runTestCommand } from '../blue-green/test-command.js';
 import type { DatacenterConfig } from '../config/environments.js';
 import { versionOf } from '../deploy/render.js';
@@ -119,13 +119,7 @@ export async function executeBlueGreen(target: BlueGreenTarget, ctx: ChangeConte
 
 /** Runs the restore steps planned from what Marathon holds now, then reads it back: undefined when restored, else why not. */
 async function restoreBefore(plan: BlueGreenPlan, target: BlueGreenTarget, ctx: ChangeContext): Promise<string | undefined> {
-  const request: RestoreRequest = {
-    baseId: target.baseId,
-    old: plan.restoreTo,
-    candidate: plan.candidate,
-    settleSeconds: target.settings.settleSeconds,
-    riseSeconds: haproxyRiseSeconds(target.rendered),
-  };
+  const request: RestoreRequest = { baseId: target.baseId, old: plan.restoreTo, candidate: plan.candidate, settleSeconds: target.settings.settleSeconds };
   const runner = new StepRunner(target, ctx, 'restore');
   for (let attempt = 1; attempt <= 2; attempt++) {
     let colours: ColourApp[];

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import type { DeployFixture } from './deploy-fixture.js';
 import { startMarathonLb, type RunningMarathonLb } from './marathon-lb.js';
-import { startProcessEmulator } from './process-emulator.js';
+import { startServiceEmulator } from './process-emulator.js';
 
 export interface TrafficStack {
   readonly emulator: RunningEmulator;
@@ -18,7 +18,7 @@ export function withTrafficStack(): TrafficStack {
   let lb: RunningMarathonLb | undefined;
   let fixture: DeployFixture | undefined;
   beforeAll(async () => {
-    emulator = await startProcessEmulator();
+    emulator = await startServiceEmulator();
     lb = await startMarathonLb({ marathonUrl: emulator.url });
   });
   afterAll(async () => {
