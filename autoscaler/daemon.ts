@@ -1,14 +1,12 @@
 import type http from 'node:http';
 import os from 'node:os';
-import { MarathonClient, type MarathonAuth } from '../src/marathon/client.js';
 import { createApiServer, listen } from './api/server.js';
 import { secretValues, type LoadedConfig } from './config/load.js';
 import { Controller } from './controller/controller.js';
-import { DEFAULT_HISTORY_CACHE, type Clock } from './cycle/run-cycle.js';
+import type { Clock } from './cycle/run-cycle.js';
+import { cycleSettingsOf, historyCacheOf, influxSourceOf, marathonClientOf } from './config/clients.js';
 import { DecisionLog } from './decisions/log.js';
-import { InfluxMetricsSource, type InfluxSettings } from './metrics/index.js';
 import { scheduleProblems } from './registry/schedules.js';
-import type { PolicyDefaults } from './registry/registration.js';
 import { StateFileRegistrationStore, type RegistrationStore } from './registry/store.js';
 import { ZooKeeperRegistrationStore } from './registry/zookeeper-store.js';
 import { LeaderElection, standalone, type Leadership } from './leadership/election.js';
@@ -32,25 +30,8 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
   const logger = createJsonLogger({ write, level: config.logLevel, scrub });
   const clock = wallClock(process.env.BATON_AUTOSCALER_TEST_CLOCK_START, logger);
 
-  const auth: MarathonAuth = {};
-  if (secrets.marathonBasic) auth.basic = secrets.marathonBasic;
-  if (secrets.marathonToken) auth.token = secrets.marathonToken;
-  const marathon = new MarathonClient({
-    url: config.marathon.url,
-    auth,
-    timeoutMs: config.marathon.timeoutSeconds * 1000,
-    // One quick retry at most: a cycle must not stall; the next cycle is the real retry.
-    readRetries: 1,
-    retryBaseDelayMs: 100,
-  });
-  const influxSettings: InfluxSettings = {
-    url: config.influx.url,
-    database: config.influx.database,
-    requestTimeoutMs: config.influx.timeoutSeconds * 1000,
-  };
-  if (config.influx.username) influxSettings.username = config.influx.username;
-  if (secrets.influxPassword) influxSettings.password = secrets.influxPassword;
-  const metricsSource = new InfluxMetricsSource(influxSettings);
+  const marathon = marathonClientOf(loaded);
+  const metricsSource = influxSourceOf(loaded);
 
   const coordination = config.zookeeper ? zookeeperCoordination(config.zookeeper, logger) : undefined;
   let store: RegistrationStore;
@@ -60,12 +41,8 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
     for (const file of fileStore.removedTempFiles) logger.warn('removed a temp file left by an interrupted state write', { file });
     store = fileStore;
   }
-  const defaults: PolicyDefaults = {
-    tolerance: config.defaults.tolerance,
-    scaleDownStabilizationSeconds: config.defaults.scaleDownStabilizationSeconds,
-    warmupSeconds: config.defaults.warmupSeconds,
-  };
-  if (config.defaults.scaleUpMaxStep !== undefined) defaults.scaleUpMaxStep = config.defaults.scaleUpMaxStep;
+  const settings = cycleSettingsOf(config);
+  const defaults = settings.defaults;
 
   const decisions = new DecisionLog(config.decisionHistory);
   const metrics = new AutoscalerMetrics(buildInfo());
@@ -76,17 +53,8 @@ export async function startDaemon(loaded: LoadedConfig, write: (line: string) =>
     {
       intervalSeconds: config.intervalSeconds,
       maxCycleAgeSeconds: config.health.maxCycleAgeSeconds ?? defaultMaxCycleAgeSeconds(config),
-      settings: {
-        dryRun: config.dryRun,
-        usageQuery: { taskIdTag: config.metrics.taskIdTag, windowSeconds: config.metrics.windowSeconds },
-        freshnessSeconds: config.metrics.freshnessSeconds,
-        defaults,
-        forecast: {
-          bucketMinutes: config.forecast.bucketMinutes,
-          ...(config.forecast.retentionPolicy !== undefined ? { retentionPolicy: config.forecast.retentionPolicy } : {}),
-        },
-      },
-      historyCache: { ...DEFAULT_HISTORY_CACHE, cacheMs: config.forecast.cacheMinutes * 60_000, appsPerQuery: config.forecast.appsPerQuery },
+      settings,
+      historyCache: historyCacheOf(config),
       registrations: () => store.list(),
       decisions,
       metrics,

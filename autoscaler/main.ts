@@ -3,6 +3,7 @@ import { ConfigError, loadConfigFile } from './config/load.js';
 import { startDaemon } from './daemon.js';
 import { StateFileError } from './registry/store.js';
 import { packageVersion } from '../src/package-info.js';
+import { runBacktestCommand } from './backtest/command.js';
 
 /** Exit codes of baton-autoscaler: 0 stopped cleanly, 1 could not start (state file, port), 2 bad config, 70 bug. */
 const EXIT_START_FAILED = 1;
@@ -38,6 +39,15 @@ function writeStderr(text: string): void {
 
 async function main(argv: string[]): Promise<void> {
   watchOutputStreams();
+  if (argv[2] === 'backtest') {
+    process.exitCode = await runBacktestCommand(argv.slice(3), {
+      stdout: writeStdout,
+      stderr: writeStderr,
+      env: process.env,
+      now: () => Date.now(),
+    });
+    return;
+  }
   const program = new Command('baton-autoscaler')
     .description('Scales Marathon apps from cAdvisor metrics in InfluxDB (HPA-style), with a REST API for registrations')
     .version(packageVersion() ?? 'unknown', '-V, --version')
@@ -49,6 +59,7 @@ async function main(argv: string[]): Promise<void> {
 Examples:
   BATON_AUTOSCALER_TOKEN=s3cret baton-autoscaler --config /etc/baton/autoscaler.json
   baton-autoscaler --config autoscaler/example-config.json   # with "readOnly": true no token is needed
+  baton-autoscaler backtest --config autoscaler.json --app /shop/web --from 2026-11-01 --to 2026-11-28   # see backtest --help
 
 Exit codes: 0 stopped by SIGTERM/SIGINT, 1 could not start (state file, listen address), 2 invalid config.`,
     );

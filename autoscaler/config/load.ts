@@ -20,7 +20,12 @@ export interface LoadedConfig {
   secrets: Secrets;
 }
 
-export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
+/** `serves: false` for a command that reads through the config without running the write API (a backtest): no API token needed. */
+export interface ConfigUse {
+  serves: boolean;
+}
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv, use: ConfigUse = { serves: true }): Promise<LoadedConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -33,11 +38,11 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv): Prom
   } catch (error) {
     throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
   }
-  return parseConfig(raw, env, file);
+  return parseConfig(raw, env, file, use);
 }
 
 /** Validates a parsed config and resolves the secrets it names. Errors name the key: `influx.url: expected a URL`. */
-export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv, file = 'config'): LoadedConfig {
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv, file = 'config', use: ConfigUse = { serves: true }): LoadedConfig {
   const result = autoscalerConfigSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(`${file}: ${formatIssues(result.error, raw)}`);
   const config = result.data;
@@ -56,7 +61,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv, file = 'config
   secrets.influxPassword = fromEnv('influx.passwordEnv', config.influx.passwordEnv);
   const apiToken = env[config.apiTokenEnv];
   if (apiToken) secrets.apiToken = apiToken;
-  else if (!config.readOnly) {
+  else if (!config.readOnly && use.serves) {
     throw new ConfigError(
       `${file}: apiTokenEnv: environment variable ${config.apiTokenEnv} is not set; writes (POST/DELETE /apps) need a token. ` +
         'Set it, or set "readOnly": true to run without the write API',

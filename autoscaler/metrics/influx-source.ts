@@ -73,15 +73,24 @@ export class InfluxMetricsSource {
    * `buildHistoryQueries`, answered by app. Throws MetricsError on failure, or when InfluxDB refused a statement.
    */
   async fetchHistory(statements: HistoryStatement[], signal?: AbortSignal): Promise<Map<string, UsagePoint[]>> {
-    const chunks: unknown[] = [];
-    try {
-      await this.query(statements.map((s) => s.statement), (chunk) => chunks.push(chunk), signal);
-    } catch (error) {
-      throw this.failure(error);
-    }
+    const chunks = await this.fetchChunks(statements.map((s) => s.statement), signal);
     const { history, errors } = readHistory(statements, chunks);
     if (errors.length > 0) throw this.failure(new MetricsError(`InfluxDB rejected the history query: ${errors.join('; ')}`, 'rejected'));
     return history;
+  }
+
+  /**
+   * One request for `statements`, every chunk of the answer kept (for answers bounded by the caller, like a backtest's
+   * recording). Throws MetricsError on failure; statement errors stay in the chunks for the caller to read.
+   */
+  async fetchChunks(statements: string[], signal?: AbortSignal): Promise<unknown[]> {
+    const chunks: unknown[] = [];
+    try {
+      await this.query(statements, (chunk) => chunks.push(chunk), signal);
+    } catch (error) {
+      throw this.failure(error);
+    }
+    return chunks;
   }
 
   /** One streamed request for `statements`; credentials in a header. */
@@ -100,7 +109,7 @@ export class InfluxMetricsSource {
     );
   }
 
-  private failure(error: unknown): MetricsError {
+  failure(error: unknown): MetricsError {
     const where = `InfluxDB ${this.endpoint} (database ${JSON.stringify(this.database)})`;
     if (error instanceof MetricsError) {
       return new MetricsError(this.scrub(`${where} ${error.message.replace(/^InfluxDB /, '')}`), error.kind);

@@ -79,8 +79,18 @@ export class StateFileRegistrationStore implements RegistrationStore {
   private constructor(readonly file: string) {}
 
   static async open(file: string): Promise<StateFileRegistrationStore> {
+    const removed = await removeStaleTempFiles(file);
+    const store = await StateFileRegistrationStore.read(file);
+    store.removedTempFiles.push(...removed);
+    return store;
+  }
+
+  /**
+   * The registrations in `file`, for a reader beside the daemon (a backtest): touches nothing, not even the temp files
+   * of a write the daemon may be making right now. Writes through it work as through open().
+   */
+  static async read(file: string): Promise<StateFileRegistrationStore> {
     const store = new StateFileRegistrationStore(file);
-    store.removedTempFiles.push(...(await removeStaleTempFiles(file)));
     let text: string;
     try {
       text = await readFile(file, 'utf8');
