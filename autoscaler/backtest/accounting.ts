@@ -50,8 +50,9 @@ export interface Accounting {
 
 /**
  * The load in instances at the target: per targeted metric, usage / (target × what one instance has), the highest of
- * them. `neededInstances` rounds it up, never below min but above max when the load asks for it: an app held at a
- * max too low for its load is under-provisioned, and the backtest says so.
+ * them. `neededInstances`: the fewest instances that keep it within the tolerance of the target (so an app is short
+ * exactly when it is above target), never below min but above max when the load asks for it: an app held at a max
+ * too low for its load is under-provisioned, and the backtest says so.
  */
 export function loadInInstances(bucket: RecordedBucket, input: Pick<AccountingInput, 'policy' | 'resources'>): number | undefined {
   const { policy, resources } = input;
@@ -63,8 +64,8 @@ export function loadInInstances(bucket: RecordedBucket, input: Pick<AccountingIn
   return load;
 }
 
-export function neededInstances(load: number, policy: Pick<ScalingPolicy, 'minInstances'>): number {
-  return Math.max(policy.minInstances, Math.ceil(load - 1e-9));
+export function neededInstances(load: number, policy: Pick<ScalingPolicy, 'minInstances' | 'tolerance'>): number {
+  return Math.max(policy.minInstances, Math.ceil(load / (1 + policy.tolerance) - 1e-9));
 }
 
 class SideCounter {

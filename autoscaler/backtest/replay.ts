@@ -2,9 +2,9 @@ import type { AppInfo } from '../../src/marathon/types.js';
 import { newCycleState, runCycle, type CycleSettings, type MetricsPort } from '../cycle/run-cycle.js';
 import type { HistoryPort } from '../cycle/predictive.js';
 import type { HistoryCachePolicy } from '../forecast/cache.js';
-import type { UsagePoint } from '../forecast/forecast.js';
+import { historyWindows, type UsagePoint } from '../forecast/forecast.js';
 import { explainDecision } from '../policy/explain.js';
-import type { ScalingPolicy, TaskUsage } from '../policy/types.js';
+import type { PredictiveSettings, ScalingPolicy, TaskUsage } from '../policy/types.js';
 import { toPolicy, type Registration } from '../registry/registration.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Recording } from './recording.js';
@@ -68,13 +68,14 @@ export async function replay(input: ReplayInput): Promise<ReplayResult> {
   const marathon = new SimulatedMarathon({ ...input.definition, labels }, input.initialInstances, input.startupMs, clock);
   const metrics = new RecordedUsage(input.recording, marathon, input.settings.usageQuery.windowSeconds * 1000, clock);
   const registration: Registration = { ...input.registration, dryRun: false };
+  const policy = toPolicy(registration, input.settings.defaults, 'rest');
   const history = input.history;
   const deps = {
     marathon,
     metrics,
     clock,
     logger: SILENT,
-    ...(history !== undefined ? { history: pastHistory(history, clock) } : {}),
+    ...(history !== undefined ? { history: pastHistory(history, policy.predictive, input.historyCache.cacheMs, clock) } : {}),
   };
   const settings: CycleSettings = { ...input.settings, dryRun: false };
   const state = newCycleState(input.historyCache);
@@ -99,7 +100,7 @@ export async function replay(input: ReplayInput): Promise<ReplayResult> {
     running[step] = marathon.runningTasks(now);
   }
   return {
-    policy: toPolicy(registration, input.settings.defaults, 'rest'),
+    policy,
     steps,
     instances,
     running,
@@ -109,13 +110,26 @@ export async function replay(input: ReplayInput): Promise<ReplayResult> {
   };
 }
 
-/** The forecast's history port: the recorded history, up to the simulated now (the daemon reads past weeks only). */
-function pastHistory(history: UsagePoint[], clock: { now(): number }): HistoryPort {
+/**
+ * The forecast's history port: what the daemon's read returns at this moment, the recorded history within the windows
+ * of the past weeks it asks for (`historyWindows` over the cache's horizon), never at or after the simulated now.
+ */
+function pastHistory(history: UsagePoint[], settings: PredictiveSettings | undefined, horizonMs: number, clock: { now(): number }): HistoryPort {
+  const sorted = [...history].sort((a, b) => a.at - b.at);
   return {
     async fetchHistory(statements) {
       const now = clock.now();
-      const past = history.filter((point) => point.at < now);
-      return new Map(statements.map((statement) => [statement.appId, past]));
+      const points: UsagePoint[] = [];
+      if (settings !== undefined) {
+        for (const window of historyWindows(now, settings, horizonMs)) {
+          for (let index = lowerBound(sorted, window.from); index < sorted.length; index++) {
+            const point = sorted[index] as UsagePoint;
+            if (point.at > window.to || point.at >= now) break;
+            points.push(point);
+          }
+        }
+      }
+      return new Map(statements.map((statement) => [statement.appId, points]));
     },
   };
 }
@@ -123,7 +137,7 @@ function pastHistory(history: UsagePoint[], clock: { now(): number }): HistoryPo
 /**
  * The usage query's answer in the replay: per running task, the app's recorded usage over the window (CPU the mean of
  * the buckets, memory their highest, as the daemon's query reads a window) divided by the tasks running now, since a
- * load balancer spreads the load over them. Buckets count once they have ended.
+ * load balancer spreads the load over them. A bucket counts once it has ended, while it overlaps the window.
  */
 class RecordedUsage implements MetricsPort {
   private readonly cpuPrefix: Float64Array;
@@ -151,7 +165,8 @@ class RecordedUsage implements MetricsPort {
 
   usageAt(now: number): Record<string, TaskUsage> {
     const buckets = this.recording.buckets;
-    const first = lowerBound(buckets, now - this.windowMs);
+    // The ended buckets that overlap the window: a window shorter than a bucket still sees the last one.
+    const first = lowerBound(buckets, now - this.windowMs - this.recording.bucketMs + 1);
     const end = lowerBound(buckets, now - this.recording.bucketMs + 1);
     if (end <= first) return {};
     const cpuCount = (this.cpuCounts[end] as number) - (this.cpuCounts[first] as number);

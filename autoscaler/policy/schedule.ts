@@ -38,7 +38,33 @@ export function scheduleWindowProblem(window: ScheduleWindow): string | null {
   return null;
 }
 
+/**
+ * The occurrence found last for each window and the one after it: until `now` reaches the next one, the latest start
+ * is the same, so a daemon cycle (or a backtest's 160,000 of them) parses the cron expression once per occurrence, not
+ * once per call. Keyed by the window object: a changed registration is a new object.
+ */
+const occurrenceCache = new WeakMap<ScheduleWindow, { start: number; next: number }>();
+
 function latestStart(window: ScheduleWindow, now: Date): number | null {
+  const at = now.getTime();
+  const cached = occurrenceCache.get(window);
+  if (cached !== undefined && cached.start <= at && at < cached.next) return cached.start;
+  const start = parsedLatestStart(window, now);
+  if (start === null) return null;
+  const next = nextStart(window, start);
+  if (next !== null) occurrenceCache.set(window, { start, next });
+  return start;
+}
+
+function nextStart(window: ScheduleWindow, start: number): number | null {
+  try {
+    return cronParser.parseExpression(window.cron, { currentDate: new Date(start), ...(window.timezone ? { tz: window.timezone } : {}) }).next().getTime();
+  } catch {
+    return null;
+  }
+}
+
+function parsedLatestStart(window: ScheduleWindow, now: Date): number | null {
   try {
     // prev() is strictly before currentDate: one millisecond later makes an occurrence at exactly `now` count.
     const occurrences = cronParser.parseExpression(window.cron, {
