@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { autoscalerBin, runProcess, type CliResult } from './support/cli.js';
-import { makeTempDir, testConfig } from './support/autoscaler.js';
+import { makeTempDir, startDaemon, testConfig, waitFor } from './support/autoscaler.js';
+import { startZooKeeper } from './support/zookeeper.js';
 import { lineProtocolTag, startInfluxDb, type InfluxDbServer } from './support/influxdb.js';
 
 const DAY_MS = 24 * 3600_000;
@@ -172,6 +173,37 @@ test('a what-if policy with a lower target runs more instances; labels are the p
   // Capped by AUTOSCALE_MAX: the rest of the peak stays under-provisioned, and the table says so.
   expect(fromLabels.backtest.instances.max).toBe(4);
   expect(fromLabels.backtest.underProvisionedTaskMinutes).toBeGreaterThan(200);
+});
+
+test('with ZooKeeper configured, the registration is the one every daemon instance shares there', async () => {
+  const zk = await startZooKeeper();
+  try {
+    const config = { ...JSON.parse(await readFile(configFile, 'utf8')), zookeeper: { connect: zk.connect, path: '/baton-backtest', sessionTimeoutMs: 4000 } };
+    // Registered through a daemon's API, as a user does; the backtest then reads it while no daemon runs.
+    const daemon = await startDaemon(config, { dir: temp.dir, name: 'zk-daemon' });
+    try {
+      // Writes wait for the ZooKeeper session (503 before it).
+      await waitFor('the daemon leads', async () => (await daemon.request('GET', '/readyz')).body?.role === 'leader', 30_000);
+      const registered = await daemon.request('POST', '/apps', { body: { appId: '/shop/web', minInstances: 2, maxInstances: 20, targetCpu: 0.25 } });
+      expect(registered.status).toBe(201);
+    } finally {
+      await daemon.stop();
+    }
+    const withZk = path.join(temp.dir, 'with-zookeeper.json');
+    await writeFile(withZk, JSON.stringify(config));
+    const result = await runProcess(autoscalerBin, ['backtest', '--config', withZk, '--app', '/shop/web', ...monday, '--json'], { env: { BATON_AUTOSCALER_TOKEN: undefined } });
+    expect(result.stderr).toBe('');
+    const json = JSON.parse(result.stdout);
+    expect(json.policy.origin).toEqual({ kind: 'zookeeper', path: '/baton-backtest' });
+    expect(json.backtest.instances.max).toBe(12);
+
+    await zk.stop();
+    const unreachable = await runProcess(autoscalerBin, ['backtest', '--config', withZk, '--app', '/shop/web', ...monday], { env: { BATON_AUTOSCALER_TOKEN: undefined } });
+    expect(unreachable.code).toBe(5);
+    expect(unreachable.stderr).toContain(`cannot read the registrations from ZooKeeper ${zk.connect}`);
+  } finally {
+    await zk.stop();
+  }
 });
 
 test('the predictive floor from the two Mondays before raises the count before the peak arrives', async () => {

@@ -147,6 +147,8 @@ describe('baton-autoscaler instances with leader election on ZooKeeper', () => {
     await register(followers[0]!, { appId: '/shop/web', minInstances: 1, maxInstances: 4, targetCpu: 0.5 });
     await seed(c, '/shop/web', 1.0); // 1 core of 1 per task, target 0.5: twice the target
     await waitFor('scaled to 4', async () => (await instancesOf(c, '/shop/web')) === 4, TAKEOVER_WAIT_MS);
+    // Marathon answers before the leader's log line has crossed its stdout pipe.
+    await waitFor('the leader logs the scale', async () => scaleLines(leader).length > 0, TAKEOVER_WAIT_MS);
 
     expect(scaleLines(leader)).toHaveLength(1);
     for (const follower of followers) expect(scaleLines(follower)).toEqual([]);

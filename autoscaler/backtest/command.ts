@@ -13,7 +13,7 @@ import { registrationFromLabels } from '../registry/labels.js';
 import { isValidAppId, registrationSchema, type Registration } from '../registry/registration.js';
 import { StateFileError, StateFileRegistrationStore } from '../registry/store.js';
 import { ZooKeeperRegistrationStore } from '../registry/zookeeper-store.js';
-import { createScrubber } from '../telemetry/scrub.js';
+import { createScrubber, withoutUserinfo } from '../telemetry/scrub.js';
 import type { Logger } from '../telemetry/logger.js';
 import { account } from './accounting.js';
 import { renderChart } from './chart.js';
@@ -237,7 +237,7 @@ async function appDefinition(marathon: ReturnType<typeof marathonClientOf>, appI
     return await marathon.getApp(appId);
   } catch (error) {
     if (error instanceof MarathonError && error.kind === 'not-found') {
-      throw new BacktestError('not-managed', `Marathon ${marathon.baseUrl} has no app ${appId}: the backtest needs its definition (cpus, mem, health checks)`);
+      throw new BacktestError('not-managed', `Marathon ${withoutUserinfo(marathon.baseUrl)} has no app ${appId}: the backtest needs its definition (cpus, mem, health checks)`);
     }
     throw new BacktestError('unreachable', `cannot read ${appId} from Marathon: ${error instanceof Error ? error.message : String(error)}`);
   }
